@@ -1,0 +1,31 @@
+import type { JetStreamClient, NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { ConfigStore } from './config/store.js';
+import type { ComputedFields } from './model/computed.js';
+import type { ModelStore } from './model/store.js';
+import type { ModelView } from './model/view.js';
+
+/** Host paths a task may touch; tests point them at temporary directories. */
+export interface HostPaths {
+  /** Where vPool mount points live (`/mnt` in the original). */
+  mountRoot: string;
+  /** `/sys/class/infiniband` for the RDMA check. */
+  infinibandRoot: string;
+}
+
+/** Everything a task handler may use, owned by the agent. */
+export interface AgentServices {
+  /** Guid of the StorageRouter this agent is. */
+  storagerouterGuid: string;
+  machineId: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  view: ModelView;
+  store: ModelStore;
+  computed: ComputedFields;
+  config: ConfigStore;
+  log: Logger;
+  paths: HostPaths;
+  /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
+  call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
+}

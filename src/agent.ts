@@ -1,0 +1,224 @@
+import { hostname } from 'node:os';
+import { connect, type KV, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import { ConfigStore } from './config/store.js';
+import { LeaseTable } from './cluster/lease-table.js';
+import { Singletons } from './cluster/singletons.js';
+import { loadOrCreateIdentity, type Identity } from './identity.js';
+import { ComputedFields } from './model/computed.js';
+import { ModelStore } from './model/store.js';
+import { MODEL_TYPES, SEEDED_SERVICE_TYPES } from './model/types.js';
+import { ModelView } from './model/view.js';
+import { NodeTree } from './actors/node-tree.js';
+import { Supervision } from './supervisors/supervision.js';
+import { buildTaskTable } from './tasks/table.js';
+import { Router } from './transport/router.js';
+import { Server } from './transport/server.js';
+import { TaskResults } from './transport/task-results.js';
+import { validateParams } from './transport/validate.js';
+import { UnknownTaskError, UniqueConstraintError } from './errors.js';
+import type { AgentServices, HostPaths } from './agent-services.js';
+import { HealthServer } from './http/health-server.js';
+import { ensureClusterConfig } from './config/defaults.js';
+
+export interface AgentOptions {
+  natsUrl: string;
+  dataDir: string;
+  log: Logger;
+  /** StorageRouter name (default: host name) and management IP (default 127.0.0.1). */
+  name?: string;
+  ip?: string;
+  /** HTTP port for /healthz and /readyz; 0 picks a free one; undefined serves no HTTP. */
+  httpPort?: number;
+  httpHost?: string;
+  leaseTtlMs?: number;
+  heartbeatMs?: number;
+  testTasks?: boolean;
+  joinQueue?: boolean;
+  maxRequestBytes?: number;
+  paths?: Partial<HostPaths>;
+  /** Refresh hardware facts (disks) once after start. */
+  refreshHardwareOnStart?: boolean;
+}
+
+export const BUCKETS = { model: 'ovs_model', config: 'ovs_config', leases: 'ovs_leases', tasks: 'ovs_tasks' } as const;
+
+/** One agent = one StorageRouter: the composition root of NATS, model, actors and the request server. */
+export class Agent {
+  identity!: Identity;
+  nc!: NatsConnection;
+  services!: AgentServices;
+  supervision!: Supervision;
+  httpUrl: string | undefined;
+  private tree!: NodeTree;
+  private server!: Server;
+  private singletons!: Singletons;
+  private leases!: LeaseTable;
+  private view!: ModelView;
+  private http: HealthServer | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(readonly opts: AgentOptions) {}
+
+  get storagerouterGuid(): string {
+    return this.identity.storagerouter_guid;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    const log = o.log;
+    this.identity = await loadOrCreateIdentity(o.dataDir);
+    const me = this.identity.storagerouter_guid;
+    this.nc = await connect({ servers: o.natsUrl, name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    void this.watchConnection(log);
+    const js = this.nc.jetstream();
+    const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, ...extra });
+    const [modelKv, configKv, leaseKv, taskKv] = await Promise.all([
+      open(BUCKETS.model),
+      open(BUCKETS.config),
+      open(BUCKETS.leases),
+      open(BUCKETS.tasks, { ttl: 24 * 3600 * 1000 }),
+    ]);
+    this.view = new ModelView(MODEL_TYPES);
+    await this.view.start(modelKv);
+    this.leases = new LeaseTable();
+    await this.leases.start(leaseKv);
+    const store = new ModelStore(modelKv, this.view);
+    const config = new ConfigStore(configKv);
+    const computed = new ComputedFields(this.view);
+    const table = buildTaskTable({ testTasks: o.testTasks });
+    const paths: HostPaths = { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths };
+
+    this.supervision = new Supervision(log);
+    this.tree = new NodeTree(this.supervision, log);
+    const ttl = o.leaseTtlMs ?? 15_000;
+    this.singletons = new Singletons(leaseKv, me, ttl, (ref) => this.supervision.stop(ref), log);
+    const router = new Router({
+      me,
+      nc: this.nc,
+      services: () => this.services,
+      leases: this.leases,
+      singletons: this.singletons,
+      supervision: this.supervision,
+      nodeOwner: () => this.tree.storagerouter as never,
+      log,
+      singletonWaitMs: ttl * 2 + 2_000,
+    });
+    this.services = {
+      storagerouterGuid: me,
+      machineId: this.identity.machine_id,
+      nc: this.nc,
+      js,
+      view: this.view,
+      store,
+      computed,
+      config,
+      log,
+      paths,
+      call: (task, params, deadline) => {
+        const def = table.get(task);
+        if (!def) throw new UnknownTaskError(task);
+        return router.execute(def, validateParams(def, params), { taskId: router.newTaskId(), deadline: deadline ?? Date.now() + 300_000, forwarded: false });
+      },
+    };
+
+    await this.register(store, config);
+    this.tree.spawnStorageRouter(me, async (msg) => {
+      if (msg.t === 'heartbeat') await this.beat(store);
+    });
+    this.singletons.ensure({ lease: 'cluster', spawn: () => this.tree.spawnSingleton('cluster') });
+    for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);
+    this.view.on('change', ({ type, guid, obj }: { type: string; guid: string; obj: unknown }) => {
+      if (type !== 'vpool' || this.stopping) return;
+      if (obj) this.ensureVpool(guid);
+      else void this.singletons.release(`vpool.${guid}`);
+    });
+
+    this.server = new Server({
+      me, nc: this.nc, table, router, results: new TaskResults(taskKv, this.nc), view: this.view, computed, config, log,
+      maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
+      joinQueue: o.joinQueue ?? true,
+    });
+    this.server.start();
+    this.heartbeatTimer = setInterval(() => this.supervision.tell(this.tree.storagerouter!, { t: 'heartbeat' }), o.heartbeatMs ?? 60_000);
+    this.heartbeatTimer.unref();
+    if (o.httpPort !== undefined) {
+      this.http = new HealthServer(() => this.readiness());
+      this.httpUrl = await this.http.listen(o.httpPort, o.httpHost ?? '127.0.0.1');
+    }
+    await this.nc.flush();
+    log.info({ storagerouter_guid: me, nats: o.natsUrl, http: this.httpUrl }, 'agent ready');
+    if (o.refreshHardwareOnStart ?? true) {
+      this.services.call('storagerouter.refresh_hardware', { storagerouter_guid: me }).catch((e: unknown) => log.warn({ err: e }, 'hardware refresh at start failed'));
+    }
+  }
+
+  private ensureVpool(guid: string): void {
+    this.singletons.ensure({ lease: `vpool.${guid}`, spawn: () => this.tree.spawnSingleton(`vpool:${guid}`) });
+  }
+
+  /** Registers (or re-registers) this host as a StorageRouter and seeds cluster-wide defaults once. */
+  private async register(store: ModelStore, config: ConfigStore): Promise<void> {
+    const { storagerouter_guid: me, machine_id } = this.identity;
+    const name = this.opts.name ?? hostname();
+    const ip = this.opts.ip ?? '127.0.0.1';
+    const now = Date.now() / 1000;
+    if (this.view.find('storagerouter', me)) {
+      await store.update('storagerouter', me, (sr) => {
+        sr.name = name;
+        sr.ip = ip;
+        sr.heartbeats = { ...(sr.heartbeats as object), process: now };
+      });
+    } else {
+      await store.create('storagerouter', { name, ip, machine_id, node_type: 'MASTER', rdma_capable: false, heartbeats: { process: now, celery: now } }, me);
+    }
+    for (const typeName of SEEDED_SERVICE_TYPES) {
+      if (this.view.list('servicetype', { name: typeName }).length > 0) continue;
+      await store.create('servicetype', { name: typeName }).catch((e: unknown) => {
+        if (!(e instanceof UniqueConstraintError)) throw e;
+      });
+    }
+    await ensureClusterConfig(config, machine_id, ip);
+  }
+
+  private async beat(store: ModelStore): Promise<void> {
+    await store.update('storagerouter', this.identity.storagerouter_guid, (sr) => {
+      sr.heartbeats = { ...(sr.heartbeats as object), process: Date.now() / 1000 };
+    });
+  }
+
+  readiness(): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (this.nc.isClosed()) reasons.push('NATS connection closed');
+    else if (this.disconnected) reasons.push('NATS disconnected (reconnecting)');
+    for (const r of this.supervision.degraded) reasons.push(`degraded: ${r}`);
+    if (this.stopping) reasons.push('shutting down');
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  private disconnected = false;
+
+  private async watchConnection(log: Logger): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === 'disconnect') this.disconnected = true;
+      if (s.type === 'reconnect') this.disconnected = false;
+      if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type, data: s.data }, 'NATS connection status');
+    }
+  }
+
+  /** Stops taking work, lets in-flight requests answer, releases leases, stops actors, drains NATS. */
+  async stop(deadlineMs = 8_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.heartbeatTimer);
+    await this.server?.stop(deadlineMs / 2);
+    await this.singletons?.stopAll().catch(() => undefined);
+    this.view?.stop();
+    this.leases?.stop();
+    this.tree?.stop();
+    await this.http?.close();
+    await this.nc?.drain().catch(() => undefined);
+    this.opts.log.info('agent stopped');
+  }
+}

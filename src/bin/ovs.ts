@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { createLogger } from '../log.js';
+import { connectClient, defaultNatsUrl, request } from '../client.js';
+import { OvsError } from '../errors.js';
+import { H } from '../protocol/headers.js';
+import { taskEventSubject } from '../protocol/subjects.js';
+import { decode } from '../protocol/codec.js';
+import { buildTaskTable } from '../tasks/table.js';
+import { fullName } from '../tasks/define.js';
+import { human, keyValues } from '../cli/format.js';
+import { up } from '../up.js';
+import { Agent } from '../agent.js';
+import { loadAgentConfig } from '../config/agent-config.js';
+
+const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').showHelpAfterError();
+
+function output(value: unknown, json: boolean): void {
+  process.stdout.write((json ? JSON.stringify(value, null, 2) : human(value)) + '\n');
+}
+
+function fail(e: unknown, json: boolean): never {
+  if (e instanceof OvsError) {
+    if (json) process.stdout.write(JSON.stringify({ error: e.toWire() }, null, 2) + '\n');
+    else process.stderr.write(`error ${e.type}${e.retryable ? ' (retryable)' : ''}: ${e.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}\n`);
+  }
+  process.exit(1);
+}
+
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    const hard = setTimeout(() => process.exit(1), 10_000);
+    hard.unref();
+    stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+program
+  .command('up')
+  .description('bring up a single-node cluster: nats-server -js + one agent (the embedded default)')
+  .option('--data-dir <dir>', 'data directory', './.ovs')
+  .option('--nats-port <n>', 'port of the spawned nats-server', (v) => Number(v), 4222)
+  .option('--http-port <n>', 'HTTP port of the agent (/healthz, /readyz)', (v) => Number(v), 8870)
+  .option('--nats <url>', 'use an existing NATS cluster instead of spawning nats-server')
+  .action(async (o: { dataDir: string; natsPort: number; httpPort: number; nats?: string }) => {
+    const log = createLogger({ proc: 'ovs-up' });
+    const { stop, agent } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, log });
+    onSignals(stop);
+    process.stderr.write(
+      `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS    ${agent.opts.natsUrl}\n  HTTP    ${agent.httpUrl}\n` +
+        `  try     npx ovs task storagerouter.get_version_info storagerouter_guid=${agent.storagerouterGuid} --nats ${agent.opts.natsUrl}\n\n`,
+    );
+  });
+
+program
+  .command('agent')
+  .description('run one agent (one StorageRouter) against an existing NATS')
+  .option('--config <file>', 'agent configuration file (JSON)')
+  .option('--nats <url>', 'NATS URL')
+  .option('--data-dir <dir>', 'data directory (identity)')
+  .option('--name <name>', 'StorageRouter name (default: host name)')
+  .option('--ip <ip>', 'management IP (default 127.0.0.1)')
+  .option('--http-port <n>', 'HTTP port; 0 = any free port', (v) => Number(v))
+  .option('--lease-ttl-ms <n>', 'singleton lease time-to-live', (v) => Number(v))
+  .option('--heartbeat-ms <n>', 'heartbeat interval', (v) => Number(v))
+  .option('--mount-root <dir>', 'where vPool mount points live (default /mnt)')
+  .addOption(new Option('--test-tasks', 'register the test-only tasks').hideHelp())
+  .addOption(new Option('--no-queue', 'do not answer public requests (only forwarded ones)').hideHelp())
+  .action(async (flags: Record<string, unknown>) => {
+    const cfg = await loadAgentConfig(flags);
+    const log = createLogger({ proc: 'ovs-agent', name: cfg.name });
+    const agent = new Agent({ ...cfg, log });
+    await agent.start();
+    onSignals(() => agent.stop());
+    if (cfg.readyFile) {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(cfg.readyFile, JSON.stringify({ storagerouter_guid: agent.storagerouterGuid, http_url: agent.httpUrl }));
+    }
+  });
+
+program
+  .command('task')
+  .description('run a task: ovs task <module.task> [key=value ...] [--json \'{...}\']')
+  .argument('<task>', 'module.task, e.g. storagerouter.get_version_info')
+  .argument('[args...]', 'parameters as key=value')
+  .option('--json [params]', 'parameters as a JSON map; also prints JSON')
+  .option('--async', 'start asynchronously and follow progress until done')
+  .option('--timeout <ms>', 'deadline for the task', (v) => Number(v), 300_000)
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action(async (task: string, args: string[], o: { json?: string | boolean; async?: boolean; timeout: number; nats: string }) => {
+    const json = o.json !== undefined;
+    try {
+      const params = { ...(typeof o.json === 'string' ? (JSON.parse(o.json) as Record<string, unknown>) : {}), ...keyValues(args) };
+      const nc = await connectClient(o.nats);
+      const subject = `ovs.task.${task}`;
+      if (!o.async) {
+        output(await request(nc, subject, params, { timeoutMs: o.timeout }), json);
+      } else {
+        const { task_id } = await request<{ task_id: string }>(nc, subject, params, { timeoutMs: o.timeout, headers: { [H.async]: '1' } });
+        if (!json) process.stderr.write(`started ${task} as ${task_id}\n`);
+        const sub = nc.subscribe(taskEventSubject(task_id));
+        void (async () => {
+          for await (const m of sub) {
+            const e = decode(m.data) as { progress?: number; message?: string };
+            if (!json && e.progress !== undefined) process.stderr.write(`  ${Math.round(e.progress * 100)}% ${e.message ?? ''}\n`);
+          }
+        })();
+        const rec = await request<{ status: string; result?: unknown; error?: unknown }>(nc, 'ovs.task.result', { task_id, wait_ms: o.timeout }, { timeoutMs: o.timeout + 5_000 });
+        sub.unsubscribe();
+        output(rec, json);
+        if (rec.status === 'FAILURE') process.exitCode = 1;
+      }
+      await nc.close();
+    } catch (e) {
+      fail(e, json);
+    }
+  });
+
+program
+  .command('tasks')
+  .description('list every declared task with its owner and ensure_single mode')
+  .option('--json', 'print JSON')
+  .action((o: { json?: boolean }) => {
+    const rows = [...buildTaskTable().values()].map((d) => ({
+      task: fullName(d),
+      owner: d.owner.kind,
+      ensure_single: d.ensureSingle.mode,
+      status: d.handler ? 'available' : `pending: ${d.pending ?? ''}`,
+    }));
+    output(rows, Boolean(o.json));
+  });
+
+const model = program.command('model').description('read the model: ovs model list <type> [prop=value ...] | get <type> <guid>');
+model
+  .command('list')
+  .argument('<type>')
+  .argument('[filters...]')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action(async (type: string, filters: string[], o: { json?: boolean; nats: string }) => {
+    try {
+      const nc = await connectClient(o.nats);
+      output(await request(nc, `ovs.model.${type}.list`, { filter: keyValues(filters) }), Boolean(o.json));
+      await nc.close();
+    } catch (e) {
+      fail(e, Boolean(o.json));
+    }
+  });
+model
+  .command('get')
+  .argument('<type>')
+  .argument('<guid>')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action(async (type: string, guid: string, o: { json?: boolean; nats: string }) => {
+    try {
+      const nc = await connectClient(o.nats);
+      output(await request(nc, `ovs.model.${type}.get`, { guid }), Boolean(o.json));
+      await nc.close();
+    } catch (e) {
+      fail(e, Boolean(o.json));
+    }
+  });
+
+const config = program.command('config').description('configuration keys: ovs config get|set|list <key> [value]');
+for (const op of ['get', 'set', 'list'] as const) {
+  config
+    .command(op)
+    .argument(op === 'list' ? '[key]' : '<key>')
+    .argument(op === 'set' ? '<value>' : '[unused]')
+    .option('--json', 'print JSON')
+    .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+    .action(async (key: string | undefined, value: string | undefined, o: { json?: boolean; nats: string }) => {
+      try {
+        const nc = await connectClient(o.nats);
+        const params: Record<string, unknown> = key === undefined ? {} : { key };
+        if (op === 'set') params.value = keyValues([`v=${value ?? ''}`]).v;
+        output(await request(nc, `ovs.config.${op}`, params), Boolean(o.json));
+        await nc.close();
+      } catch (e) {
+        fail(e, Boolean(o.json));
+      }
+    });
+}
+
+program.parseAsync().catch((e: unknown) => fail(e, false));

@@ -1,0 +1,44 @@
+import { connect, type MsgHdrs, type NatsConnection } from 'nats';
+import { fromWire, type WireError } from './errors.js';
+import { decode, encode, type Encoding } from './protocol/codec.js';
+import { H, headersOf } from './protocol/headers.js';
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  encoding?: Encoding;
+  headers?: Record<string, string>;
+}
+
+export function defaultNatsUrl(): string {
+  return process.env.OVS_NATS_URL ?? 'nats://127.0.0.1:4222';
+}
+
+export function connectClient(url = defaultNatsUrl()): Promise<NatsConnection> {
+  return connect({ servers: url, timeout: 5_000 });
+}
+
+/** Sends a request of the public contract and returns its result, or throws the typed error it carried. */
+export async function request<T = unknown>(nc: NatsConnection, subject: string, params: Record<string, unknown> = {}, opts: RequestOptions = {}): Promise<T> {
+  const { body } = await requestRaw(nc, subject, params, opts);
+  if (body.ok) return body.result as T;
+  throw fromWire(body.error!);
+}
+
+export async function requestRaw(
+  nc: NatsConnection,
+  subject: string,
+  params: Record<string, unknown> | Uint8Array,
+  opts: RequestOptions = {},
+): Promise<{ body: { ok: boolean; result?: unknown; error?: WireError }; headers: MsgHdrs | undefined }> {
+  const encoding = opts.encoding ?? 'msgpack';
+  const timeout = opts.timeoutMs ?? 60_000;
+  const headers = headersOf({
+    ...(encoding === 'json' ? { [H.contentType]: 'application/json' } : {}),
+    [H.timeout]: String(timeout),
+    ...opts.headers,
+  });
+  const data = params instanceof Uint8Array ? params : encode(params, encoding);
+  const reply = await nc.request(subject, data, { timeout: timeout + 1_000, headers });
+  const body = decode(reply.data, encoding) as { ok: boolean; result?: unknown; error?: WireError };
+  return { body, headers: reply.headers };
+}

@@ -1,0 +1,66 @@
+import type nact from 'nact';
+import type { KV } from 'nats';
+import type { Logger } from 'pino';
+import { Lease } from './lease.js';
+
+export interface SingletonSpec {
+  /** Lease key, e.g. `cluster` or `vpool.<guid>`. */
+  lease: string;
+  spawn(): nact.Ref<any>;
+}
+
+/**
+ * Runs each cluster-wide singleton where its lease is held: spawns the actor when this agent acquires the lease,
+ * stops it when the lease is lost or released. Another agent takes over when the holder dies (lease expiry).
+ */
+export class Singletons {
+  private readonly running = new Map<string, { lease: Lease; ref?: nact.Ref<any> }>();
+
+  constructor(
+    private readonly kv: KV,
+    private readonly me: string,
+    private readonly ttlMs: number,
+    private readonly stopActor: (ref: nact.Ref<any>) => void,
+    private readonly log: Logger,
+  ) {}
+
+  ensure(spec: SingletonSpec): void {
+    if (this.running.has(spec.lease)) return;
+    const lease = new Lease(this.kv, spec.lease, this.me, this.ttlMs);
+    const slot: { lease: Lease; ref?: nact.Ref<any> } = { lease };
+    lease.on('acquired', () => {
+      this.log.info({ lease: spec.lease }, 'lease acquired; singleton starts here');
+      slot.ref = spec.spawn();
+    });
+    lease.on('lost', () => {
+      this.log.warn({ lease: spec.lease }, 'lease lost; singleton stops here');
+      if (slot.ref) this.stopActor(slot.ref);
+      slot.ref = undefined;
+    });
+    lease.on('error', (e: unknown) => this.log.debug({ lease: spec.lease, err: e }, 'lease renewal failed'));
+    this.running.set(spec.lease, slot);
+    lease.start();
+  }
+
+  async release(leaseKey: string): Promise<void> {
+    const slot = this.running.get(leaseKey);
+    if (!slot) return;
+    this.running.delete(leaseKey);
+    await slot.lease.stop();
+    if (slot.ref) this.stopActor(slot.ref);
+  }
+
+  /** The local actor of a singleton, when this agent holds its lease. */
+  local(leaseKey: string): nact.Ref<any> | undefined {
+    const slot = this.running.get(leaseKey);
+    return slot?.lease.isHeld ? slot.ref : undefined;
+  }
+
+  keys(): string[] {
+    return [...this.running.keys()];
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((k) => this.release(k)));
+  }
+}

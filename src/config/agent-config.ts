@@ -1,0 +1,48 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+/** `/etc/ovs/agent.json` (or `--config`), then `OVS_*` environment, then flags; validated once at start. */
+const schema = z
+  .object({
+    natsUrl: z.string().url().default('nats://127.0.0.1:4222'),
+    dataDir: z.string().min(1).default('/var/lib/ovs'),
+    name: z.string().min(1).max(255).optional(),
+    ip: z.string().min(1).max(64).optional(),
+    httpPort: z.number().int().min(0).max(65535).optional(),
+    httpHost: z.string().optional(),
+    leaseTtlMs: z.number().int().min(100).max(600_000).optional(),
+    heartbeatMs: z.number().int().min(50).max(3_600_000).optional(),
+    testTasks: z.boolean().optional(),
+    joinQueue: z.boolean().optional(),
+    readyFile: z.string().optional(),
+    paths: z.object({ mountRoot: z.string().optional(), infinibandRoot: z.string().optional() }).optional(),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof schema>;
+
+export async function loadAgentConfig(flags: Record<string, unknown>): Promise<AgentConfig> {
+  const file = typeof flags.config === 'string' ? (JSON.parse(await readFile(flags.config, 'utf8')) as Record<string, unknown>) : {};
+  const env: Record<string, unknown> = {};
+  if (process.env.OVS_NATS_URL) env.natsUrl = process.env.OVS_NATS_URL;
+  if (process.env.OVS_DATA_DIR) env.dataDir = process.env.OVS_DATA_DIR;
+  const fromFlags: Record<string, unknown> = {
+    natsUrl: flags.nats,
+    dataDir: flags.dataDir,
+    name: flags.name,
+    ip: flags.ip,
+    httpPort: flags.httpPort,
+    leaseTtlMs: flags.leaseTtlMs,
+    heartbeatMs: flags.heartbeatMs,
+    testTasks: flags.testTasks,
+    joinQueue: flags.queue === false ? false : undefined,
+    readyFile: process.env.OVS_READY_FILE,
+    paths: flags.mountRoot ? { mountRoot: flags.mountRoot } : undefined,
+  };
+  const merged = { ...file, ...env, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import type { TaskDef } from '../define.js';
+import { arrivesWith, pendingTask } from './shapes.js';
+
+export const monitoringPending: TaskDef[] = [
+  pendingTask({
+    module: 'monitoring',
+    name: 'verify_vdisk_cache_quota',
+    summary: 'Validates whether the caching quota is reaching its limits or has surpassed it',
+    params: z.object({}).strict(),
+    owner: { kind: 'cluster' },
+    ensureSingle: { mode: 'DEFAULT' },
+    pending: arrivesWith.alba,
+  }),
+];

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import type { TaskDef } from '../define.js';
+import { guid, nonNegativeInt } from '../params.js';
+import { arrivesWith, pendingTask, volumeId } from './shapes.js';
+
+const module = 'storagedriver';
+const cluster = { kind: 'cluster' } as const;
+
+export const storagedriverPending: TaskDef[] = [
+  pendingTask({
+    module,
+    name: 'cluster_registry_checkup',
+    summary: 'Verify whether changes have occurred in the cluster registry for each vPool',
+    params: z.object({}).strict(),
+    owner: cluster,
+    ensureSingle: { mode: 'CHAINED' },
+    pending: arrivesWith.phase2,
+  }),
+  // manual_ and scheduled_voldrv_arakoon_checkup exclude each other in the original (extra_task_names).
+  pendingTask({
+    module,
+    name: 'manual_voldrv_arakoon_checkup',
+    summary: 'Creates a new Arakoon Cluster if required and extends cluster if possible on all available master nodes',
+    params: z.object({}).strict(),
+    owner: cluster,
+    ensureSingle: { mode: 'DEFAULT' },
+    pending: arrivesWith.phase2,
+  }),
+  pendingTask({
+    module,
+    name: 'mark_offline',
+    summary: 'Marks all StorageDrivers on this StorageRouter offline',
+    params: z.object({ storagerouter_guid: guid }).strict(),
+    // Not routed to the StorageRouter: it is used for nodes that are down.
+    owner: cluster,
+    pending: arrivesWith.phase2,
+  }),
+  pendingTask({
+    module,
+    name: 'refresh_configuration',
+    summary: "Refresh the StorageDriver's configuration (Configuration must have been updated manually)",
+    params: z.object({ storagedriver_guid: guid }).strict(),
+    owner: cluster,
+    pending: arrivesWith.issue4,
+  }),
+  pendingTask({
+    module,
+    name: 'scheduled_voldrv_arakoon_checkup',
+    summary: 'Makes sure the volumedriver arakoon is on all available master nodes',
+    params: z.object({}).strict(),
+    owner: cluster,
+    ensureSingle: { mode: 'DEFAULT' },
+    pending: arrivesWith.phase2,
+  }),
+  pendingTask({
+    module,
+    name: 'volumedriver_error',
+    summary: 'Handles error messages/events from the volumedriver',
+    params: z.object({ code: nonNegativeInt.max(0xffff), volume_id: volumeId }).strict(),
+    owner: cluster,
+    pending: arrivesWith.mds,
+  }),
+];

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { TaskDef } from '../define.js';
+import { guid, nonNegativeInt, record } from '../params.js';
+import { arrivesWith, partitionRoles, pendingTask, supportInfo } from './shapes.js';
+
+const module = 'storagerouter';
+
+// ping, get_version_info, get_metadata, mountpoint_exists and refresh_hardware are implemented elsewhere.
+export const storagerouterPending: TaskDef[] = [
+  pendingTask({
+    module,
+    name: 'add_vpool',
+    summary: 'Add a vPool to the machine this task is running on',
+    // TODO: the precise shape of spec §5.1.1 once add_vpool is implemented.
+    params: z.object({ parameters: record }).strict(),
+    // The target node is `parameters.storagerouter_ip`; the original runs it on any worker.
+    owner: { kind: 'cluster' },
+    pending: arrivesWith.issue4,
+  }),
+  pendingTask({
+    module,
+    name: 'configure_disk',
+    summary: 'Configures a partition',
+    params: z
+      .object({
+        storagerouter_guid: guid,
+        disk_guid: guid,
+        partition_guid: guid.nullable(),
+        offset: nonNegativeInt,
+        size: nonNegativeInt,
+        roles: partitionRoles,
+      })
+      .strict(),
+    owner: { kind: 'node', param: 'storagerouter_guid' },
+    ensureSingle: { mode: 'CHAINED', startTimeoutMs: 1_800_000 },
+    pending: arrivesWith.disks,
+  }),
+  pendingTask({
+    module,
+    name: 'configure_support',
+    summary: 'Configures support on all StorageRouters',
+    params: z.object({ support_info: supportInfo }).strict(),
+    owner: { kind: 'cluster' },
+    pending: arrivesWith.support,
+  }),
+  pendingTask({
+    module,
+    name: 'create_hprm_config_files',
+    summary: 'Create the required configuration files to be able to make use of HPRM (aka PRACC)',
+    params: z.object({ vpool_guid: guid, local_storagerouter_guid: guid, parameters: record }).strict(),
+    owner: { kind: 'node', param: 'local_storagerouter_guid' },
+    pending: arrivesWith.alba,
+  }),
+  pendingTask({
+    module,
+    name: 'get_logfiles',
+    summary: "Collects logs, moves them to a web-accessible location and returns log tgz's filename",
+    params: z.object({ local_storagerouter_guid: guid }).strict(),
+    owner: { kind: 'node', param: 'local_storagerouter_guid' },
+    pending: arrivesWith.logs,
+  }),
+  pendingTask({
+    module,
+    name: 'get_proxy_config',
+    summary: 'Gets the ALBA proxy for a given StorageRouter and vPool',
+    params: z.object({ storagerouter_guid: guid, vpool_guid: guid }).strict(),
+    owner: { kind: 'any' },
+    pending: arrivesWith.alba,
+  }),
+  pendingTask({
+    module,
+    name: 'get_support_info',
+    summary: 'Returns support information for the entire cluster',
+    params: z.object({}).strict(),
+    owner: { kind: 'any' },
+    pending: arrivesWith.support,
+  }),
+  pendingTask({
+    module,
+    name: 'get_support_metadata',
+    summary: 'Returns support metadata for a given StorageRouter',
+    params: z.object({}).strict(),
+    // The original routes it by queue to the node of interest; without a guid parameter to route on, the node that
+    // receives it answers, so callers address that node directly.
+    owner: { kind: 'any' },
+    pending: arrivesWith.support,
+  }),
+];

@@ -1,0 +1,26 @@
+import { fullName, type TaskDef } from './define.js';
+import { pendingTasks } from './catalog/index.js';
+import { syncWithReality } from './disk/sync-with-reality.js';
+import { getMetadata } from './storagerouter/get-metadata.js';
+import { getVersionInfo } from './storagerouter/get-version-info.js';
+import { mountpointExists } from './storagerouter/mountpoint-exists.js';
+import { ping } from './storagerouter/ping.js';
+import { refreshHardware } from './storagerouter/refresh-hardware.js';
+import { testTasks } from './test/sleep.js';
+import { balanceChange } from './vpool/balance-change.js';
+
+const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpointExists, refreshHardware, balanceChange] as TaskDef[];
+
+/**
+ * The one task table: every seed task, declared once. The router, validation, CLI and docs read it.
+ * Tasks without a handler answer NOT_IMPLEMENTED with the reason they carry.
+ */
+export function buildTaskTable(opts: { testTasks?: boolean } = {}): ReadonlyMap<string, TaskDef> {
+  const table = new Map<string, TaskDef>();
+  for (const def of [...implemented, ...pendingTasks, ...(opts.testTasks ? testTasks : [])]) {
+    const name = fullName(def);
+    if (table.has(name)) throw new Error(`task ${name} is declared twice`);
+    table.set(name, def);
+  }
+  return table;
+}

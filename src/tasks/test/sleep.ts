@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineTask, type EnsureSingleMode, type TaskDef } from '../define.js';
+import { sleep } from '../../supervisors/backoff.js';
+
+/**
+ * Test-only tasks (registered when the agent runs with test tasks enabled): sleep for `ms` at the cluster
+ * singleton, one per ensure_single mode, so concurrency tests can observe admission, waiting and coalescing.
+ */
+function sleepTask(mode: EnsureSingleMode): TaskDef {
+  return defineTask({
+    module: 'test',
+    name: `sleep_${mode.toLowerCase()}`,
+    summary: `Sleep at the cluster singleton (ensure_single ${mode})`,
+    params: z.object({ ms: z.number().int().min(0).max(30_000), key: z.string().max(64).optional() }).strict(),
+    owner: { kind: 'cluster' },
+    ensureSingle: { mode, startTimeoutMs: mode === 'NONE' ? undefined : 20_000 },
+    testOnly: true,
+    async handler({ ms }, { taskId, services }) {
+      const started_at = Date.now();
+      await sleep(ms);
+      return { task_id: taskId, started_at, finished_at: Date.now(), served_by: services.storagerouterGuid };
+    },
+  }) as TaskDef;
+}
+
+export const testTasks: TaskDef[] = (['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask);

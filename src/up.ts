@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { connect } from 'nats';
+import type { Logger } from 'pino';
+import { Agent } from './agent.js';
+
+export interface UpOptions {
+  dataDir: string;
+  natsPort: number;
+  httpPort: number;
+  /** Use an existing NATS cluster instead of spawning nats-server. */
+  natsUrl?: string;
+  log: Logger;
+}
+
+/** Starts `nats-server -js` with its store under the data dir, bound to loopback. */
+export async function startNatsServer(dataDir: string, port: number, log: Logger): Promise<{ child: ChildProcess; url: string }> {
+  const storeDir = join(dataDir, 'nats');
+  await mkdir(storeDir, { recursive: true });
+  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', 'ovs-embedded'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    const line = b.toString().trim();
+    if (/\[(ERR|FTL|WRN)\]/.test(line)) log.warn({ nats_server: line }, 'nats-server');
+  });
+  const url = `nats://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nats-server exited with code ${code}; is port ${port} free?`))));
+  const until = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const nc = await Promise.race([connect({ servers: url, timeout: 1_000 }), exited]);
+      await nc.jetstream().views.kv('ovs_probe', { history: 1 }).catch(() => undefined);
+      await nc.close();
+      return { child, url };
+    } catch (e) {
+      if (Date.now() > until || child.exitCode !== null) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** `ovs up`: the embedded single-node cluster. Returns a stop function (agent first, then nats-server). */
+export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; agent: Agent }> {
+  const dataDir = resolve(o.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const marker = join(dataDir, 'ovs-up.json');
+  await rm(marker, { force: true });
+  const nats = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log);
+  const natsUrl = o.natsUrl ?? nats!.url;
+  const agent = new Agent({ natsUrl, dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
+  try {
+    await agent.start();
+  } catch (e) {
+    if (nats) await stopChild(nats.child, 5_000);
+    throw e;
+  }
+  await writeFile(marker, JSON.stringify({ nats_url: natsUrl, http_url: agent.httpUrl, storagerouter_guid: agent.storagerouterGuid }, null, 2) + '\n');
+  const stop = async (): Promise<void> => {
+    await rm(marker, { force: true });
+    await agent.stop();
+    if (nats) await stopChild(nats.child, 5_000);
+  };
+  return { stop, agent };
+}
