@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './eventually.js';
+
+const BIN = new URL('../../src/bin/ovs.js', import.meta.url).pathname;
+
+export interface AgentProcessOptions {
+  natsUrl: string;
+  name: string;
+  ip: string;
+  leaseTtlMs?: number;
+  testTasks?: boolean;
+  queue?: boolean;
+  dataDir?: string;
+  extraArgs?: string[];
+}
+
+/** A real agent in its own process (`ovs agent`), with its own data dir. */
+export class AgentProcess {
+  private constructor(readonly child: ChildProcess, readonly dataDir: string, readonly guid: string, readonly log: string[]) {}
+
+  static async start(o: AgentProcessOptions): Promise<AgentProcess> {
+    const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'ovs-agent-')));
+    const ready = join(dataDir, 'ready.json');
+    await rm(ready, { force: true });
+    const args = [BIN, 'agent', '--nats', o.natsUrl, '--data-dir', dataDir, '--name', o.name, '--ip', o.ip, '--lease-ttl-ms', String(o.leaseTtlMs ?? 1_500), '--heartbeat-ms', '1000', '--mount-root', dataDir];
+    if (o.testTasks ?? true) args.push('--test-tasks');
+    if (o.queue === false) args.push('--no-queue');
+    args.push(...(o.extraArgs ?? []));
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OVS_READY_FILE: ready, OVS_LOG_LEVEL: 'info' } });
+    const log: string[] = [];
+    child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
+    child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
+    const info = await waitFor('agent ready file', async () => {
+      if (child.exitCode !== null) throw new Error(`agent exited: ${log.join('').slice(-2000)}`);
+      return JSON.parse(await readFile(ready, 'utf8').catch(() => 'null')) as { storagerouter_guid: string } | null;
+    }, 30_000, 100);
+    return new AgentProcess(child, dataDir, info!.storagerouter_guid, log);
+  }
+
+  kill9(): void {
+    this.child.kill('SIGKILL');
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
+    this.child.kill('SIGTERM');
+    return exited;
+  }
+}

@@ -1,0 +1,43 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A real nats-server with JetStream on random ports and a temporary store, for one test file. */
+export class NatsServer {
+  private constructor(readonly url: string, readonly port: number, private readonly child: ChildProcess, readonly dir: string) {}
+
+  static async start(opts: { maxPayload?: number } = {}): Promise<NatsServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'ovs-nats-'));
+    const args = ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', join(dir, 'js'), '--ports_file_dir', dir];
+    if (opts.maxPayload) {
+      const { writeFile } = await import('node:fs/promises');
+      const conf = join(dir, 'nats.conf');
+      await writeFile(conf, `max_payload: ${opts.maxPayload}\n`);
+      args.push('-c', conf);
+    }
+    const child = spawn('nats-server', args, { stdio: 'ignore' });
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const files = await import('node:fs/promises').then((fs) => fs.readdir(dir));
+      const portsFile = files.find((f) => f.endsWith('.ports'));
+      if (portsFile) {
+        const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats: string[] };
+        const url = ports.nats[0]!.replace('0.0.0.0', '127.0.0.1');
+        return new NatsServer(url, Number(new URL(url).port), child, dir);
+      }
+      if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the server (SIGTERM); with `keepStore` the JetStream store survives for a restart. */
+  async stop(keepStore = false): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGTERM');
+      await exited;
+    }
+    if (!keepStore) await rm(this.dir, { recursive: true, force: true });
+  }
+}
