@@ -1,6 +1,6 @@
 // `bench rtt`: request/reply round trip of the agent against raw NATS request/reply, on one nats-server.
 import { connect } from 'nats';
-import { DEFAULT_RTT, formatTable, measureRtt, packr, type RttResult } from './lib/measure.js';
+import { DEFAULT_RTT, formatTable, measureRtt, packr, type RttCase, type RttResult } from './lib/measure.js';
 import { Resources, startAgent, startNatsServer, waitForOutput } from './lib/procs.js';
 
 const RAW_SUBJECT = 'bench.raw.echo';
@@ -19,7 +19,7 @@ export async function rtt(res: Resources): Promise<void> {
 
   const nc = await connect({ servers: nats.url, name: 'ovs-bench rtt' });
   try {
-    const cases: Array<{ label: string; subject: string; body: Uint8Array }> = [
+    const cases: RttCase[] = [
       { label: 'raw nats echo', subject: RAW_SUBJECT, body: packr.pack({ guid: agent.guid }) },
       { label: 'ovs.model.storagerouter.get', subject: 'ovs.model.storagerouter.get', body: packr.pack({ guid: agent.guid }) },
       {
@@ -28,18 +28,15 @@ export async function rtt(res: Resources): Promise<void> {
         body: packr.pack({ name: 'bench', storagerouter_guid: agent.guid }),
       },
     ];
-    const results: RttResult[] = [];
-    for (const c of cases) {
-      log(`measuring ${c.label}`);
-      const r = await measureRtt(nc, c.label, c.subject, c.body, DEFAULT_RTT);
-      if (r.failures > 0) throw new Error(`${c.label}: ${r.failures} failed requests; first: ${r.firstFailure}`);
-      results.push(r);
-    }
+    log(`measuring ${cases.map((c) => c.label).join(', ')} (interleaved)`);
+    const results = await measureRtt(nc, cases, DEFAULT_RTT);
+    for (const r of results) if (r.failures > 0) throw new Error(`${r.label}: ${r.failures} failed requests; first: ${r.firstFailure}`);
     const [raw, model, task] = results as [RttResult, RttResult, RttResult];
     const o = DEFAULT_RTT;
     process.stdout.write(
       `\nrtt: sequential p50/p99 over ${o.sequential} requests (after ${o.warmup} warm-up); ` +
-        `throughput over ${o.throughputTotal} requests with ${o.inFlight} in flight\n\n` +
+        `throughput over ${o.throughputTotal} requests with ${o.inFlight} in flight; ` +
+        `each phase in ${o.rounds} blocks interleaved across subjects\n\n` +
         formatTable(results) +
         '\n\n',
     );

@@ -16,6 +16,8 @@ export interface RttOptions {
   throughputWarmup: number;
   throughputTotal: number;
   inFlight: number;
+  /** The timed requests of each phase are split into this many blocks, interleaved across subjects. */
+  rounds: number;
   timeoutMs: number;
 }
 
@@ -25,6 +27,7 @@ export const DEFAULT_RTT: RttOptions = {
   throughputWarmup: 2_000,
   throughputTotal: 20_000,
   inFlight: 256,
+  rounds: 10,
   timeoutMs: 10_000,
 };
 
@@ -44,60 +47,92 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** Request/reply latency (sequential) and throughput (`inFlight` outstanding) of one subject; every reply must be `{ok: true}`. */
-export async function measureRtt(nc: NatsConnection, label: string, subject: string, body: Uint8Array, o: RttOptions = DEFAULT_RTT): Promise<RttResult> {
-  let failures = 0;
-  let firstFailure: string | undefined;
-  let replyBytes = 0;
-  const one = async (): Promise<void> => {
+export interface RttCase {
+  label: string;
+  subject: string;
+  body: Uint8Array;
+}
+
+/** One subject's request function: counts failures (errors or replies other than `{ok: true}`). */
+class Caller {
+  failures = 0;
+  firstFailure: string | undefined;
+  replyBytes = 0;
+  readonly samples: number[] = [];
+  seconds = 0;
+
+  constructor(private readonly nc: NatsConnection, readonly c: RttCase, private readonly timeoutMs: number) {}
+
+  async one(): Promise<void> {
     try {
-      const reply = await nc.request(subject, body, { timeout: o.timeoutMs });
-      replyBytes = reply.data.length;
-      const v = unpack(reply.data) as { ok?: unknown; error?: unknown } | null;
+      const reply = await this.nc.request(this.c.subject, this.c.body, { timeout: this.timeoutMs });
+      this.replyBytes = reply.data.length;
+      const v = unpack(reply.data) as { ok?: unknown } | null;
       if (v === null || typeof v !== 'object' || v.ok !== true) {
-        failures++;
-        firstFailure ??= `reply not ok: ${JSON.stringify(v)}`.slice(0, 500);
+        this.failures++;
+        this.firstFailure ??= `reply not ok: ${JSON.stringify(v)}`.slice(0, 500);
       }
     } catch (e) {
-      failures++;
-      firstFailure ??= `request failed: ${(e as Error).message}`;
+      this.failures++;
+      this.firstFailure ??= `request failed: ${(e as Error).message}`;
     }
-  };
-
-  for (let i = 0; i < o.warmup; i++) await one();
-  const samples = new Float64Array(o.sequential);
-  for (let i = 0; i < o.sequential; i++) {
-    const t0 = performance.now();
-    await one();
-    samples[i] = (performance.now() - t0) * 1_000;
   }
-  const sorted = Array.from(samples).sort((a, b) => a - b);
 
-  const pipelined = async (total: number): Promise<number> => {
+  async sequential(n: number, record: boolean): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await this.one();
+      if (record) this.samples.push((performance.now() - t0) * 1_000);
+    }
+  }
+
+  /** `total` requests keeping `inFlight` outstanding; returns the wall time in seconds. */
+  async pipelined(total: number, inFlight: number): Promise<number> {
     let issued = 0;
     const worker = async (): Promise<void> => {
       while (issued < total) {
         issued++;
-        await one();
+        await this.one();
       }
     };
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: Math.min(o.inFlight, total) }, worker));
+    await Promise.all(Array.from({ length: Math.min(inFlight, total) }, worker));
     return (performance.now() - t0) / 1_000;
-  };
-  await pipelined(o.throughputWarmup);
-  const seconds = await pipelined(o.throughputTotal);
+  }
+}
 
-  return {
-    label,
-    p50Us: percentile(sorted, 0.5),
-    p99Us: percentile(sorted, 0.99),
-    meanUs: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-    reqPerSec: o.throughputTotal / seconds,
-    replyBytes,
-    failures,
-    ...(firstFailure !== undefined ? { firstFailure } : {}),
-  };
+/**
+ * Latency (sequential) and throughput (`inFlight` outstanding) of several subjects. The timed requests of each
+ * subject are split into `rounds` blocks run round-robin across the subjects, so background noise on the host
+ * (timers, GC, other processes) falls on all subjects alike instead of on whichever ran during it.
+ */
+export async function measureRtt(nc: NatsConnection, cases: readonly RttCase[], o: RttOptions = DEFAULT_RTT): Promise<RttResult[]> {
+  const callers = cases.map((c) => new Caller(nc, c, o.timeoutMs));
+  for (const k of callers) await k.sequential(o.warmup, false);
+  const seqBlocks = split(o.sequential, o.rounds);
+  for (const n of seqBlocks) for (const k of callers) await k.sequential(n, true);
+  for (const k of callers) await k.pipelined(o.throughputWarmup, o.inFlight);
+  const tputBlocks = split(o.throughputTotal, o.rounds);
+  for (const n of tputBlocks) for (const k of callers) k.seconds += await k.pipelined(n, o.inFlight);
+  return callers.map((k) => {
+    const sorted = [...k.samples].sort((a, b) => a - b);
+    return {
+      label: k.c.label,
+      p50Us: percentile(sorted, 0.5),
+      p99Us: percentile(sorted, 0.99),
+      meanUs: sorted.reduce((a, b) => a + b, 0) / sorted.length,
+      reqPerSec: o.throughputTotal / k.seconds,
+      replyBytes: k.replyBytes,
+      failures: k.failures,
+      ...(k.firstFailure !== undefined ? { firstFailure: k.firstFailure } : {}),
+    };
+  });
+}
+
+/** `total` as `parts` near-equal positive blocks. */
+function split(total: number, parts: number): number[] {
+  const p = Math.max(1, Math.min(parts, total));
+  return Array.from({ length: p }, (_, i) => Math.floor((total * (i + 1)) / p) - Math.floor((total * i) / p));
 }
 
 export function formatTable(rows: readonly RttResult[]): string {

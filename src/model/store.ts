@@ -19,8 +19,8 @@ const MAX_ATTEMPTS = 5;
 export class ModelStore {
   private readonly uniques: UniqueClaims;
 
-  constructor(private readonly kv: KV, readonly view: ModelView) {
-    this.uniques = new UniqueClaims(kv, view);
+  constructor(private readonly kv: KV, readonly view: ModelView, opts: { staleClaimMs?: number } = {}) {
+    this.uniques = new UniqueClaims(kv, view, opts.staleClaimMs);
   }
 
   async create(type: string, props: Record_, guid: string = randomUUID()): Promise<ModelObject> {

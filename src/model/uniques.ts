@@ -12,11 +12,12 @@ export function uniqueKey(type: string, prop: string, value: unknown): string {
 
 /**
  * Unique values are claimed with a reservation key created at revision 0, before the record is written.
- * A claim left behind by a writer that died between claim and record is stale: its owner does not hold the value,
- * so it is taken over with a compare-and-set instead of blocking the value forever.
+ * A claim left behind by a writer that died between claim and record is stale: its owner does not hold the value
+ * and the claim is older than `staleAfterMs` (younger ones may belong to a create still in flight), so it is taken
+ * over with a compare-and-set instead of blocking the value forever.
  */
 export class UniqueClaims {
-  constructor(private readonly kv: KV, private readonly view: ModelView) {}
+  constructor(private readonly kv: KV, private readonly view: ModelView, private readonly staleAfterMs = 30_000) {}
 
   async claim(type: string, prop: string, value: unknown, guid: string): Promise<void> {
     const key = uniqueKey(type, prop, value);
@@ -32,7 +33,8 @@ export class UniqueClaims {
       const holder = (decode(entry.value) as { guid?: string }).guid;
       if (holder === guid) return;
       const holderObj = holder === undefined ? undefined : this.view.find(type, holder);
-      if (holderObj && holderObj[prop] === value) throw new UniqueConstraintError(type, prop, value);
+      const young = Date.now() - entry.created.getTime() < this.staleAfterMs;
+      if (young || (holderObj && holderObj[prop] === value)) throw new UniqueConstraintError(type, prop, value);
       try {
         await this.kv.update(key, encode({ guid }), entry.revision);
         return;
