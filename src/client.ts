@@ -10,7 +10,7 @@ export interface RequestOptions {
 }
 
 export function defaultNatsUrl(): string {
-  return process.env.OVS_NATS_URL ?? 'nats://127.0.0.1:4222';
+  return process.env.OVS_NATS_URL || 'nats://127.0.0.1:4222';
 }
 
 export function connectClient(url = defaultNatsUrl()): Promise<NatsConnection> {

@@ -18,9 +18,14 @@ export function configPath(key: string): string {
 export function splitSubPath(spec: string): { path: string; field: string[] } {
   const bar = spec.indexOf('|');
   if (bar < 0) return { path: spec, field: [] };
-  const field = spec.slice(bar + 1).split('.').filter((f) => f.length > 0);
+  const field = spec.slice(bar + 1).split('.');
+  if (field.some((f) => f.length === 0)) throw new BadRequestError(`'${spec}' has an empty field name after '|'`);
+  // Field names walk plain objects in the agent: names that reach an object's prototype would poison every object.
+  if (field.some((f) => FORBIDDEN_FIELDS.has(f))) throw new BadRequestError(`'${spec}' names a forbidden field`);
   return { path: spec.slice(0, bar), field };
 }
+
+const FORBIDDEN_FIELDS = new Set(['__proto__', 'prototype', 'constructor']);
 
 export function splitPath(path: string): string[] {
   if (typeof path !== 'string' || path.length === 0 || path.length > 1024) throw new BadRequestError('a configuration key is a non-empty path of at most 1024 characters');

@@ -14,7 +14,7 @@ export class ConfigStore {
     if (!entry || entry.operation !== 'PUT') return fallback;
     let value = decode(entry.value) as unknown;
     for (const f of field) {
-      if (value === null || typeof value !== 'object') return fallback;
+      if (value === null || typeof value !== 'object' || !Object.hasOwn(value, f)) return fallback;
       value = (value as Record<string, unknown>)[f];
     }
     return (value === undefined ? fallback : value) as T;

@@ -2,7 +2,9 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 
 // UUIDs change when a filesystem is created, so they are useless as stable disk identities.
-const EXCLUDED_DIRS = new Set(['by-uuid', 'by-partuuid']);
+// by-diskseq numbers change across reboots (newer udev), so they would match the wrong disk after one; the original
+// predates them and only skipped by-uuid and by-partuuid.
+const EXCLUDED_DIRS = new Set(['by-uuid', 'by-partuuid', 'by-diskseq']);
 const MAX_LINK_HOPS = 40;
 
 /** Host path of a virtual absolute path under `root` ('/' on the real host, a temp dir in tests). */

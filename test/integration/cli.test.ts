@@ -1,0 +1,163 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from 'nats';
+import type { Agent } from '../../src/agent.js';
+import { connectClient, request } from '../../src/client.js';
+import { fullName } from '../../src/tasks/define.js';
+import { buildTaskTable } from '../../src/tasks/table.js';
+import { startAgent } from '../helpers/in-process-agent.js';
+import { NatsServer } from '../helpers/nats-server.js';
+
+const BIN = fileURLToPath(new URL('../../src/bin/ovs.js', import.meta.url));
+
+let server: NatsServer;
+let agent: Agent;
+let nc: NatsConnection;
+let me: string;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs the CLI to completion (never with a shell: arguments arrive exactly as given). */
+function ovs(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function json<T = unknown>(r: Run): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}): ${r.stdout}\nstderr: ${r.stderr}`);
+  }
+}
+
+test.before(async () => {
+  server = await NatsServer.start();
+  agent = await startAgent(server.url);
+  me = agent.storagerouterGuid;
+  nc = await connectClient(server.url);
+});
+
+test.after.always(async () => {
+  await nc?.close();
+  await agent?.stop();
+  await server?.stop();
+});
+
+test('task with key=value and --json prints the result as JSON', async (t) => {
+  const r = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${me}`, '--json', '--nats', server.url);
+  t.is(r.code, 0, r.stderr);
+  const out = json<{ storagerouter_guid: string; versions: Record<string, string> }>(r);
+  t.is(out.storagerouter_guid, me);
+  t.truthy(out.versions.ovs);
+});
+
+test('task with --json parameters', async (t) => {
+  const r = await ovs('task', 'storagerouter.get_version_info', '--json', JSON.stringify({ storagerouter_guid: me }), '--nats', server.url);
+  t.is(r.code, 0, r.stderr);
+  t.is(json<{ storagerouter_guid: string }>(r).storagerouter_guid, me);
+
+  const typed = await ovs('task', 'storagerouter.mountpoint_exists', '--json', JSON.stringify({ storagerouter_guid: me, name: 'nothing-here' }), '--nats', server.url);
+  t.is(typed.code, 0, typed.stderr);
+  t.is(json(typed), false);
+});
+
+test('task without --json prints human output', async (t) => {
+  const r = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${me}`, '--nats', server.url);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`^storagerouter_guid: ${me}$`, 'm'));
+  t.throws(() => JSON.parse(r.stdout));
+});
+
+test('errors exit 1 and name the error type', async (t) => {
+  const unknown = randomUUID();
+  const r = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${unknown}`, '--nats', server.url);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /OBJECT_NOT_FOUND/);
+  t.true(r.stderr.includes(unknown));
+
+  const asJson = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${unknown}`, '--json', '--nats', server.url);
+  t.is(asJson.code, 1);
+  t.like(json(asJson), { error: { type: 'OBJECT_NOT_FOUND' } });
+
+  const bad = await ovs('task', 'storagerouter.get_version_info', 'storagerouter_guid=../etc', '--nats', server.url);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /VALIDATION_FAILED/);
+
+  const missing = await ovs('task', 'storagerouter.no_such_task', '--nats', server.url);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /UNKNOWN_TASK/);
+
+  const pending = await ovs('task', 'generic.snapshot_all_vdisks', '--nats', server.url);
+  t.is(pending.code, 1);
+  t.regex(pending.stderr, /NOT_IMPLEMENTED/);
+
+  const noServer = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${me}`, '--nats', 'nats://127.0.0.1:1');
+  t.is(noServer.code, 1);
+  t.regex(noServer.stderr, /error/);
+});
+
+test('model list <type> --json', async (t) => {
+  const r = await ovs('model', 'list', 'storagerouter', '--json', '--nats', server.url);
+  t.is(r.code, 0, r.stderr);
+  const srs = json<Array<{ guid: string; name: string }>>(r);
+  t.deepEqual(srs.map((s) => s.guid), [me]);
+
+  const filtered = await ovs('model', 'list', 'storagerouter', `name=${srs[0]!.name}`, '--json', '--nats', server.url);
+  t.deepEqual(json<Array<{ guid: string }>>(filtered).map((s) => s.guid), [me]);
+  const none = await ovs('model', 'list', 'storagerouter', 'name=nobody', '--json', '--nats', server.url);
+  t.deepEqual(json(none), []);
+
+  const got = await ovs('model', 'get', 'storagerouter', me, '--json', '--nats', server.url);
+  t.is(got.code, 0, got.stderr);
+  t.like(json(got), { guid: me, status: 'OK' });
+
+  const badType = await ovs('model', 'list', 'nosuchtype', '--nats', server.url);
+  t.is(badType.code, 1);
+  t.regex(badType.stderr, /BAD_REQUEST/);
+});
+
+test('config set, get and list', async (t) => {
+  const set = await ovs('config', 'set', '/ovs/test/x', '5', '--nats', server.url);
+  t.is(set.code, 0, set.stderr);
+  const got = await ovs('config', 'get', '/ovs/test/x', '--json', '--nats', server.url);
+  t.is(got.code, 0, got.stderr);
+  t.deepEqual(json(got), { key: '/ovs/test/x', exists: true, value: 5 });
+  t.like(await request(nc, 'ovs.config.get', { key: '/ovs/test/x' }), { value: 5 }, 'the CLI wrote a number, not a string');
+
+  await ovs('config', 'set', '/ovs/test/s', 'hello world', '--nats', server.url);
+  t.like(await request(nc, 'ovs.config.get', { key: '/ovs/test/s' }), { value: 'hello world' });
+
+  const list = await ovs('config', 'list', '/ovs/test', '--json', '--nats', server.url);
+  t.is(list.code, 0, list.stderr);
+  t.deepEqual(json<string[]>(list).filter((k) => k === 's' || k === 'x'), ['s', 'x']);
+
+  const bad = await ovs('config', 'get', '/ovs/../etc', '--nats', server.url);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /BAD_REQUEST/);
+});
+
+test('tasks --json lists every declared task and no test task', async (t) => {
+  const r = await ovs('tasks', '--json');
+  t.is(r.code, 0, r.stderr);
+  const rows = json<Array<{ task: string; owner: string; ensure_single: string; status: string }>>(r);
+  const declared = [...buildTaskTable().values()];
+  t.deepEqual(rows.map((row) => row.task).sort(), declared.map((d) => fullName(d)).sort());
+  t.false(rows.some((row) => row.task.startsWith('test.')));
+  for (const d of declared) {
+    const row = rows.find((x) => x.task === fullName(d))!;
+    t.is(row.owner, d.owner.kind);
+    t.is(row.ensure_single, d.ensureSingle.mode);
+    t.is(row.status, d.handler ? 'available' : `pending: ${d.pending}`);
+  }
+  t.like(rows.find((x) => x.task === 'vdisk.create_snapshot'), { owner: 'vdisk' });
+});
