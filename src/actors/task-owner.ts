@@ -96,7 +96,12 @@ function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): vo
   }
 }
 
-function execute(inv: Invocation, self: nact.Ref<OwnerMsg>, gated: boolean): void {
+/** Runs a task that has no ensure_single mode: nothing to record at the owner. */
+export function executeUngated(inv: Invocation): void {
+  execute(inv, undefined, false);
+}
+
+function execute(inv: Invocation, self: nact.Ref<OwnerMsg> | undefined, gated: boolean): void {
   const task = fullName(inv.def);
   const handler = inv.def.handler;
   const run = handler
@@ -105,11 +110,11 @@ function execute(inv: Invocation, self: nact.Ref<OwnerMsg>, gated: boolean): voi
   run.then(
     (value) => {
       inv.settle({ ok: true, value });
-      if (gated) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: true });
+      if (gated && self) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: true });
     },
     (error: unknown) => {
       inv.settle({ ok: false, error });
-      if (gated) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: false });
+      if (gated && self) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: false });
     },
   );
 }

@@ -112,6 +112,12 @@ export class Supervision extends EventEmitter {
     return true;
   }
 
+  isRunning(ref: Ref): boolean {
+    const path = this.pathOfRef.get(ref as object);
+    const status = path === undefined ? undefined : this.infos.get(path)?.status;
+    return status === 'running' || status === 'restarting';
+  }
+
   stop(ref: Ref): void {
     nact.stop(ref);
   }

@@ -13,7 +13,7 @@ import type { LeaseTable } from '../cluster/lease-table.js';
 import type { Singletons } from '../cluster/singletons.js';
 import type { Supervision } from '../supervisors/supervision.js';
 import { sleep } from '../supervisors/backoff.js';
-import type { Invocation, Outcome, OwnerMsg } from '../actors/task-owner.js';
+import { executeUngated, type Invocation, type Outcome, type OwnerMsg } from '../actors/task-owner.js';
 
 export interface ExecMeta {
   taskId: string;
@@ -102,8 +102,15 @@ export class Router {
         Promise.resolve().then(() => def.handler!(params, ctx)).then(resolve, reject);
         return;
       }
+      if (!this.d.supervision.isRunning(ref)) {
+        reject(new NotAvailableError(`the owner of ${fullName(def)} is not running on this agent`));
+        return;
+      }
       const inv: Invocation = { id: meta.taskId, def, params, ctx, settle };
-      if (!this.d.supervision.tell(ref, { t: 'run', inv })) reject(new NotAvailableError(`the owner of ${fullName(def)} is not running on this agent`));
+      // Without ensure_single there is nothing to serialise: the owner's mailbox would only add an event-loop turn
+      // per request (nact dispatches one message per setImmediate), so the work starts here under the owner's name.
+      if (def.ensureSingle.mode === 'NONE') executeUngated(inv);
+      else this.d.supervision.tell(ref, { t: 'run', inv });
     }));
   }
 
@@ -131,11 +138,15 @@ export class Router {
     const services = this.d.services();
     const name = fullName(def);
     const nc = this.d.nc;
+    const parentLog = this.d.log;
+    let log: Logger | undefined;
     return {
       taskId: meta.taskId,
       deadline: meta.deadline,
       services,
-      log: this.d.log.child({ task: name, task_id: meta.taskId }),
+      get log(): Logger {
+        return (log ??= parentLog.child({ task: name, task_id: meta.taskId }));
+      },
       progress(fraction: number, message?: string) {
         nc.publish(taskEventSubject(meta.taskId), encode({ task_id: meta.taskId, task: name, status: 'RUNNING', progress: fraction, message }));
       },
