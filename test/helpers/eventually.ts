@@ -1,5 +1,5 @@
 /** Polls `probe` until it returns a truthy value or `ms` passes; returns the value or throws with `what`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, ms = 15_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false | null> | T | undefined | false | null, ms = 15_000, everyMs = 50): Promise<T> {
   const until = Date.now() + ms;
   let lastError: unknown;
   for (;;) {

@@ -42,10 +42,18 @@ function parseSeed(text: string): SeedTask[] {
   return tasks;
 }
 
+// The seed's task names and parameters, kept in the repository so the suite stands on its own; when the team's
+// seed document sits next to the checkout, the copy is checked against it.
+const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../test/fixtures/seed-tasks.json', import.meta.url)), 'utf8')) as SeedTask[];
 const path = seedPath();
-const seed = path ? parseSeed(readFileSync(path, 'utf8')) : undefined;
-const missingSeed = 'seed task list not found: expected ../shared/seed/tasks.md next to the checkout, or set OVS_SEED';
+const seed = fixture;
+const missingSeed = 'seed task list fixture is empty';
 const pendingSeed = (seed ?? []).filter((s) => !implementedElsewhere.has(`${s.module}.${s.name}`));
+
+test('the seed fixture matches the seed document when it is present', (t) => {
+  if (!path) return t.pass('seed document not next to this checkout; the fixture stands alone');
+  t.deepEqual(fixture, parseSeed(readFileSync(path, 'utf8')));
+});
 
 function shapeOf(schema: z.ZodType): Record<string, unknown> | undefined {
   return schema instanceof z.ZodObject ? schema.shape : undefined;
@@ -103,4 +111,20 @@ test('declarations are pending, strict, and name only their own parameters', (t)
     if ('param' in d.owner) t.true(d.owner.param in shape, `${name} owner param ${d.owner.param}`);
     for (const a of d.ensureSingle.ignoreArguments ?? []) t.true(a in shape, `${name} ignores unknown ${a}`);
   }
+});
+
+test('the task table holds every seed task exactly once with its seed parameters, and nothing else outside test.*', async (t) => {
+  const { buildTaskTable } = await import('../../src/tasks/table.js');
+  const table = buildTaskTable({ testTasks: true });
+  for (const s of seed) {
+    const def = table.get(`${s.module}.${s.name}`);
+    if (!def) {
+      t.fail(`${s.module}.${s.name} is not in the task table`);
+      continue;
+    }
+    const shape = shapeOf(def.params) ?? {};
+    for (const p of s.params) t.true(p in shape, `${s.module}.${s.name} lacks parameter ${p}`);
+  }
+  const seedNames = new Set(seed.map((s) => `${s.module}.${s.name}`));
+  t.deepEqual([...table.keys()].filter((k) => !seedNames.has(k) && !k.startsWith('test.')), []);
 });
