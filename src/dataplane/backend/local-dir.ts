@@ -1,0 +1,250 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { OvsError } from '../../errors.js';
+import { Mutex } from '../common/locks.js';
+import { type Backend, BackendError, type FenceToken, FencedError, NamespaceMissingError, ObjectExistsError, ObjectMissingError, OWNER_TAG_OBJECT, type PutOptions } from './backend.js';
+
+export class NamespaceExistsError extends OvsError {
+  constructor(ns: string) {
+    super(`backend namespace ${ns} already exists`, { type: 'BACKEND_NAMESPACE_EXISTS', details: { ns } });
+  }
+}
+
+export interface LocalDirOptions {
+  /** Fault injection for tests: return true to make that put fail with a retryable BackendError. */
+  failPut?: (ns: string, name: string) => boolean;
+  /** A `.lock` directory older than this was left behind by a dead process (default 10 s). */
+  lockStaleMs?: number;
+}
+
+/** Names starting with '.' are reserved for the backend itself (temp files, `.lock`, `.owner_tag.etag`). */
+const NAME_RE = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,254}$/;
+const ETAG_FILE = '.owner_tag.etag';
+const LOCK_DIR = '.lock';
+
+/**
+ * Backend on a (shared) local directory: `<root>/<ns>/<name>`.
+ *
+ * Fencing: the etag of `owner_tag` is a random UUID kept in the hidden sidecar `<ns>/.owner_tag.etag`, so every
+ * process sharing the directory sees the same etag. `claim` installs the sidecar before the doc: a crash in between
+ * has already fenced the old owner. Fenced puts/deletes and claims run in a per-namespace critical section
+ * (in-process mutex + cross-process `mkdir <ns>/.lock`) around "compare etag, then rename/unlink".
+ */
+export class LocalDirBackend implements Backend {
+  private readonly mutexes = new Map<string, Mutex>();
+  constructor(readonly root: string, private readonly opts: LocalDirOptions = {}) {}
+
+  async createNamespace(ns: string): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true });
+    await fs.mkdir(this.nsDir(ns)).catch((e: unknown) => {
+      throw code(e) === 'EEXIST' ? new NamespaceExistsError(ns) : wrap(e, ns);
+    });
+    await fsyncDir(this.root);
+  }
+
+  async deleteNamespace(ns: string): Promise<void> {
+    await this.requireNs(ns);
+    await fs.rm(this.nsDir(ns), { recursive: true, force: true });
+    await fsyncDir(this.root);
+  }
+
+  async namespaceExists(ns: string): Promise<boolean> {
+    return fs.stat(this.nsDir(ns)).then((st) => st.isDirectory(), (e: unknown) => (code(e) === 'ENOENT' ? false : Promise.reject(wrap(e, ns))));
+  }
+
+  async listNamespaces(): Promise<string[]> {
+    const entries = await fs.readdir(this.root, { withFileTypes: true }).catch((e: unknown) => (code(e) === 'ENOENT' ? [] : Promise.reject(wrap(e))));
+    return entries.filter((d) => d.isDirectory() && NAME_RE.test(d.name)).map((d) => d.name).sort();
+  }
+
+  async list(ns: string, prefix = ''): Promise<string[]> {
+    const names = await fs.readdir(this.nsDir(ns)).catch((e: unknown) => Promise.reject(code(e) === 'ENOENT' ? new NamespaceMissingError(ns) : wrap(e, ns)));
+    return names.filter((n) => !n.startsWith('.') && n.startsWith(prefix)).sort();
+  }
+
+  async exists(ns: string, name: string): Promise<boolean> {
+    const p = this.objPath(ns, name);
+    return this.objectOp(ns, name, () => fs.stat(p)).then(() => true, (e: unknown) => (e instanceof ObjectMissingError ? false : Promise.reject(e)));
+  }
+
+  async get(ns: string, name: string): Promise<Buffer> {
+    const p = this.objPath(ns, name);
+    return this.objectOp(ns, name, () => fs.readFile(p));
+  }
+
+  async getRange(ns: string, name: string, offset: number, length: number): Promise<Buffer> {
+    const p = this.objPath(ns, name);
+    if (![offset, length].every((v) => Number.isSafeInteger(v) && v >= 0)) throw new BackendError(`bad range ${offset}+${length}`, { ns, name }, false);
+    const fh = await this.objectOp(ns, name, () => fs.open(p, 'r'));
+    try {
+      const buf = Buffer.alloc(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break; // end of object: return what exists
+        got += bytesRead;
+      }
+      return got === length ? buf : buf.subarray(0, got);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async size(ns: string, name: string): Promise<number> {
+    const p = this.objPath(ns, name);
+    return (await this.objectOp(ns, name, () => fs.stat(p))).size;
+  }
+
+  async put(ns: string, name: string, data: Buffer | { path: string }, opts: PutOptions = {}): Promise<void> {
+    const dest = this.objPath(ns, name);
+    if (name === OWNER_TAG_OBJECT) throw new BackendError('owner_tag is written by claim() only', { ns, name }, false);
+    if (this.opts.failPut?.(ns, name)) throw new BackendError(`injected put failure for ${ns}/${name}`, { ns, name });
+    const tmp = await this.writeTemp(ns, name, data);
+    // link() refuses an existing destination atomically, so the non-overwrite case needs no lock of its own.
+    const install = opts.overwrite ? () => fs.rename(tmp, dest) : () => linkNew(tmp, dest, ns, name);
+    try {
+      await (opts.fence ? this.fenced(ns, opts.fence, install) : install());
+    } catch (e) {
+      throw wrap(e, ns, name);
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+    await fsyncDir(this.nsDir(ns));
+  }
+
+  async delete(ns: string, name: string, opts: { fence?: FenceToken; mayNotExist?: boolean } = {}): Promise<void> {
+    const p = this.objPath(ns, name);
+    if (name === OWNER_TAG_OBJECT) throw new BackendError('owner_tag cannot be deleted (delete the namespace)', { ns, name }, false);
+    const unlink = (): Promise<void> =>
+      this.objectOp(ns, name, () => fs.unlink(p)).catch((e: unknown) => {
+        if (!(e instanceof ObjectMissingError && opts.mayNotExist)) throw e;
+      });
+    await (opts.fence ? this.fenced(ns, opts.fence, unlink) : unlink());
+    await fsyncDir(this.nsDir(ns));
+  }
+
+  async claim(ns: string, ownerTagDoc: Buffer): Promise<FenceToken> {
+    await this.requireNs(ns);
+    const etag = randomUUID();
+    const etagTmp = await this.writeTemp(ns, ETAG_FILE, Buffer.from(etag));
+    const docTmp = await this.writeTemp(ns, OWNER_TAG_OBJECT, ownerTagDoc);
+    try {
+      await this.critical(ns, async () => {
+        await fs.rename(etagTmp, path.join(this.nsDir(ns), ETAG_FILE));
+        await fs.rename(docTmp, this.objPath(ns, OWNER_TAG_OBJECT));
+      });
+    } finally {
+      await Promise.all([etagTmp, docTmp].map((t) => fs.rm(t, { force: true })));
+    }
+    await fsyncDir(this.nsDir(ns));
+    return { ns, etag };
+  }
+
+  /** The etag left by the latest `claim` of any process (undefined: never claimed). */
+  async currentEtag(ns: string): Promise<string | undefined> {
+    const p = path.join(this.nsDir(ns), ETAG_FILE);
+    return fs.readFile(p, 'utf8').then((s) => s.trim(), (e: unknown) => (code(e) === 'ENOENT' ? undefined : Promise.reject(wrap(e, ns))));
+  }
+
+  private async fenced(ns: string, fence: FenceToken, fn: () => Promise<void>): Promise<void> {
+    if (fence.ns !== ns) throw new FencedError(ns, fence.etag, `token of namespace ${fence.ns}`);
+    await this.critical(ns, async () => {
+      const actual = await this.currentEtag(ns);
+      if (actual !== fence.etag) throw new FencedError(ns, fence.etag, actual);
+      await fn();
+    });
+  }
+
+  private async critical<T>(ns: string, fn: () => Promise<T>): Promise<T> {
+    let m = this.mutexes.get(ns);
+    if (!m) this.mutexes.set(ns, (m = new Mutex()));
+    return m.run(async () => {
+      const lock = path.join(this.nsDir(ns), LOCK_DIR);
+      await this.acquireDirLock(ns, lock);
+      try {
+        return await fn();
+      } finally {
+        await fs.rmdir(lock).catch(() => undefined);
+      }
+    });
+  }
+
+  private async acquireDirLock(ns: string, lock: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const err = await fs.mkdir(lock).then(() => undefined, (e: unknown) => e);
+      if (err === undefined) return;
+      if (code(err) !== 'EEXIST') throw code(err) === 'ENOENT' ? new NamespaceMissingError(ns) : wrap(err, ns);
+      const st = await fs.stat(lock).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > (this.opts.lockStaleMs ?? 10_000)) {
+        // The holder died inside the (millisecond-long) critical section.
+        await fs.rmdir(lock).catch(() => undefined);
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt)));
+    }
+  }
+
+  private async writeTemp(ns: string, name: string, data: Buffer | { path: string }): Promise<string> {
+    const tmp = path.join(this.nsDir(ns), `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      if (Buffer.isBuffer(data)) await fs.writeFile(tmp, data, { flag: 'wx' });
+      else await fs.copyFile(data.path, tmp, fs.constants.COPYFILE_EXCL);
+      await fsyncPath(tmp, 'r+');
+      return tmp;
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      if (code(e) === 'ENOENT' && !(await this.namespaceExists(ns))) throw new NamespaceMissingError(ns);
+      throw wrap(e, ns, name);
+    }
+  }
+
+  /** Runs a filesystem call on an object; ENOENT becomes ObjectMissingError or NamespaceMissingError. */
+  private async objectOp<T>(ns: string, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (code(e) !== 'ENOENT') throw wrap(e, ns, name);
+      await this.requireNs(ns);
+      throw new ObjectMissingError(ns, name);
+    }
+  }
+
+  private async requireNs(ns: string): Promise<void> {
+    if (!(await this.namespaceExists(ns))) throw new NamespaceMissingError(ns);
+  }
+
+  private nsDir(ns: string): string {
+    return path.join(this.root, checkName('namespace', ns));
+  }
+
+  private objPath(ns: string, name: string): string {
+    return path.join(this.nsDir(ns), checkName('object', name));
+  }
+}
+
+function checkName(kind: string, name: string): string {
+  if (typeof name === 'string' && NAME_RE.test(name) && !name.includes('..')) return name;
+  throw new BackendError(`invalid ${kind} name ${JSON.stringify(name)}`, { kind, name }, false);
+}
+
+async function linkNew(tmp: string, dest: string, ns: string, name: string): Promise<void> {
+  await fs.link(tmp, dest).catch((e: unknown) => {
+    throw code(e) === 'EEXIST' ? new ObjectExistsError(ns, name) : e;
+  });
+}
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function wrap(e: unknown, ns?: string, name?: string): Error {
+  return e instanceof OvsError ? e : new BackendError(`local backend I/O failed: ${(e as Error)?.message ?? String(e)}`, { ns, name, code: code(e) });
+}
+
+async function fsyncPath(p: string, flags: string): Promise<void> {
+  const fh = await fs.open(p, flags);
+  await fh.sync().finally(() => fh.close());
+}
+
+const fsyncDir = (dir: string): Promise<void> => fsyncPath(dir, 'r');

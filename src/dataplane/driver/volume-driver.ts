@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Backend } from '../backend/backend.js';
+import { checkGeometry, type Geometry } from '../common/geometry.js';
+import { InvalidOperationError, InvalidSizeError, ObjectStillHasChildrenError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
+import type { NbdExports, NbdVolume } from '../nbd/export.js';
+import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type OpenContext } from '../volume/open.js';
+import {
+  MAX_VOLUME_BYTES, createSnapshot, deleteSnapshot, isSyncedUpToSnapshot, isSyncedUpToTLog, listSnapshots, resize, restoreSnapshot,
+  scheduleBackendSync, setAsTemplate, snapshotInfo, type SnapshotInfo,
+} from '../volume/volume-admin.js';
+import type { Volume } from '../volume/volume.js';
+import { FileRegistry, type Registration } from './registry.js';
+
+export interface VolumeDriverOptions {
+  /** vPool guid = vrouter cluster id. */
+  vpool: string;
+  /** This node's StorageDriver id. */
+  nodeId: string;
+  /** `<dataRoot>` of this node; the driver uses `<dataRoot>/<vpool>/`. */
+  dataRoot: string;
+  backend: Backend;
+  geometry: Geometry;
+  /** Tests use SCOs below the 1 MiB production minimum. */
+  allowTinyScos?: boolean;
+  log: Logger;
+}
+
+/** VolumeInfo (B2), with the Python field names the control plane reads. */
+export interface VolumeInfo {
+  volume_id: string;
+  namespace: string;
+  parent_namespace: string | null;
+  parent_snapshot_id: string | null;
+  parent_volume_id: string | null;
+  volume_size: number;
+  lba_size: number;
+  lba_count: number;
+  cluster_multiplier: number;
+  sco_multiplier: number;
+  tlog_multiplier: number;
+  failover_mode: 'OK_STANDALONE';
+  halted: boolean;
+  footprint: number;
+  stored: number;
+  object_type: 'BASE' | 'TEMPLATE';
+  vrouter_id: string;
+  owner_tag: number;
+}
+
+/**
+ * One volume driver per vPool per node (C1), with the client API of Part B (method and keyword names of the
+ * original) and the events of C11 (`volume_create`, `volume_resize`, `volume_delete`, `up_and_running`, ...).
+ */
+export class VolumeDriver extends EventEmitter implements NbdExports {
+  readonly registry: FileRegistry;
+  private readonly volumes = new Map<string, Volume>();
+  private readonly root: string;
+
+  constructor(readonly o: VolumeDriverOptions) {
+    super();
+    const problem = checkGeometry(o.geometry, o.allowTinyScos);
+    if (problem) throw new InvalidOperationError(problem);
+    this.root = join(o.dataRoot, o.vpool);
+    this.registry = new FileRegistry(join(this.root, 'registry.json'));
+  }
+
+  private ctx(): OpenContext {
+    return { root: this.root, backend: this.o.backend, nodeId: this.o.nodeId, log: this.o.log, emit: (type, fields) => this.publish(type, fields) };
+  }
+
+  private publish(type: string, fields: Record<string, unknown>): void {
+    this.emit('event', { type, cluster_id: this.o.vpool, node_id: this.o.nodeId, ...fields });
+  }
+
+  /** Starts the driver: every volume registered to this node is restarted (locally when local state exists). */
+  async start(): Promise<void> {
+    await this.registry.load();
+    for (const r of this.registry.list().filter((x) => x.node_id === this.o.nodeId)) {
+      try {
+        await this.restart_object({ object_id: r.object_id });
+      } catch (e) {
+        this.o.log.error({ err: e, volume_id: r.object_id }, 'volume did not restart');
+      }
+    }
+    this.publish('up_and_running', { mountpoint: this.o.vpool });
+  }
+
+  async stop(): Promise<void> {
+    for (const v of this.volumes.values()) await v.stop();
+    this.volumes.clear();
+  }
+
+  private volume(id: string): Volume {
+    const v = this.volumes.get(id);
+    if (v) return v;
+    if (this.registry.find(id)) throw new VolumeNotFoundError(`volume ${id} is not running on node ${this.o.nodeId}`, { volume_id: id, running: false });
+    throw new VolumeNotFoundError(`volume ${id} does not exist`, { volume_id: id });
+  }
+
+  // ---- lifecycle (B1) -----------------------------------------------------------------------------
+
+  async create_volume(a: { target_path: string; volume_size: number | string; node_id?: string; volume_id?: string }): Promise<string> {
+    const size = parseSize(a.volume_size);
+    if (size % this.o.geometry.clusterSize !== 0 || size <= 0 || size > MAX_VOLUME_BYTES) {
+      throw new InvalidSizeError(`volume size ${size} must be a positive multiple of ${this.o.geometry.clusterSize} up to ${MAX_VOLUME_BYTES}`);
+    }
+    const id = a.volume_id ?? randomUUID();
+    this.checkNew(id, a.target_path);
+    const owner_tag = await this.registry.nextOwnerTag();
+    await this.registry.add(this.registration(id, a.target_path, owner_tag, null, null));
+    try {
+      const v = await createVolume(this.ctx(), { volumeId: id, sizeBytes: size, geometry: this.o.geometry, ownerTag: owner_tag });
+      this.volumes.set(id, v);
+    } catch (e) {
+      await this.registry.remove(id);
+      throw e;
+    }
+    this.publish('volume_create', { name: a.target_path, size, path: a.target_path, volume_id: id });
+    return id;
+  }
+
+  async create_clone(a: { target_path: string; parent_volume_id: string; parent_snapshot_id: string; node_id?: string; volume_id?: string }): Promise<string> {
+    const parent = this.registry.find(a.parent_volume_id);
+    if (!parent) throw new VolumeNotFoundError(`volume ${a.parent_volume_id} does not exist`, { volume_id: a.parent_volume_id });
+    await checkCloneSource(this.o.backend, parent.namespace, a.parent_snapshot_id);
+    const id = a.volume_id ?? randomUUID();
+    this.checkNew(id, a.target_path);
+    const parentVolume = this.volumes.get(parent.object_id);
+    const size = parentVolume?.size ?? 0;
+    const owner_tag = await this.registry.nextOwnerTag();
+    await this.registry.add(this.registration(id, a.target_path, owner_tag, parent.object_id, a.parent_snapshot_id));
+    try {
+      const v = await createVolume(this.ctx(), {
+        volumeId: id, sizeBytes: size || (await this.sizeFromBackend(parent.namespace)), geometry: this.o.geometry, ownerTag: owner_tag,
+        parent: { ns: parent.namespace, snapshot: a.parent_snapshot_id },
+      });
+      this.volumes.set(id, v);
+      this.publish('volume_create', { name: a.target_path, size: v.size, path: a.target_path, volume_id: id });
+    } catch (e) {
+      await this.registry.remove(id);
+      throw e;
+    }
+    return id;
+  }
+
+  async create_clone_from_template(a: { target_path: string; parent_volume_id: string; node_id?: string; volume_id?: string }): Promise<string> {
+    const parent = this.registry.find(a.parent_volume_id);
+    if (!parent) throw new VolumeNotFoundError(`volume ${a.parent_volume_id} does not exist`, { volume_id: a.parent_volume_id });
+    if (parent.object_type !== 'TEMPLATE') throw new InvalidOperationError(`volume ${a.parent_volume_id} is not a template`);
+    const v = this.volume(parent.object_id);
+    const snapshot = listSnapshots(v)[0]!;
+    return this.create_clone({ ...a, parent_snapshot_id: snapshot });
+  }
+
+  async unlink(a: { target_path: string }): Promise<void> {
+    const r = this.registry.findByPath(a.target_path) ?? this.registry.find(a.target_path);
+    if (!r) throw new VolumeNotFoundError(`no volume at ${a.target_path}`, { target_path: a.target_path });
+    if (Object.keys(r.descendants).length > 0) throw new ObjectStillHasChildrenError(`volume ${r.object_id} has clones`, { volume_id: r.object_id });
+    const v = this.volumes.get(r.object_id);
+    this.volumes.delete(r.object_id);
+    await v?.stop({ abandon: true });
+    await this.registry.remove(r.object_id);
+    await this.o.backend.deleteNamespace(r.namespace);
+    await removeLocal(this.root, r.namespace);
+    this.publish('volume_delete', { name: r.target_path, path: r.target_path, volume_id: r.object_id });
+  }
+
+  async truncate(a: { object_id: string; new_size: number | string }): Promise<void> {
+    const v = this.volume(a.object_id);
+    await resize(v, parseSize(a.new_size));
+    this.publish('volume_resize', { name: this.registry.find(a.object_id)?.target_path, size: v.size, path: this.registry.find(a.object_id)?.target_path, volume_id: v.id });
+  }
+
+  async set_volume_as_template(a: { volume_id: string }): Promise<void> {
+    const v = this.volume(a.volume_id);
+    const r = this.registry.find(a.volume_id)!;
+    if (r.parent_volume) throw new InvalidOperationError(`volume ${a.volume_id} is a clone; clones cannot become templates`);
+    await setAsTemplate(v, () => Object.keys(r.descendants).length > 0);
+    await this.registry.update(a.volume_id, (x) => (x.object_type = 'TEMPLATE'));
+  }
+
+  async rollback_volume(a: { volume_id: string; snapshot_id: string }): Promise<void> {
+    const v = this.volume(a.volume_id);
+    const r = this.registry.find(a.volume_id)!;
+    await restoreSnapshot(v, a.snapshot_id, (later) => Object.values(r.descendants).some((s) => s !== null && later.includes(s)));
+  }
+
+  /** Local restart on this node (falls back to a backend restart when there is no local state). */
+  async restart_object(a: { object_id: string; force_restart?: boolean }): Promise<void> {
+    const r = this.registry.find(a.object_id);
+    if (!r) throw new VolumeNotFoundError(`volume ${a.object_id} does not exist`, { volume_id: a.object_id });
+    const running = this.volumes.get(a.object_id);
+    if (running && !running.halted) return;
+    if (running) {
+      this.volumes.delete(a.object_id);
+      await running.stop({ abandon: true });
+    }
+    const owner_tag = await this.registry.nextOwnerTag();
+    await this.registry.update(a.object_id, (x) => (x.owner_tag = owner_tag));
+    const v = (await hasLocalState(this.root, r.namespace))
+      ? await restartLocal(this.ctx(), r.namespace, owner_tag)
+      : await restartFromBackend(this.ctx(), r.namespace, owner_tag);
+    this.volumes.set(a.object_id, v);
+  }
+
+  /** Drops local state and restarts from the backend (what another node does after a migration). */
+  async restart_from_backend(a: { object_id: string }): Promise<void> {
+    const r = this.registry.find(a.object_id);
+    if (!r) throw new VolumeNotFoundError(`volume ${a.object_id} does not exist`, { volume_id: a.object_id });
+    const running = this.volumes.get(a.object_id);
+    this.volumes.delete(a.object_id);
+    await running?.stop();
+    await removeLocal(this.root, r.namespace);
+    await this.restart_object({ object_id: a.object_id });
+  }
+
+  list_volumes(a: { node_id?: string } = {}): string[] {
+    return this.registry.list().filter((r) => a.node_id === undefined || r.node_id === a.node_id).map((r) => r.object_id);
+  }
+
+  info_volume(a: { volume_id: string }): VolumeInfo {
+    const v = this.volume(a.volume_id);
+    const r = this.registry.find(a.volume_id)!;
+    const stored = [...v.doc.snapshots.flatMap((s) => s.tlogs), ...v.doc.current].filter((t) => t.written).reduce((n, t) => n + t.size, 0);
+    return {
+      volume_id: v.id, namespace: v.cfg.ns, parent_namespace: v.cfg.parentNs, parent_snapshot_id: v.cfg.parentSnapshot, parent_volume_id: r.parent_volume,
+      volume_size: v.size, lba_size: v.cfg.lbaSize, lba_count: v.cfg.lbaCount, cluster_multiplier: v.clusterSize / v.cfg.lbaSize,
+      sco_multiplier: v.cfg.scoMultiplier, tlog_multiplier: v.cfg.tlogMultiplier, failover_mode: 'OK_STANDALONE', halted: v.halted,
+      footprint: v.meta.usedClusters() * v.clusterSize, stored, object_type: r.object_type, vrouter_id: r.node_id, owner_tag: r.owner_tag,
+    };
+  }
+
+  // ---- snapshots and backend sync (B1) ------------------------------------------------------------
+
+  create_snapshot(a: { volume_id: string; snapshot_id?: string; metadata?: Buffer }): Promise<string> {
+    return createSnapshot(this.volume(a.volume_id), a.snapshot_id ?? randomUUID(), a.metadata ?? Buffer.alloc(0));
+  }
+
+  delete_snapshot(a: { volume_id: string; snapshot_id: string }): Promise<void> {
+    const r = this.registry.find(a.volume_id);
+    return deleteSnapshot(this.volume(a.volume_id), a.snapshot_id, (s) => Object.values(r?.descendants ?? {}).includes(s));
+  }
+
+  list_snapshots(a: { volume_id: string }): string[] {
+    return listSnapshots(this.volume(a.volume_id));
+  }
+
+  info_snapshot(a: { volume_id: string; snapshot_id: string }): SnapshotInfo {
+    return snapshotInfo(this.volume(a.volume_id), a.snapshot_id);
+  }
+
+  is_volume_synced_up_to_snapshot(a: { volume_id: string; snapshot_name: string }): boolean {
+    return isSyncedUpToSnapshot(this.volume(a.volume_id), a.snapshot_name);
+  }
+
+  schedule_backend_sync(a: { volume_id: string }): Promise<string> {
+    return scheduleBackendSync(this.volume(a.volume_id));
+  }
+
+  is_volume_synced_up_to_tlog(a: { volume_id: string; tlog_name: string }): boolean {
+    return isSyncedUpToTLog(this.volume(a.volume_id), a.tlog_name);
+  }
+
+  get_sco_multiplier(a: { volume_id: string }): number {
+    return this.volume(a.volume_id).cfg.scoMultiplier;
+  }
+
+  get_tlog_multiplier(a: { volume_id: string }): number {
+    return this.volume(a.volume_id).cfg.tlogMultiplier;
+  }
+
+  /** Test and tooling access to a running volume. */
+  running(id: string): Volume | undefined {
+    return this.volumes.get(id);
+  }
+
+  // ---- NBD exports ------------------------------------------------------------------------------
+
+  lookup(name: string): NbdVolume | undefined {
+    const r = this.registry.find(name) ?? this.registry.findByPath(name) ?? this.registry.findByPath(`/${name}`) ?? this.registry.findByPath(`/${name}.raw`);
+    const v = r ? this.volumes.get(r.object_id) : undefined;
+    return v ? nbdView(v) : undefined;
+  }
+
+  list(): string[] {
+    return [...this.volumes.keys()];
+  }
+
+  private checkNew(id: string, targetPath: string): void {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id) || id.includes('..')) throw new InvalidOperationError(`'${id}' is not a valid volume id`);
+    if (this.registry.find(id)) throw new VolumeExistsError(`volume ${id} exists`, { volume_id: id });
+    if (this.registry.findByPath(targetPath)) throw new VolumeExistsError(`${targetPath} exists`, { target_path: targetPath });
+  }
+
+  private registration(id: string, target_path: string, owner_tag: number, parent: string | null, snapshot: string | null): Registration {
+    return { object_id: id, namespace: id, node_id: this.o.nodeId, object_type: 'BASE', target_path, parent_volume: parent, parent_snapshot: snapshot, descendants: {}, owner_tag };
+  }
+
+  private async sizeFromBackend(ns: string): Promise<number> {
+    const cfg = JSON.parse((await this.o.backend.get(ns, 'volume_configuration')).toString('utf8')) as { lbaCount: number; lbaSize: number };
+    return cfg.lbaCount * cfg.lbaSize;
+  }
+}
+
+/** `"<bytes>B"` as the original passes sizes, or a number. */
+export function parseSize(s: number | string): number {
+  const n = typeof s === 'number' ? s : /^\d+B?$/.test(s) ? Number(s.replace(/B$/, '')) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidSizeError(`'${String(s)}' is not a size in bytes`);
+  return n;
+}
+
+function nbdView(v: Volume): NbdVolume {
+  return {
+    get size() {
+      return v.size;
+    },
+    get readOnly() {
+      return v.cfg.isTemplate;
+    },
+    get blockSize() {
+      return v.clusterSize;
+    },
+    get halted() {
+      return v.halted;
+    },
+    read: (offset, length) => v.read(offset, length),
+    write: async (offset, data, opts) => {
+      await v.write(offset, data);
+      if (opts?.fua) await v.sync();
+    },
+    sync: () => v.sync(),
+  };
+}

@@ -1,0 +1,21 @@
+/** What the NBD server needs of a volume. The Volume implements it; unit tests may use a file-backed one. */
+export interface NbdVolume {
+  /** Size in bytes at the time of the handshake (clients reconnect to see a resize). */
+  readonly size: number;
+  /** Templates are exported read-only. */
+  readonly readOnly: boolean;
+  /** Preferred block size (the volume's cluster size). */
+  readonly blockSize: number;
+  read(offset: number, length: number): Promise<Buffer>;
+  write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void>;
+  /** Makes every acknowledged write durable. */
+  sync(): Promise<void>;
+  /** Set when the volume cannot serve I/O (halted, stopping, fenced): requests then fail with ESHUTDOWN. */
+  readonly halted?: boolean;
+}
+
+/** Exports by name (the volume id, also accepted: its devicename path). */
+export interface NbdExports {
+  lookup(name: string): NbdVolume | undefined;
+  list(): string[];
+}

@@ -1,0 +1,199 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { ChunkQueue } from './chunks.js';
+import type { NbdExports } from './export.js';
+import { Handshake } from './handshake.js';
+import { greeting } from './protocol.js';
+import { Transmission } from './transmission.js';
+
+export interface NbdServerOptions {
+  /** Listen address when `listen` is given none (default 127.0.0.1). */
+  host?: string;
+  /** Requests of one connection executing at once; at the cap the socket is paused (default 16). */
+  maxInFlightPerConnection?: number;
+  log?: Logger;
+}
+
+export interface NbdConnectionInfo {
+  export: string;
+  ip: string;
+  port: number;
+}
+
+/** How long a closing connection may take to flush its last replies before it is destroyed. */
+const END_GRACE_MS = 5_000;
+
+/** One client connection: handshake, then transmission, over one receive queue. */
+class Connection {
+  readonly ip: string;
+  readonly port: number;
+  exportName: string | undefined;
+  /** Resolves when the socket is closed and nothing is in flight. */
+  readonly done: Promise<void>;
+  private readonly q = new ChunkQueue();
+  private readonly handshake: Handshake;
+  private transmission: Transmission | undefined;
+  private ended = false;
+  private socketClosed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    exports: NbdExports,
+    private readonly maxInFlight: number,
+    private readonly log: Logger,
+  ) {
+    this.ip = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.handshake = new Handshake(exports, (b) => this.write(b), log);
+    this.done = new Promise<void>((resolve) => {
+      socket.once('close', () => {
+        this.socketClosed = true;
+        this.q.clear();
+        const t = this.transmission;
+        if (!t) return resolve();
+        t.abandon();
+        void t.idle().then(resolve);
+      });
+    });
+    socket.setNoDelay(true);
+    socket.on('error', (err) => this.log.debug({ err }, 'nbd: socket error'));
+    socket.on('data', (chunk: Buffer) => this.guard(() => {
+      if (this.ended) return;
+      this.q.push(chunk);
+      this.pump();
+    }));
+    socket.on('end', () => this.guard(() => {
+      // The client half-closed: nothing more will arrive. Answer what is in flight, then close.
+      if (this.transmission) this.transmission.endOfInput();
+      else this.end();
+    }));
+    socket.on('drain', () => this.guard(() => this.transmission?.pump()));
+    this.write(greeting());
+  }
+
+  /** Server shutdown: negotiation is cut off, transmission finishes its in-flight requests first. */
+  shutdown(): void {
+    this.guard(() => {
+      if (this.transmission) this.transmission.finish('server shutting down');
+      else this.end();
+    });
+  }
+
+  get closed(): boolean {
+    return this.socketClosed || this.ended;
+  }
+
+  private pump(): void {
+    if (!this.transmission) {
+      const step = this.handshake.step(this.q);
+      if (step.kind === 'more') return;
+      if (step.kind === 'close') {
+        this.log.debug({ reason: step.reason }, 'nbd: closing during negotiation');
+        this.end();
+        return;
+      }
+      this.exportName = step.name;
+      this.log.info({ export: step.name, size: step.volume.size, readOnly: step.volume.readOnly }, 'nbd: client attached');
+      this.transmission = new Transmission(this.socket, this.q, step.volume, this.maxInFlight, this.log, () => this.end());
+    }
+    this.transmission.pump();
+  }
+
+  private write(b: Buffer): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(b);
+  }
+
+  /** Sends what is queued, then closes; destroys after a grace period if the peer does not read. */
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.q.clear();
+    const s = this.socket;
+    if (s.destroyed) return;
+    const timer = setTimeout(() => s.destroy(), END_GRACE_MS);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
+    s.end(() => s.destroy());
+  }
+
+  /** Runs a socket callback; an unexpected exception closes this connection only. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, 'nbd: internal error, dropping connection');
+      this.socket.destroy();
+    }
+  }
+}
+
+/** NBD server (fixed newstyle, simple replies) exporting `NbdExports` — see spec C10. */
+export class NbdServer {
+  private readonly server: Server;
+  private readonly conns = new Set<Connection>();
+  private readonly log: Logger;
+  private readonly maxInFlight: number;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly exports: NbdExports,
+    private readonly opts: NbdServerOptions = {},
+  ) {
+    this.log = opts.log ?? pino({ level: 'silent' });
+    this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? 16);
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
+    this.server.on('error', (err) => this.log.error({ err }, 'nbd: server error'));
+  }
+
+  /** Starts listening; resolves with the actual port (pass 0 for an ephemeral one). */
+  listen(port: number, host?: string): Promise<number> {
+    const h = host ?? this.opts.host ?? '127.0.0.1';
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, h, () => {
+        this.server.off('error', onError);
+        const addr = this.server.address();
+        const actual = typeof addr === 'object' && addr ? addr.port : port;
+        this.log.info({ host: h, port: actual }, 'nbd: listening');
+        resolve(actual);
+      });
+    });
+  }
+
+  /** Stops accepting, lets every connection finish its in-flight requests, closes them all. */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  /** Attached clients (transmission phase): export name and remote address. */
+  connections(): NbdConnectionInfo[] {
+    const out: NbdConnectionInfo[] = [];
+    for (const c of this.conns) if (c.exportName !== undefined && !c.closed) out.push({ export: c.exportName, ip: c.ip, port: c.port });
+    return out;
+  }
+
+  private async doClose(): Promise<void> {
+    const listening = new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+    });
+    for (const c of this.conns) c.shutdown();
+    await Promise.all([...this.conns].map((c) => c.done));
+    await listening;
+    this.log.info('nbd: server closed');
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const log = this.log.child({ client: `${socket.remoteAddress}:${socket.remotePort}` });
+    const conn = new Connection(socket, this.exports, this.maxInFlight, log);
+    this.conns.add(conn);
+    void conn.done.then(() => this.conns.delete(conn));
+  }
+}

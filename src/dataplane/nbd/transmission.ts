@@ -1,0 +1,313 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ChunkQueue } from './chunks.js';
+import type { NbdVolume } from './export.js';
+import {
+  CMD_DISC,
+  CMD_FLAG_FUA,
+  CMD_FLUSH,
+  CMD_READ,
+  CMD_WRITE,
+  CMD_WRITE_ZEROES,
+  EINVAL,
+  EIO,
+  ENOSPC,
+  EPERM,
+  ESHUTDOWN,
+  MAX_PAYLOAD,
+  REQUEST_HEADER_SIZE,
+  REQUEST_MAGIC,
+  SIMPLE_REPLY_HEADER_SIZE,
+  SIMPLE_REPLY_MAGIC,
+  readU64,
+} from './protocol.js';
+
+/** Replies up to this size are sent as one freshly assembled buffer; larger ones as header + data under cork. */
+const COPY_REPLY_LIMIT = 32 * 1024;
+/** WRITE_ZEROES is executed as writes of at most this many zero bytes. */
+const ZERO_CHUNK = 1024 * 1024;
+
+/** A WRITE whose header was parsed and whose payload is still arriving (or being discarded). */
+interface PendingWrite {
+  cookie: Buffer;
+  offset: number;
+  length: number;
+  fua: boolean;
+  /** When set, the payload is dropped and this error is replied once it has been consumed. */
+  error?: number;
+  left: number;
+}
+
+/**
+ * The transmission phase of one connection: parses requests from the receive queue, runs them against the
+ * volume concurrently (at most `maxInFlight` at a time, pausing the socket at the cap) and sends simple
+ * replies in completion order. Nothing here throws into socket callbacks.
+ */
+export class Transmission {
+  private readonly inflight = new Set<Promise<void>>();
+  private pending: PendingWrite | undefined;
+  private stopped = false;
+  private eof = false;
+  private closeWhenIdle = false;
+  private paused = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly q: ChunkQueue,
+    private readonly volume: NbdVolume,
+    private readonly maxInFlight: number,
+    private readonly log: Logger,
+    /** Called once, when the connection should be closed (DISC, protocol error, shutdown) and nothing is in flight. */
+    private readonly close: () => void,
+  ) {}
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Parses and dispatches as many requests as the queue and the in-flight cap allow. */
+  pump(): void {
+    while (!this.stopped) {
+      if (this.pending) {
+        if (!this.feedPayload(this.pending)) {
+          if (this.eof) return this.finish('client closed its side mid-request');
+          this.setPaused(false); // committed to this request: we need its bytes
+          return;
+        }
+        continue;
+      }
+      if (this.inflight.size >= this.maxInFlight || this.socket.writableNeedDrain) {
+        this.setPaused(true);
+        return;
+      }
+      if (this.q.length < REQUEST_HEADER_SIZE) {
+        if (this.eof) return this.finish('client closed its side');
+        this.setPaused(false);
+        return;
+      }
+      this.request(this.q.take(REQUEST_HEADER_SIZE));
+    }
+  }
+
+  /** Stops parsing; once in-flight requests have replied, the connection is closed. */
+  finish(reason: string): void {
+    if (!this.stopped) this.log.debug({ reason }, 'nbd: ending transmission');
+    this.stopped = true;
+    this.closeWhenIdle = true;
+    this.pending = undefined;
+    this.q.clear();
+    this.maybeClose();
+  }
+
+  /** The client half-closed: requests already received are still served, then the connection closes. */
+  endOfInput(): void {
+    this.eof = true;
+    this.pump();
+  }
+
+  /** The socket is gone: stop parsing; in-flight requests finish but their replies are dropped. */
+  abandon(): void {
+    this.stopped = true;
+    this.pending = undefined;
+    this.q.clear();
+  }
+
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void> {
+    if (this.inflight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private setPaused(p: boolean): void {
+    if (p === this.paused || this.socket.destroyed) return;
+    this.paused = p;
+    if (p) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  private request(h: Buffer): void {
+    if (h.readUInt32BE(0) !== REQUEST_MAGIC) {
+      this.log.warn({ magic: h.readUInt32BE(0) }, 'nbd: bad request magic, closing');
+      this.finish('bad request magic');
+      return;
+    }
+    const flags = h.readUInt16BE(4);
+    const type = h.readUInt16BE(6);
+    const cookie = Buffer.from(h.subarray(8, 16)); // copy: do not pin the receive chunk while in flight
+    const offset = readU64(h, 16);
+    const length = h.readUInt32BE(24);
+    const v = this.volume;
+    const inRange = offset <= v.size && length <= v.size - offset;
+
+    switch (type) {
+      case CMD_READ: {
+        if (length > MAX_PAYLOAD || !inRange) return this.reply(cookie, EINVAL);
+        this.track(this.doRead(cookie, offset, length));
+        return;
+      }
+      case CMD_WRITE: {
+        if (length > MAX_PAYLOAD) {
+          // The payload cannot be skipped safely: the stream cannot be resynchronised.
+          this.reply(cookie, EINVAL);
+          this.finish(`write length ${length} > ${MAX_PAYLOAD}`);
+          return;
+        }
+        const error = v.readOnly ? EPERM : !inRange ? EINVAL : undefined;
+        this.pending = { cookie, offset, length, fua: (flags & CMD_FLAG_FUA) !== 0, left: length, ...(error === undefined ? {} : { error }) };
+        return;
+      }
+      case CMD_WRITE_ZEROES: {
+        if (v.readOnly) return this.reply(cookie, EPERM);
+        if (!inRange) return this.reply(cookie, EINVAL);
+        this.track(this.doWriteZeroes(cookie, offset, length, (flags & CMD_FLAG_FUA) !== 0));
+        return;
+      }
+      case CMD_FLUSH: {
+        const earlier = [...this.inflight];
+        this.track(this.doFlush(cookie, earlier));
+        return;
+      }
+      case CMD_DISC:
+        this.finish('client disconnect (DISC)');
+        return;
+      default:
+        // TRIM, CACHE, BLOCK_STATUS are not advertised; anything else is unknown. None carries a payload.
+        this.log.debug({ type }, 'nbd: unsupported command');
+        this.reply(cookie, EINVAL);
+    }
+  }
+
+  /** Consumes payload bytes for the pending WRITE; true once it has been dispatched or answered. */
+  private feedPayload(p: PendingWrite): boolean {
+    if (p.error !== undefined) {
+      p.left -= this.q.skip(p.left);
+      if (p.left > 0) return false;
+      this.pending = undefined;
+      this.reply(p.cookie, p.error);
+      return true;
+    }
+    if (this.q.length < p.length) return false;
+    this.pending = undefined;
+    const data = this.q.take(p.length);
+    this.track(this.doWrite(p.cookie, p.offset, data, p.fua));
+    return true;
+  }
+
+  private track(p: Promise<void>): void {
+    this.inflight.add(p);
+    void p.then(() => {
+      this.inflight.delete(p);
+      try {
+        if (this.inflight.size === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const w of waiters) w();
+        }
+        if (this.stopped) this.maybeClose();
+        else this.pump();
+      } catch (e) {
+        this.log.error({ err: e }, 'nbd: internal error after completion');
+        this.socket.destroy();
+      }
+    });
+  }
+
+  private maybeClose(): void {
+    if (this.closeWhenIdle && this.inflight.size === 0) {
+      this.closeWhenIdle = false;
+      this.close();
+    }
+  }
+
+  private async doRead(cookie: Buffer, offset: number, length: number): Promise<void> {
+    let error = 0;
+    let data: Buffer | undefined;
+    try {
+      if (this.volume.halted) error = ESHUTDOWN;
+      else if (length > 0) {
+        data = await this.volume.read(offset, length);
+        if (data.length !== length) {
+          this.log.error({ offset, length, got: data.length }, 'nbd: volume returned a short read');
+          error = EIO;
+        }
+      }
+    } catch (e) {
+      error = this.errnoOf(e, 'read', offset, length);
+    }
+    this.reply(cookie, error, error === 0 ? data : undefined);
+  }
+
+  private async doWrite(cookie: Buffer, offset: number, data: Buffer, fua: boolean): Promise<void> {
+    let error = 0;
+    try {
+      if (this.volume.halted) error = ESHUTDOWN;
+      else if (data.length > 0) {
+        await this.volume.write(offset, data, fua ? { fua: true } : undefined);
+        if (fua) await this.volume.sync();
+      }
+    } catch (e) {
+      error = this.errnoOf(e, 'write', offset, data.length);
+    }
+    this.reply(cookie, error);
+  }
+
+  private async doWriteZeroes(cookie: Buffer, offset: number, length: number, fua: boolean): Promise<void> {
+    let error = 0;
+    try {
+      if (this.volume.halted) error = ESHUTDOWN;
+      else {
+        for (let done = 0; done < length; ) {
+          const n = Math.min(ZERO_CHUNK, length - done);
+          await this.volume.write(offset + done, Buffer.alloc(n), fua ? { fua: true } : undefined);
+          done += n;
+        }
+        if (fua && length > 0) await this.volume.sync();
+      }
+    } catch (e) {
+      error = this.errnoOf(e, 'write_zeroes', offset, length);
+    }
+    this.reply(cookie, error);
+  }
+
+  private async doFlush(cookie: Buffer, earlier: Array<Promise<void>>): Promise<void> {
+    let error = 0;
+    try {
+      await Promise.all(earlier); // tracked promises never reject
+      if (this.volume.halted) error = ESHUTDOWN;
+      else await this.volume.sync();
+    } catch (e) {
+      error = this.errnoOf(e, 'flush', 0, 0);
+    }
+    this.reply(cookie, error);
+  }
+
+  private errnoOf(e: unknown, op: string, offset: number, length: number): number {
+    const errno = this.volume.halted ? ESHUTDOWN : (e as { code?: unknown } | null)?.code === 'ENOSPC' ? ENOSPC : EIO;
+    this.log.warn({ err: e, op, offset, length, errno }, 'nbd: volume request failed');
+    return errno;
+  }
+
+  /** Sends a simple reply; data only for a successful READ. Silently dropped when the socket is gone. */
+  private reply(cookie: Buffer, error: number, data?: Buffer): void {
+    const s = this.socket;
+    if (s.destroyed || !s.writable) return;
+    const dlen = data?.length ?? 0;
+    const small = dlen <= COPY_REPLY_LIMIT;
+    const b = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_SIZE + (small ? dlen : 0));
+    b.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
+    b.writeUInt32BE(error, 4);
+    cookie.copy(b, 8);
+    if (!data || dlen === 0) {
+      s.write(b);
+    } else if (small) {
+      data.copy(b, SIMPLE_REPLY_HEADER_SIZE);
+      s.write(b);
+    } else {
+      s.cork();
+      s.write(b);
+      s.write(data);
+      s.uncork();
+    }
+  }
+}

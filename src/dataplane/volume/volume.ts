@@ -1,0 +1,326 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Backend, FenceToken } from '../backend/backend.js';
+import { Mutex, RwLock } from '../common/locks.js';
+import { MAX_IO_BYTES } from '../common/geometry.js';
+import { newTLogName, scoName } from '../common/names.js';
+import type { ScoStore } from '../datastore/sco-store.js';
+import { OutOfRangeError, ReadOnlyVolumeError, VolumeHaltedError } from '../errors.js';
+import { packLoc, unpackLoc } from '../metadata/location.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { SNAPSHOTS_OBJECT, localSnapshotsPath, saveLocal } from '../snapshots/persistor.js';
+import type { SnapshotsFile } from '../snapshots/types.js';
+import type { TLogRecord } from '../tlog/record.js';
+import { TLogWriter } from '../tlog/writer.js';
+import { sizeOf, VOLUME_CONFIG_OBJECT, type VolumeConfig } from './config.js';
+import { TaskQueue } from './task-queue.js';
+
+export interface VolumeDirs {
+  wc: string;
+  tlogs: string;
+  md: string;
+  mds: string;
+}
+
+export type VolumeEvent = (type: string, fields: Record<string, unknown>) => void;
+
+/** Everything a Volume is built from; assembled by `volume/open.ts` (create, local restart, backend restart). */
+export interface VolumeParts {
+  cfg: VolumeConfig;
+  doc: SnapshotsFile;
+  backend: Backend;
+  fence: FenceToken;
+  dirs: VolumeDirs;
+  sco: ScoStore;
+  tlog: TLogWriter;
+  meta: MetadataStore;
+  nsForDepth: string[];
+  nextScoNumber: number;
+  /** SCOs already closed in the current TLog (a TLog holds whole SCOs, at most tlogMultiplier). */
+  scosInCurrentTLog: number;
+  /** Highest SCO number referenced by each local, not yet uploaded TLog. */
+  lastScoOfTLog: Map<string, number>;
+  log: Logger;
+  emit: VolumeEvent;
+}
+
+/**
+ * A volume (C3, C4): clusters appended to SCO files, every write logged in the current TLog and mapped in the
+ * metadata store; closed SCOs and TLogs go to the backend through the ordered task queue. Management operations
+ * (snapshots, rollback, template, resize) live in `volume-admin.ts` and take the I/O lock exclusively.
+ */
+export class Volume {
+  cfg: VolumeConfig;
+  doc: SnapshotsFile;
+  readonly backend: Backend;
+  fence: FenceToken;
+  readonly dirs: VolumeDirs;
+  readonly sco: ScoStore;
+  tlog: TLogWriter;
+  readonly meta: MetadataStore;
+  nsForDepth: string[];
+  nextScoNumber: number;
+  scosInCurrentTLog: number;
+  readonly lastScoOfTLog: Map<string, number>;
+  readonly log: Logger;
+  readonly emit: VolumeEvent;
+  readonly queue: TaskQueue;
+  readonly ioLock = new RwLock();
+  readonly writeMutex = new Mutex();
+  readonly unalignedLock = new RwLock();
+  haltReason: string | undefined;
+  private readonly zeroCluster: Buffer;
+
+  constructor(p: VolumeParts) {
+    this.cfg = p.cfg;
+    this.doc = p.doc;
+    this.backend = p.backend;
+    this.fence = p.fence;
+    this.dirs = p.dirs;
+    this.sco = p.sco;
+    this.tlog = p.tlog;
+    this.meta = p.meta;
+    this.nsForDepth = p.nsForDepth;
+    this.nextScoNumber = p.nextScoNumber;
+    this.scosInCurrentTLog = p.scosInCurrentTLog;
+    this.lastScoOfTLog = p.lastScoOfTLog;
+    this.log = p.log;
+    this.emit = p.emit;
+    this.zeroCluster = Buffer.alloc(p.cfg.clusterSize);
+    this.queue = new TaskQueue((task, e) => this.halt(`backend task ${task} failed: ${(e as Error).message}`));
+  }
+
+  get id(): string {
+    return this.cfg.volumeId;
+  }
+
+  get size(): number {
+    return sizeOf(this.cfg);
+  }
+
+  get clusterSize(): number {
+    return this.cfg.clusterSize;
+  }
+
+  get halted(): boolean {
+    return this.haltReason !== undefined;
+  }
+
+  halt(reason: string): void {
+    if (this.haltReason) return;
+    this.haltReason = reason;
+    this.log.error({ volume: this.id, reason }, 'volume halted');
+    this.emit('volumedriver_error', { code: 'VolumeHalted', volume_name: this.id, info: reason });
+  }
+
+  checkUsable(): void {
+    if (this.haltReason) throw new VolumeHaltedError(`volume ${this.id} is halted: ${this.haltReason}`, { volume_id: this.id });
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || length < 0 || length > MAX_IO_BYTES || offset + length > this.size) {
+      throw new OutOfRangeError(`I/O [${offset}, +${length}) is outside volume ${this.id} of ${this.size} bytes`, { offset, length, size: this.size });
+    }
+  }
+
+  // ---- I/O ------------------------------------------------------------------------------------
+
+  async write(offset: number, data: Buffer): Promise<void> {
+    this.checkUsable();
+    if (this.cfg.isTemplate) throw new ReadOnlyVolumeError(`volume ${this.id} is a template (read-only)`);
+    this.checkRange(offset, data.length);
+    if (data.length === 0) return;
+    const cs = this.clusterSize;
+    if (offset % cs === 0 && data.length % cs === 0) {
+      await this.unalignedLock.shared(() => this.ioLock.shared(() => this.writeAligned(offset / cs, data)));
+      return;
+    }
+    // Unaligned: read the covering clusters, patch, write them back; exclusive against other unaligned writes.
+    await this.unalignedLock.exclusive(async () => {
+      const start = Math.floor(offset / cs) * cs;
+      const end = Math.ceil((offset + data.length) / cs) * cs;
+      const span = await this.ioLock.shared(() => this.readInternal(start, end - start));
+      data.copy(span, offset - start);
+      await this.ioLock.shared(() => this.writeAligned(start / cs, span));
+    });
+  }
+
+  private async writeAligned(firstCa: number, data: Buffer): Promise<void> {
+    await this.writeMutex.run(async () => {
+      this.checkUsable();
+      const cs = this.clusterSize;
+      const total = data.length / cs;
+      let done = 0;
+      while (done < total) {
+        if (!this.sco.current) await this.sco.openSco(this.nextScoNumber++);
+        const n = Math.min(total - done, this.sco.room);
+        const chunk = data.subarray(done * cs, (done + n) * cs);
+        const scoNumber = this.sco.current!.number;
+        const first = await this.sco.append(chunk);
+        const records: TLogRecord[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const loc = { cloneId: 0, number: scoNumber, version: 0, offset: first + i };
+          records[i] = { kind: 'loc', ca: firstCa + done + i, loc, hash: ZERO_HASH };
+          // Metadata only after the SCO write resolved (C12.1): a read never follows a location without bytes.
+          this.meta.write(firstCa + done + i, packLoc(loc));
+        }
+        this.tlog.add(records);
+        this.currentTLogRef().size += n * cs;
+        done += n;
+        if (this.sco.room === 0) await this.closeSco();
+        if (this.scosInCurrentTLog >= this.cfg.tlogMultiplier) await this.rollTLog();
+      }
+    });
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.checkUsable();
+    this.checkRange(offset, length);
+    return this.ioLock.shared(() => this.readInternal(offset, length));
+  }
+
+  private async readInternal(offset: number, length: number): Promise<Buffer> {
+    const cs = this.clusterSize;
+    const start = Math.floor(offset / cs);
+    const end = Math.ceil((offset + length) / cs);
+    const out = Buffer.allocUnsafe((end - start) * cs);
+    let ca = start;
+    while (ca < end) {
+      const raw = this.meta.read(ca);
+      const loc = raw ? unpackLoc(raw) : null;
+      if (!loc) {
+        this.zeroCluster.copy(out, (ca - start) * cs);
+        ca++;
+        continue;
+      }
+      // Merge consecutive clusters of one SCO into one read.
+      let run = 1;
+      while (ca + run < end) {
+        const next = this.meta.read(ca + run);
+        const l = next ? unpackLoc(next) : null;
+        if (!l || l.number !== loc.number || l.cloneId !== loc.cloneId || l.version !== loc.version || l.offset !== loc.offset + run) break;
+        run++;
+      }
+      await this.readRun(loc.cloneId, scoName(loc.number, loc.version), loc.offset, run, out, (ca - start) * cs);
+      ca += run;
+    }
+    const skip = offset - start * cs;
+    return skip === 0 && out.length === length ? out : out.subarray(skip, skip + length);
+  }
+
+  private async readRun(cloneId: number, name: string, offset: number, count: number, out: Buffer, at: number): Promise<void> {
+    if (cloneId === 0 && (await this.sco.read(name, offset, count, out, at))) return;
+    const ns = this.nsForDepth[cloneId];
+    if (!ns) throw new Error(`no namespace for clone depth ${cloneId}`);
+    const cs = this.clusterSize;
+    const data = await this.backend.getRange(ns, name, offset * cs, count * cs);
+    data.copy(out, at);
+    if (data.length < count * cs) out.fill(0, at + data.length, at + count * cs);
+  }
+
+  /** Makes every acknowledged write durable locally (SCO data, then TLog records). */
+  async sync(): Promise<void> {
+    this.checkUsable();
+    await this.writeMutex.run(async () => {
+      await this.sco.sync();
+      await this.tlog.sync();
+    });
+  }
+
+  // ---- SCO and TLog rollover -------------------------------------------------------------------
+
+  private currentTLogRef(): SnapshotsFile['current'][number] {
+    return this.doc.current[this.doc.current.length - 1]!;
+  }
+
+  /** Closes the open SCO: its CRC goes into the TLog and its upload is queued. Caller holds writeMutex. */
+  async closeSco(): Promise<void> {
+    const closed = await this.sco.closeCurrent();
+    if (!closed) return;
+    this.tlog.add([{ kind: 'sco_crc', crc: closed.crc }]);
+    this.scosInCurrentTLog++;
+    this.lastScoOfTLog.set(this.currentTLogRef().id, closed.number);
+    const path = this.sco.path(closed.name);
+    void this.queue.push(`WriteSCO ${closed.name}`, () => this.backend.put(this.cfg.ns, closed.name, { path }, { fence: this.fence, overwrite: true }));
+  }
+
+  /** Closes the current TLog (whole SCOs only) and queues its upload; returns its name. Caller holds writeMutex. */
+  async rollTLog(): Promise<string> {
+    await this.closeSco();
+    await this.tlog.close();
+    const closedId = this.currentTLogRef().id;
+    const nextId = newTLogName();
+    this.doc.current.push({ id: nextId, written: false, size: 0 });
+    await saveLocal(localSnapshotsPath(this.dirs.md), this.doc);
+    this.meta.cork(nextId);
+    this.tlog = await TLogWriter.open(join(this.dirs.tlogs, nextId));
+    this.scosInCurrentTLog = 0;
+    void this.queue.push(`WriteTLog ${closedId}`, () => this.uploadTLog(closedId), { barrier: true });
+    return closedId;
+  }
+
+  /** WriteTLog completion (C4): TLog, then the snapshots file flagging it, then local flag, uncork, local delete. */
+  private async uploadTLog(id: string): Promise<void> {
+    const path = join(this.dirs.tlogs, id);
+    await this.backend.put(this.cfg.ns, id, { path }, { fence: this.fence, overwrite: true });
+    const lastSco = Math.max(this.doc.lastScoNumber, this.lastScoOfTLog.get(id) ?? 0);
+    const copy = structuredClone(this.doc);
+    markWritten(copy, id);
+    copy.lastScoNumber = lastSco;
+    await this.backend.put(this.cfg.ns, SNAPSHOTS_OBJECT, Buffer.from(JSON.stringify(copy)), { fence: this.fence, overwrite: true });
+    markWritten(this.doc, id);
+    this.doc.lastScoNumber = Math.max(this.doc.lastScoNumber, lastSco);
+    await saveLocal(localSnapshotsPath(this.dirs.md), this.doc);
+    await this.meta.uncork(id);
+    this.lastScoOfTLog.delete(id);
+    await rm(path, { force: true });
+  }
+
+  /** After a local restart: uploads of SCOs (and a closed TLog) that may not have reached the backend. */
+  requeueUpload(tlogId: string | undefined, scoNumbers: number[]): void {
+    for (const n of scoNumbers) {
+      const name = scoName(n);
+      const path = this.sco.path(name);
+      void this.queue.push(`WriteSCO ${name}`, () => this.backend.put(this.cfg.ns, name, { path }, { fence: this.fence, overwrite: true }));
+    }
+    if (tlogId) void this.queue.push(`WriteTLog ${tlogId}`, () => this.uploadTLog(tlogId), { barrier: true });
+  }
+
+  /** Queues an upload of the snapshots file as it is now (after snapshot create/delete, rollback). */
+  queueSnapshotsUpload(): Promise<void> {
+    return this.queue.push('WriteSnapshot', async () => {
+      await this.backend.put(this.cfg.ns, SNAPSHOTS_OBJECT, Buffer.from(JSON.stringify(this.doc)), { fence: this.fence, overwrite: true });
+    }, { barrier: true });
+  }
+
+  async saveConfig(): Promise<void> {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(this.dirs.md, 'volume.json'), JSON.stringify(this.cfg));
+    await this.backend.put(this.cfg.ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(this.cfg)), { fence: this.fence, overwrite: true });
+  }
+
+  /** Stops the volume: no more I/O; pending uploads finish unless `abandon`. Local state stays for a restart. */
+  async stop(opts: { abandon?: boolean } = {}): Promise<void> {
+    if (!opts.abandon && !this.halted) {
+      await this.ioLock.exclusive(async () => {
+        await this.writeMutex.run(async () => {
+          await this.sco.sync();
+          await this.tlog.sync();
+        });
+        await this.queue.idle();
+      });
+    }
+    this.haltReason ??= 'stopped';
+    await this.queue.stop();
+    await this.tlog.abandon();
+    await this.sco.close();
+    await this.meta.table.close();
+  }
+}
+
+const ZERO_HASH = Buffer.alloc(16);
+
+function markWritten(doc: SnapshotsFile, id: string): void {
+  for (const t of [...doc.snapshots.flatMap((s) => s.tlogs), ...doc.current]) if (t.id === id) t.written = true;
+}
