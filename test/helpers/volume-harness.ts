@@ -17,8 +17,8 @@ export interface Harness {
 }
 
 /** A volume driver with test geometry (64 KiB SCOs, 4 SCOs per TLog) on temporary directories. */
-export async function harness(geometry: Geometry = TEST_GEOMETRY): Promise<Harness> {
-  const dir = await mkdtemp(join(tmpdir(), 'ovs-vol-'));
+export async function harness(geometry: Geometry = TEST_GEOMETRY, at?: string): Promise<Harness> {
+  const dir = at ?? (await mkdtemp(join(tmpdir(), 'ovs-vol-')));
   const backend = new LocalDirBackend(join(dir, 'backend'));
   const events: Array<Record<string, unknown>> = [];
   const make = async (): Promise<VolumeDriver> => {

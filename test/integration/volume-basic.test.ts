@@ -28,7 +28,7 @@ test('I1: aligned and unaligned writes across SCO and TLog boundaries read back 
   await h.close();
 });
 
-test('I6/I7/I11: snapshots are immutable, rollback restores exact bytes, in_backend flips after upload', async (t) => {
+test('I3/I6/I7/I11: snapshots are immutable, rollback restores exact bytes, in_backend flips after upload, the backend alone holds the image', async (t) => {
   const h = await harness();
   const size = 4 * MiB;
   const id = await h.driver.create_volume({ target_path: '/v2.raw', volume_size: size });

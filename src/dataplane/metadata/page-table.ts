@@ -29,7 +29,9 @@ export class PageTable {
   static async open(dir: string): Promise<PageTable> {
     await mkdir(dir, { recursive: true });
     const t = new PageTable(dir);
-    t.file = await open(join(dir, 'pages.bin'), 'a+');
+    // Not 'a+': on Linux, positional writes to a file opened for append land at the end.
+    await (await open(join(dir, 'pages.bin'), 'a')).close();
+    t.file = await open(join(dir, 'pages.bin'), 'r+');
     try {
       t.meta = JSON.parse(await readFile(join(dir, 'table.json'), 'utf8')) as TableMeta;
     } catch {

@@ -118,6 +118,7 @@ export async function restartLocal(ctx: OpenContext, ns: string, ownerTag: numbe
   const sco = new ScoStore(dirs.wc, cfg.clusterSize, cfg.scoMultiplier);
   await sco.init();
   const local = await validateLocalTLogs(dirs, sco, cfg, doc, pending.map((t) => t.id));
+  await sco.close();
   const lastSco = Math.max(doc.lastScoNumber, ...local.map((l) => l.lastSco));
   const current = local[local.length - 1];
   return assemble(ctx, cfg, doc, fence, dirs, table, namespacesByDepth(chain), {
