@@ -12,6 +12,7 @@ import { human, keyValues } from '../cli/format.js';
 import { up } from '../up.js';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
+import { serveVolume } from '../cli/volume-serve.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').showHelpAfterError();
 
@@ -189,5 +190,25 @@ for (const op of ['get', 'set', 'list'] as const) {
       }
     });
 }
+
+const volume = program.command('volume').description('the data plane on its own');
+volume
+  .command('serve')
+  .description('serve one volume over NBD, standalone; SIGTERM flushes and exits')
+  .requiredOption('--dir <dir>', 'local data directory (write cache, TLogs, metadata)')
+  .requiredOption('--backend <dir>', 'backend directory (namespaces of objects)')
+  .requiredOption('--name <name>', 'volume name = NBD export name')
+  .requiredOption('--size <bytes>', 'volume size in bytes (grown when larger than the existing volume)')
+  .option('--port <n>', 'NBD port', (v) => Number(v), 10809)
+  .option('--host <ip>', 'listen address', '127.0.0.1')
+  .option('--cluster-size <bytes>', 'cluster size for a new volume', (v) => Number(v))
+  .option('--sco-clusters <n>', 'clusters per SCO for a new volume', (v) => Number(v))
+  .action(async (o: { dir: string; backend: string; name: string; size: string; port: number; host: string; clusterSize?: number; scoClusters?: number }) => {
+    const log = createLogger({ proc: 'ovs-volume' });
+    const geometry = { ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}), ...(o.scoClusters ? { scoMultiplier: o.scoClusters } : {}) };
+    const served = await serveVolume({ ...o, geometry, log });
+    onSignals(served.stop);
+    process.stderr.write(`serving ${o.name} on nbd://${o.host}:${served.port}/${o.name}\n`);
+  });
 
 program.parseAsync().catch((e: unknown) => fail(e, false));
