@@ -47,6 +47,13 @@ export class TaskQueue {
     this.tasks.length = 0;
   }
 
+  /** After a fatal error nothing queued may run any more (it would reorder uploads): release its waiters. */
+  private abandonQueued(): void {
+    this.stopped = true;
+    for (const q of this.tasks.filter((x) => !this.running.has(x))) q.settle();
+    this.tasks.splice(0, this.tasks.length, ...this.tasks.filter((x) => this.running.has(x)));
+  }
+
   private pump(): void {
     if (this.stopped) return;
     for (let i = 0; i < this.tasks.length; i++) {
@@ -82,7 +89,7 @@ export class TaskQueue {
         return;
       } catch (e) {
         if (e instanceof FencedError || attempt >= this.maxAttempts) {
-          this.stopped = true;
+          this.abandonQueued();
           this.onFatal(t.name, e);
           return;
         }

@@ -1,0 +1,15 @@
+import { spawn } from 'node:child_process';
+
+/** Runs a command to completion; resolves with exit code and output (never rejects on a non-zero exit). */
+export function run(cmd: string, args: string[], opts: { input?: Buffer } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(opts.input);
+  });
+}
