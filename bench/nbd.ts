@@ -98,6 +98,8 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
 
   // results[job][server] = one FioResult per repetition
   const results = new Map<string, Map<string, FioResult[]>>();
+  // job -> why `ours` failed it (fio stops at the first I/O error)
+  const failures = new Map<string, string>();
   for (let rep = 0; rep < o.reps; rep++) {
     for (const job of o.jobs) {
       // alternate who goes first, so neither side always runs right after the other's writes
@@ -105,7 +107,19 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
       for (const s of order) {
         const st = await settle(res, servers);
         if (!st.idle) log(`warning: a server was still busy after ${st.ms} ms of settling`);
-        const r = await measure(res, s.uri, job, o, out);
+        let r: FioResult;
+        try {
+          r = await measure(res, s.uri, job, o, out);
+        } catch (e) {
+          // A failing baseline means the bench itself is broken; a failing `ours` is a result, reported as such.
+          if (s.label !== 'ours') throw e;
+          const msg = (e as Error).message;
+          const firstErr = /fio: [^\n]*error[^\n]*/.exec(msg)?.[0] ?? msg.split('\n')[0]!.slice(0, 300);
+          const serverErr = [...s.child.output().matchAll(/"err":\{"type":"\w+","message":"([^"]*)"[^\n]*?"op":"(\w+)"/g)].pop();
+          failures.set(job.key, `${firstErr}${serverErr ? ` (server: ${serverErr[2]} failed: ${serverErr[1]})` : ''}`);
+          log(`rep ${rep + 1}/${o.reps} ${job.key.padEnd(9)} ${s.label.padEnd(8)} FAILED: ${failures.get(job.key)}`);
+          continue;
+        }
         const perJob = results.get(job.key) ?? new Map<string, FioResult[]>();
         results.set(job.key, perJob);
         perJob.set(s.label, [...(perJob.get(s.label) ?? []), r]);
@@ -131,12 +145,13 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
     const ours = med(job.key, 'ours', (r) => figure(job, r));
     const qemu = med(job.key, 'qemu-nbd', (r) => figure(job, r));
     const show = (x: number | undefined): string => (x === undefined ? '-' : job.unit === 'IOPS' ? `${Math.round(x)} IOPS` : `${x.toFixed(0)} MB/s`);
-    const ratio = ours !== undefined && qemu ? ours / qemu : undefined;
+    const failed = failures.has(job.key);
+    const ratio = failed ? 0 : ours !== undefined && qemu ? ours / qemu : undefined;
     const p99 = (label: string): string => {
       const x = med(job.key, label, (r) => r.p99Us);
       return x === undefined ? '-' : x.toFixed(0);
     };
-    rows.push([`${job.key} ${job.bs} qd${job.iodepth}`, show(ours), show(qemu), ratio === undefined ? '-' : ratio.toFixed(2), p99('ours'), p99('qemu-nbd')]);
+    rows.push([`${job.key} ${job.bs} qd${job.iodepth}`, failed ? 'FAILED' : show(ours), show(qemu), ratio === undefined ? '-' : ratio.toFixed(2), p99('ours'), p99('qemu-nbd')]);
     if (ratio !== undefined) ratios.push(`nbd_${job.key}_ratio=${ratio.toFixed(2)}`);
   }
   process.stdout.write(
@@ -144,7 +159,9 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
       `(written sequentially first), ${o.reps} repetition(s) interleaved, median shown; ` +
       `qemu-nbd -f raw --cache=writeback --aio=threads; total ${((Date.now() - started) / 1000).toFixed(0)} s\n\n` +
       table(rows) +
-      '\n\n',
+      '\n\n' +
+      [...failures].map(([k, why]) => `${k}: ours FAILED (ratio counted as 0): ${why}\n`).join('') +
+      (failures.size ? '\n' : ''),
   );
   if (ratios.length) process.stdout.write(`${ratios.join(' ')}\n`);
 }

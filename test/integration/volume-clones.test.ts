@@ -96,3 +96,32 @@ test('I10 + I21: grow keeps data and reads zeros beyond, shrink refused; create/
   t.like(h.events[2], { type: 'volume_resize', size: 4 * MiB });
   await h.close();
 });
+
+test('per-volume knobs: SCO and TLog multipliers change the geometry of new data only; delete_snapshots reports per snapshot', async (t) => {
+  const h = await harness();
+  const d = h.driver;
+  const id = await d.create_volume({ target_path: '/k.raw', volume_size: 2 * MiB });
+  const v = d.running(id)!;
+  const a = pattern(300 * 1024, 1);
+  await v.write(0, a);
+  await d.set_sco_multiplier({ volume_id: id, sco_multiplier: 32 });
+  await d.set_tlog_multiplier({ volume_id: id, tlog_multiplier: 2 });
+  t.is(d.get_sco_multiplier({ volume_id: id }), 32);
+  t.is(d.get_tlog_multiplier({ volume_id: id }), 2);
+  await t.throwsAsync(d.set_sco_multiplier({ volume_id: id, sco_multiplier: 0 }));
+  const b = pattern(600 * 1024, 2);
+  await v.write(MiB, b);
+  await d.create_snapshot({ volume_id: id, snapshot_id: 's1' });
+  await v.queue.idle();
+  await d.create_snapshot({ volume_id: id, snapshot_id: 's2' });
+  await v.queue.idle();
+  const c = await d.create_clone({ target_path: '/kc.raw', parent_volume_id: id, parent_snapshot_id: 's2' });
+  t.deepEqual(await d.delete_snapshots({ volume_id: id, snapshots: ['s1', 's2', 'nope'], skip_used_snapshots: true, ignore_unknown_snapshots: true }), { removed: ['s1'], unknown: ['nope'], busy: ['s2'] });
+  t.true((await v.read(0, a.length)).equals(a));
+  t.true((await v.read(MiB, b.length)).equals(b));
+  t.true((await d.running(c)!.read(MiB, b.length)).equals(b));
+  await d.restart_from_backend({ object_id: id });
+  t.true((await d.running(id)!.read(MiB, b.length)).equals(b), 'mixed SCO sizes replay from the backend');
+  t.deepEqual((await fsck(h.backend, id)).problems, []);
+  await h.close();
+});

@@ -22,7 +22,7 @@ export class ScoStore {
   private readonly readers = new Map<string, FileHandle>();
   current: OpenSco | undefined;
 
-  constructor(readonly dir: string, readonly clusterSize: number, readonly scoMultiplier: number) {}
+  constructor(readonly dir: string, readonly clusterSize: number, public scoMultiplier: number) {}
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });

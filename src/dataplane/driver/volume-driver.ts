@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import { checkGeometry, type Geometry } from '../common/geometry.js';
-import { InvalidOperationError, InvalidSizeError, ObjectStillHasChildrenError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
+import { InvalidOperationError, InvalidSizeError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
 import type { NbdExports, NbdVolume } from '../nbd/export.js';
 import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type OpenContext } from '../volume/open.js';
 import {
   MAX_VOLUME_BYTES, createSnapshot, deleteSnapshot, isSyncedUpToSnapshot, isSyncedUpToTLog, listSnapshots, resize, restoreSnapshot,
-  scheduleBackendSync, setAsTemplate, snapshotInfo, type SnapshotInfo,
+  scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
 } from '../volume/volume-admin.js';
 import type { Volume } from '../volume/volume.js';
 import { FileRegistry, type Registration } from './registry.js';
@@ -270,6 +270,36 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   get_tlog_multiplier(a: { volume_id: string }): number {
     return this.volume(a.volume_id).cfg.tlogMultiplier;
+  }
+
+  set_sco_multiplier(a: { volume_id: string; sco_multiplier: number }): Promise<void> {
+    return setScoMultiplier(this.volume(a.volume_id), a.sco_multiplier, (n) => checkGeometry({ ...this.o.geometry, scoMultiplier: n }, this.o.allowTinyScos));
+  }
+
+  /** `null` = back to the vPool default. */
+  set_tlog_multiplier(a: { volume_id: string; tlog_multiplier: number | null }): Promise<void> {
+    return setTLogMultiplier(this.volume(a.volume_id), a.tlog_multiplier ?? this.o.geometry.tlogMultiplier);
+  }
+
+  /** Deletes several snapshots; reports which were removed, unknown, or busy (have clones). */
+  async delete_snapshots(a: { volume_id: string; snapshots: string[]; skip_used_snapshots?: boolean; ignore_unknown_snapshots?: boolean }): Promise<{ removed: string[]; unknown: string[]; busy: string[] }> {
+    const out = { removed: [] as string[], unknown: [] as string[], busy: [] as string[] };
+    const known = new Set(this.list_snapshots({ volume_id: a.volume_id }));
+    const r = this.registry.find(a.volume_id);
+    const used = new Set(Object.values(r?.descendants ?? {}).filter((x): x is string => x !== null));
+    for (const s of a.snapshots) {
+      if (!known.has(s)) {
+        if (!a.ignore_unknown_snapshots) throw new SnapshotNotFoundError(`snapshot ${s} not found on ${a.volume_id}`, { snapshot_id: s });
+        out.unknown.push(s);
+      } else if (used.has(s)) {
+        if (!a.skip_used_snapshots) throw new ObjectStillHasChildrenError(`snapshot ${s} of ${a.volume_id} has clones`, { snapshot_id: s });
+        out.busy.push(s);
+      } else {
+        await this.delete_snapshot({ volume_id: a.volume_id, snapshot_id: s });
+        out.removed.push(s);
+      }
+    }
+    return out;
   }
 
   /** Test and tooling access to a running volume. */

@@ -199,3 +199,28 @@ export async function setAsTemplate(v: Volume, hasClones: () => boolean): Promis
 async function waitInBackend(v: Volume): Promise<void> {
   await v.queue.idle();
 }
+
+/** Clusters per SCO (A10): the open SCO is closed and the TLog rolled, so no SCO mixes two sizes. */
+export async function setScoMultiplier(v: Volume, scoMultiplier: number, check: (n: number) => string | undefined): Promise<void> {
+  v.checkUsable();
+  const problem = check(scoMultiplier);
+  if (problem) throw new InvalidOperationError(problem);
+  await v.ioLock.exclusive(() =>
+    v.writeMutex.run(async () => {
+      await v.rollTLog();
+      v.sco.scoMultiplier = scoMultiplier;
+      v.cfg = { ...v.cfg, scoMultiplier };
+      await v.saveConfig();
+    }),
+  );
+}
+
+/** SCOs per TLog; takes effect at the next SCO close. */
+export async function setTLogMultiplier(v: Volume, tlogMultiplier: number): Promise<void> {
+  v.checkUsable();
+  if (!Number.isInteger(tlogMultiplier) || tlogMultiplier < 1 || tlogMultiplier > 1024) throw new InvalidOperationError('TLog multiplier must be 1..1024 SCOs');
+  await v.ioLock.exclusive(async () => {
+    v.cfg = { ...v.cfg, tlogMultiplier };
+    await v.saveConfig();
+  });
+}
