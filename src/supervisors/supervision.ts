@@ -3,6 +3,7 @@ import nact from 'nact';
 import type { Logger } from 'pino';
 import { backoffMs, sleep } from './backoff.js';
 import { RestartWindow } from './restart-window.js';
+import { mailboxDepth } from './mailbox.js';
 
 type Ref = nact.Ref<any>;
 
@@ -19,6 +20,9 @@ export type ActorStatus = 'running' | 'restarting' | 'stopped' | 'escalated';
 
 export interface ActorInfo {
   path: string;
+  /** Kind for metrics labels: the name up to ':' (`storagerouter`, `vpool`, `cluster`). */
+  kind: string;
+  mailbox?: number;
   parent: string | undefined;
   status: ActorStatus;
   restarts: number;
@@ -40,6 +44,7 @@ export class Supervision extends EventEmitter {
   private readonly infos = new Map<string, ActorInfo>();
   private readonly pathOfRef = new WeakMap<object, string>();
   private readonly degradedReasons = new Map<string, string>();
+  private readonly refs = new Map<string, nact.Ref<unknown>>();
   deadLetters = 0;
 
   constructor(private readonly log: Logger) {
@@ -50,7 +55,7 @@ export class Supervision extends EventEmitter {
     const parentPath = this.pathOfRef.get(parent as object);
     const path = parentPath ? `${parentPath}/${name}` : name;
     const window = new RestartWindow(policy.maxRestarts, policy.periodMs);
-    const info: ActorInfo = { path, parent: parentPath, status: 'running', restarts: 0, startedAt: Date.now() };
+    const info: ActorInfo = { path, kind: kindOfName(name), parent: parentPath, status: 'running', restarts: 0, startedAt: Date.now() };
     const log = this.log.child({ actor: path });
     const ref = nact.spawn(
       parent,
@@ -64,6 +69,7 @@ export class Supervision extends EventEmitter {
             info.status = 'stopped';
             this.infos.delete(path);
           }
+          this.refs.delete(path);
           this.emit('stopped', path);
         },
         onCrash: async (msg: unknown, error: Error | undefined, ctx: nact.SupervisionContext<M, Ref>) => {
@@ -90,6 +96,7 @@ export class Supervision extends EventEmitter {
     ) as nact.Ref<M>;
     this.pathOfRef.set(ref as object, path);
     this.infos.set(path, info);
+    this.refs.set(path, ref);
     return ref;
   }
 
@@ -130,9 +137,17 @@ export class Supervision extends EventEmitter {
     this.degradedReasons.delete(path);
   }
 
+  /** The live tree with mailbox depths (escalated actors stay listed). */
   tree(): ActorInfo[] {
-    return [...this.infos.values()].map((i) => ({ ...i }));
+    return [...this.infos.values()].map((i) => {
+      const ref = this.refs.get(i.path);
+      return { ...i, mailbox: ref && i.status !== 'escalated' ? mailboxDepth(ref) : 0 };
+    });
   }
+}
+
+function kindOfName(name: string): string {
+  return name.split(/[:.]/)[0] ?? name;
 }
 
 function kindOf(msg: unknown): string | undefined {

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { NbdExports, NbdVolume } from '../../src/dataplane/nbd/export.js';
 
@@ -13,10 +14,7 @@ export class FileVolume implements NbdVolume {
 
   /** Opens (creating if needed) `path` and sets its length to `size`. */
   static async create(path: string, size: number, opts: { readOnly?: boolean; blockSize?: number } = {}): Promise<FileVolume> {
-    const fh = await open(path, 'a+').then(async (h) => {
-      await h.close();
-      return open(path, 'r+');
-    });
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
     await fh.truncate(size);
     return new FileVolume(fh, size, opts.readOnly ?? false, opts.blockSize ?? 4096);
   }

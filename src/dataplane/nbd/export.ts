@@ -7,6 +7,7 @@ export interface NbdVolume {
   /** Preferred block size (the volume's cluster size). */
   readonly blockSize: number;
   read(offset: number, length: number): Promise<Buffer>;
+  /** With `fua` the write is durable when the promise resolves (the server does not sync again). */
   write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void>;
   /** Makes every acknowledged write durable. */
   sync(): Promise<void>;

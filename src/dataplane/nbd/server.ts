@@ -58,7 +58,7 @@ class Connection {
     socket.setNoDelay(true);
     socket.on('error', (err) => this.log.debug({ err }, 'nbd: socket error'));
     socket.on('data', (chunk: Buffer) => this.guard(() => {
-      if (this.ended) return;
+      if (this.ended || this.transmission?.stopped) return; // nothing more is parsed: drop, do not buffer
       this.q.push(chunk);
       this.pump();
     }));

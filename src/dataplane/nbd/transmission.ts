@@ -22,8 +22,10 @@ import {
   readU64,
 } from './protocol.js';
 
-/** Replies up to this size are sent as one freshly assembled buffer; larger ones as header + data under cork. */
+/** Read replies up to this size are assembled into one buffer (fewer iovecs); larger ones are written as header + data. */
 const COPY_REPLY_LIMIT = 32 * 1024;
+/** New requests are not parsed while more than this many reply bytes wait in the socket's user-space buffer. */
+const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 /** WRITE_ZEROES is executed as writes of at most this many zero bytes. */
 const ZERO_CHUNK = 1024 * 1024;
 
@@ -46,10 +48,16 @@ interface PendingWrite {
 export class Transmission {
   private readonly inflight = new Set<Promise<void>>();
   private pending: PendingWrite | undefined;
-  private stopped = false;
+  private isStopped = false;
   private eof = false;
   private closeWhenIdle = false;
   private paused = false;
+  /** Replies completing in the same event-loop turn are corked together and flushed in one writev. */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -62,13 +70,18 @@ export class Transmission {
     private readonly close: () => void,
   ) {}
 
+  /** No more requests are parsed (DISC, protocol error, shutdown, or the socket is gone). */
+  get stopped(): boolean {
+    return this.isStopped;
+  }
+
   get inFlight(): number {
     return this.inflight.size;
   }
 
   /** Parses and dispatches as many requests as the queue and the in-flight cap allow. */
   pump(): void {
-    while (!this.stopped) {
+    while (!this.isStopped) {
       if (this.pending) {
         if (!this.feedPayload(this.pending)) {
           if (this.eof) return this.finish('client closed its side mid-request');
@@ -77,7 +90,7 @@ export class Transmission {
         }
         continue;
       }
-      if (this.inflight.size >= this.maxInFlight || this.socket.writableNeedDrain) {
+      if (this.inflight.size >= this.maxInFlight || this.socket.writableLength > OUTPUT_HIGH_WATER) {
         this.setPaused(true);
         return;
       }
@@ -92,8 +105,8 @@ export class Transmission {
 
   /** Stops parsing; once in-flight requests have replied, the connection is closed. */
   finish(reason: string): void {
-    if (!this.stopped) this.log.debug({ reason }, 'nbd: ending transmission');
-    this.stopped = true;
+    if (!this.isStopped) this.log.debug({ reason }, 'nbd: ending transmission');
+    this.isStopped = true;
     this.closeWhenIdle = true;
     this.pending = undefined;
     this.q.clear();
@@ -108,7 +121,7 @@ export class Transmission {
 
   /** The socket is gone: stop parsing; in-flight requests finish but their replies are dropped. */
   abandon(): void {
-    this.stopped = true;
+    this.isStopped = true;
     this.pending = undefined;
     this.q.clear();
   }
@@ -204,7 +217,7 @@ export class Transmission {
           this.idleWaiters = [];
           for (const w of waiters) w();
         }
-        if (this.stopped) this.maybeClose();
+        if (this.isStopped) this.maybeClose();
         else this.pump();
       } catch (e) {
         this.log.error({ err: e }, 'nbd: internal error after completion');
@@ -292,22 +305,19 @@ export class Transmission {
   private reply(cookie: Buffer, error: number, data?: Buffer): void {
     const s = this.socket;
     if (s.destroyed || !s.writable) return;
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      setImmediate(this.uncork);
+    }
     const dlen = data?.length ?? 0;
     const small = dlen <= COPY_REPLY_LIMIT;
     const b = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER_SIZE + (small ? dlen : 0));
     b.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
     b.writeUInt32BE(error, 4);
     cookie.copy(b, 8);
-    if (!data || dlen === 0) {
-      s.write(b);
-    } else if (small) {
-      data.copy(b, SIMPLE_REPLY_HEADER_SIZE);
-      s.write(b);
-    } else {
-      s.cork();
-      s.write(b);
-      s.write(data);
-      s.uncork();
-    }
+    if (data && dlen > 0 && small) data.copy(b, SIMPLE_REPLY_HEADER_SIZE);
+    s.write(b);
+    if (data && dlen > 0 && !small) s.write(data); // no copy: header and data leave in the same writev
   }
 }
