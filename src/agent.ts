@@ -20,6 +20,16 @@ import { UnknownTaskError, UniqueConstraintError } from './errors.js';
 import type { AgentServices, HostPaths } from './agent-services.js';
 import { HealthServer } from './http/health-server.js';
 import { ensureClusterConfig } from './config/defaults.js';
+import type { Service } from 'nats';
+import { ClusterView } from './dashboard/cluster-view.js';
+import { ownVersion } from './host/versions.js';
+import { registerDiscovery } from './ops/discovery.js';
+import { AgentMetrics } from './ops/metrics.js';
+import { startNodeHeartbeat } from './ops/node-heartbeat.js';
+import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
+import { TaskStats } from './ops/task-stats.js';
+import { encode } from './protocol/codec.js';
+import { eventSubject } from './protocol/subjects.js';
 
 export interface AgentOptions {
   natsUrl: string;
@@ -39,6 +49,10 @@ export interface AgentOptions {
   paths?: Partial<HostPaths>;
   /** Refresh hardware facts (disks) once after start. */
   refreshHardwareOnStart?: boolean;
+  /** Liveness beats on `ovs.evt.node.heartbeat` for dashboards and `ovs ls` (default 2000 ms; down after 3 missed). */
+  nodeHeartbeatMs?: number;
+  /** Test only: an actor that crashes every this many ms (restarts, escalation and degraded readiness). */
+  testCrashLoopMs?: number;
 }
 
 export const BUCKETS = { model: 'ovs_model', config: 'ovs_config', leases: 'ovs_leases', tasks: 'ovs_tasks' } as const;
@@ -58,6 +72,13 @@ export class Agent {
   private http: HealthServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private startedAt = Date.now();
+  private kvReachable = true;
+  readonly taskStats = new TaskStats();
+  metrics!: AgentMetrics;
+  private discovery: Service | undefined;
+  private clusterView: ClusterView | undefined;
+  private readonly stoppers: Array<() => void> = [];
 
   constructor(readonly opts: AgentOptions) {}
 
@@ -135,19 +156,44 @@ export class Agent {
       else void this.singletons.release(`vpool.${guid}`);
     });
 
+    this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
+    this.publishActorEvents(me);
     this.server = new Server({
       me, nc: this.nc, table, router, results: new TaskResults(taskKv, this.nc), view: this.view, computed, config, log,
       maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
       joinQueue: o.joinQueue ?? true,
+      onOutcome: (task, ms, errorType) => {
+        this.taskStats.record(task, ms, errorType);
+        this.metrics.task(task, ms / 1000, errorType);
+      },
     });
     this.server.start();
     this.heartbeatTimer = setInterval(() => this.supervision.tell(this.tree.storagerouter!, { t: 'heartbeat' }), o.heartbeatMs ?? 60_000);
     this.heartbeatTimer.unref();
+    const beatMs = o.nodeHeartbeatMs ?? 2_000;
     if (o.httpPort !== undefined) {
-      this.http = new HealthServer(() => this.readiness());
+      this.clusterView = new ClusterView(this.nc, this.view, beatMs);
+      this.clusterView.start();
+      const clusterView = this.clusterView;
+      this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs) });
       this.httpUrl = await this.http.listen(o.httpPort, o.httpHost ?? '127.0.0.1');
     }
+    const name = String(this.view.get('storagerouter', me).name);
+    this.discovery = await registerDiscovery(this.nc, { guid: me, name, version: ownVersion(), httpUrl: this.httpUrl }, {
+      info: () => this.nodeInfo(),
+      tree: () => this.supervision.tree(),
+      stats: () => this.taskStats.all(),
+      tasks: () => this.taskStats.recentTasks(),
+    });
+    this.stoppers.push(startNodeHeartbeat(this.nc, beatMs, () => ({
+      storagerouter_guid: me, name, ts: Date.now(), uptime_s: Math.round((Date.now() - this.startedAt) / 1000), ...this.readiness(), http_url: this.httpUrl,
+      actors: this.supervision.tree().length, restarts: this.supervision.tree().reduce((n, a) => n + a.restarts, 0),
+    })));
+    this.stoppers.push(this.probeKv(modelKv));
+    if (o.testCrashLoopMs) this.stoppers.push(this.crashLoop(o.testCrashLoopMs));
+    this.stoppers.push(startWatchdog());
     await this.nc.flush();
+    notifyReady();
     log.info({ storagerouter_guid: me, nats: o.natsUrl, http: this.httpUrl }, 'agent ready');
     if (o.refreshHardwareOnStart ?? true) {
       this.services.call('storagerouter.refresh_hardware', { storagerouter_guid: me }).catch((e: unknown) => log.warn({ err: e }, 'hardware refresh at start failed'));
@@ -188,10 +234,51 @@ export class Agent {
     });
   }
 
+  nodeInfo(): Record<string, unknown> {
+    const sr = this.view.find('storagerouter', this.identity.storagerouter_guid);
+    return {
+      storagerouter_guid: this.identity.storagerouter_guid, name: sr?.name, ip: sr?.ip, version: ownVersion(), node: process.versions.node,
+      started_at: this.startedAt, uptime_s: Math.round((Date.now() - this.startedAt) / 1000), http_url: this.httpUrl,
+      nats: this.opts.natsUrl, ...this.readiness(), actors: this.supervision.tree().length, dead_letters: this.supervision.deadLetters,
+    };
+  }
+
+  private publishActorEvents(me: string): void {
+    const publish = (event: string, data: Record<string, unknown>): void => {
+      if (!this.nc.isClosed()) this.nc.publish(eventSubject('actor', event), encode({ storagerouter_guid: me, ...data }));
+    };
+    this.supervision.on('restart', (path: string) => publish('restart', { path }));
+    this.supervision.on('escalated', (path: string, reason: string) => publish('escalated', { path, reason }));
+  }
+
+  /** Keeps a cheap KV round trip going so /readyz can say when the store is unreachable. */
+  private probeKv(kv: KV): () => void {
+    const t = setInterval(() => {
+      kv.get('probe.readiness').then(() => (this.kvReachable = true), () => (this.kvReachable = false));
+    }, 2_000);
+    t.unref();
+    return () => clearInterval(t);
+  }
+
+  private crashLoop(everyMs: number): () => void {
+    const ref = this.supervision.spawn<number, { t: string }>(this.tree.node, 'crashloop', {
+      initialState: () => 0,
+      handle: () => {
+        throw new Error('test actor crashes on every tick');
+      },
+    }, { maxRestarts: 5, periodMs: everyMs * 20, backoffInitialMs: 10, backoffMaxMs: 50 });
+    const t = setInterval(() => {
+      if (!this.supervision.isRunning(ref)) return clearInterval(t);
+      this.supervision.tell(ref, { t: 'tick' });
+    }, everyMs);
+    return () => clearInterval(t);
+  }
+
   readiness(): { ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
     if (this.nc.isClosed()) reasons.push('NATS connection closed');
     else if (this.disconnected) reasons.push('NATS disconnected (reconnecting)');
+    else if (!this.kvReachable) reasons.push('KV store not reachable');
     for (const r of this.supervision.degraded) reasons.push(`degraded: ${r}`);
     if (this.stopping) reasons.push('shutting down');
     return { ready: reasons.length === 0, reasons };
@@ -201,8 +288,15 @@ export class Agent {
 
   private async watchConnection(log: Logger): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') this.disconnected = true;
-      if (s.type === 'reconnect') this.disconnected = false;
+      if (s.type === 'disconnect') {
+        this.disconnected = true;
+        this.metrics?.natsDisconnects.inc();
+      }
+      if (s.type === 'reconnect') {
+        this.disconnected = false;
+        this.kvReachable = true;
+        this.metrics?.natsReconnects.inc();
+      }
       if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type, data: s.data }, 'NATS connection status');
     }
   }
@@ -211,8 +305,12 @@ export class Agent {
   async stop(deadlineMs = 8_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    notifyStopping();
     clearInterval(this.heartbeatTimer);
+    for (const stop of this.stoppers) stop();
+    await this.discovery?.stop().catch(() => undefined);
     await this.server?.stop(deadlineMs / 2);
+    this.clusterView?.stop();
     await this.singletons?.stopAll().catch(() => undefined);
     this.view?.stop();
     this.leases?.stop();

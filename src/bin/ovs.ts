@@ -13,11 +13,19 @@ import { up } from '../up.js';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { serveVolume } from '../cli/volume-serve.js';
+import { askNode, formatTree, listNodes, pingAgents } from '../cli/cluster.js';
+import type { ActorInfo } from '../supervisors/supervision.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').showHelpAfterError();
 
 function output(value: unknown, json: boolean): void {
   process.stdout.write((json ? JSON.stringify(value, null, 2) : human(value)) + '\n');
+}
+
+function progressBar(fraction: number): string {
+  const f = Math.max(0, Math.min(1, fraction));
+  const filled = Math.round(f * 30);
+  return `[${'#'.repeat(filled)}${' '.repeat(30 - filled)}] ${String(Math.round(f * 100)).padStart(3)}%`;
 }
 
 function fail(e: unknown, json: boolean): never {
@@ -74,6 +82,8 @@ program
   .option('--mount-root <dir>', 'where vPool mount points live (default /mnt)')
   .addOption(new Option('--test-tasks', 'register the test-only tasks').hideHelp())
   .addOption(new Option('--no-queue', 'do not answer public requests (only forwarded ones)').hideHelp())
+  .option('--node-heartbeat-ms <n>', 'liveness beat for dashboards and ovs ls', (v) => Number(v))
+  .addOption(new Option('--test-crash-loop-ms <n>', 'spawn a test actor crashing this often').argParser((v) => Number(v)).hideHelp())
   .action(async (flags: Record<string, unknown>) => {
     const cfg = await loadAgentConfig(flags);
     const log = createLogger({ proc: 'ovs-agent', name: cfg.name });
@@ -110,7 +120,7 @@ program
         void (async () => {
           for await (const m of sub) {
             const e = decode(m.data) as { progress?: number; message?: string };
-            if (!json && e.progress !== undefined) process.stderr.write(`  ${Math.round(e.progress * 100)}% ${e.message ?? ''}\n`);
+            if (!json && e.progress !== undefined) process.stderr.write(`\r  ${progressBar(e.progress)} ${e.message ?? ''}`);
           }
         })();
         const rec = await request<{ status: string; result?: unknown; error?: unknown }>(nc, 'ovs.task.result', { task_id, wait_ms: o.timeout }, { timeoutMs: o.timeout + 5_000 });
@@ -190,6 +200,76 @@ for (const op of ['get', 'set', 'list'] as const) {
       }
     });
 }
+
+async function withNats<T>(url: string, json: boolean, fn: (nc: Awaited<ReturnType<typeof connectClient>>) => Promise<T>): Promise<void> {
+  try {
+    const nc = await connectClient(url);
+    try {
+      const out = await fn(nc);
+      if (out !== undefined) output(out, json);
+    } finally {
+      await nc.close();
+    }
+  } catch (e) {
+    fail(e, json);
+  }
+}
+
+async function resolveNode(nc: Awaited<ReturnType<typeof connectClient>>, node: string): Promise<string> {
+  const srs = await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.storagerouter.list', {});
+  const hit = srs.find((s) => s.guid === node || s.name === node);
+  if (!hit) throw new Error(`no StorageRouter named or with guid '${node}'`);
+  return hit.guid;
+}
+
+program
+  .command('ls')
+  .description('nodes of the cluster: status, readiness, version, uptime')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action((o: { json?: boolean; nats: string }) =>
+    withNats(o.nats, Boolean(o.json), async (nc) => listNodes(nc, await request(nc, 'ovs.model.storagerouter.list', {}))));
+
+program
+  .command('info')
+  .argument('<node>', 'StorageRouter name or guid')
+  .description('what one agent reports about itself')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action((node: string, o: { json?: boolean; nats: string }) => withNats(o.nats, Boolean(o.json), async (nc) => askNode(nc, await resolveNode(nc, node), 'info')));
+
+program
+  .command('stats')
+  .description('per task and node: requests, errors, mean and max latency')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action((o: { json?: boolean; nats: string }) =>
+    withNats(o.nats, Boolean(o.json), async (nc) => {
+      const rows: Array<Record<string, unknown>> = [];
+      for (const p of await pingAgents(nc)) {
+        const guid = p.metadata?.storagerouter_guid ?? '';
+        const stats = await askNode<Array<Record<string, number | string>>>(nc, guid, 'stats').catch(() => []);
+        for (const s of stats) rows.push({ node: p.metadata?.name ?? guid, task: s.task, count: s.count, errors: s.errors, mean_ms: Number(s.mean_ms).toFixed(2), max_ms: Number(s.max_ms).toFixed(2) });
+      }
+      return rows;
+    }));
+
+program
+  .command('tree')
+  .description('the live supervised actor tree of every node: actors, mailbox depth, restarts')
+  .option('--json', 'print JSON')
+  .option('--nats <url>', 'NATS URL', defaultNatsUrl())
+  .action((o: { json?: boolean; nats: string }) =>
+    withNats(o.nats, Boolean(o.json), async (nc) => {
+      const trees: Record<string, unknown> = {};
+      for (const p of await pingAgents(nc)) {
+        const guid = p.metadata?.storagerouter_guid ?? '';
+        trees[p.metadata?.name ?? guid] = await askNode<ActorInfo[]>(nc, guid, 'tree').catch(() => []);
+      }
+      if (o.json) return trees;
+      process.stdout.write(Object.entries(trees).map(([n, t]) => formatTree(n, t as ActorInfo[])).join('\n\n') + '\n');
+      return undefined;
+    }));
 
 const volume = program.command('volume').description('the data plane on its own');
 volume

@@ -15,6 +15,8 @@ const schema = z
     testTasks: z.boolean().optional(),
     joinQueue: z.boolean().optional(),
     readyFile: z.string().optional(),
+    nodeHeartbeatMs: z.number().int().min(100).max(60_000).optional(),
+    testCrashLoopMs: z.number().int().min(10).optional(),
     paths: z.object({ mountRoot: z.string().optional(), infinibandRoot: z.string().optional() }).optional(),
   })
   .strict();
@@ -37,6 +39,8 @@ export async function loadAgentConfig(flags: Record<string, unknown>): Promise<A
     testTasks: flags.testTasks,
     joinQueue: flags.queue === false ? false : undefined,
     readyFile: process.env.OVS_READY_FILE,
+    nodeHeartbeatMs: flags.nodeHeartbeatMs,
+    testCrashLoopMs: flags.testCrashLoopMs,
     paths: flags.mountRoot ? { mountRoot: flags.mountRoot } : undefined,
   };
   const merged = { ...file, ...env, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };

@@ -1,24 +1,60 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DASHBOARD_HTML } from '../dashboard/page.js';
 
-/** `/healthz` (process and event loop alive) and `/readyz` (NATS up, tree not degraded, with a text reason). */
+export interface HttpSources {
+  readiness(): { ready: boolean; reasons: string[] };
+  metrics?(): Promise<string>;
+  snapshot?(): unknown;
+  /** How often the dashboard stream pushes a snapshot. */
+  streamEveryMs?: number;
+}
+
+/**
+ * The agent's HTTP port: `/healthz` (process and event loop alive), `/readyz` (NATS, KV, tree; text reason when
+ * not ready), `/metrics` (Prometheus), `/` (dashboard), `/api/cluster` (JSON) and `/api/events` (SSE snapshots).
+ */
 export class HealthServer {
   private readonly server: Server;
+  private readonly streams = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(readiness: () => { ready: boolean; reasons: string[] }) {
-    this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/healthz') {
+  constructor(private readonly src: HttpSources) {
+    this.server = createServer((req, res) => void this.route(req, res).catch(() => res.writeHead(500).end()));
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    switch (path) {
+      case '/healthz':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
         return;
-      }
-      if (path === '/readyz') {
-        const r = readiness();
+      case '/readyz': {
+        const r = this.src.readiness();
         res.writeHead(r.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ready ? 'ready\n' : `not ready: ${r.reasons.join('; ')}\n`);
         return;
       }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
-    });
+      case '/metrics':
+        if (!this.src.metrics) break;
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(await this.src.metrics());
+        return;
+      case '/':
+        if (!this.src.snapshot) break;
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_HTML);
+        return;
+      case '/api/cluster':
+        if (!this.src.snapshot) break;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.src.snapshot()));
+        return;
+      case '/api/events':
+        if (!this.src.snapshot) break;
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+        res.write(`event: snapshot\ndata: ${JSON.stringify(this.src.snapshot())}\n\n`);
+        this.streams.add(res);
+        req.on('close', () => this.streams.delete(res));
+        return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
 
   async listen(port: number, host: string): Promise<string> {
@@ -26,11 +62,23 @@ export class HealthServer {
       this.server.once('error', reject);
       this.server.listen(port, host, () => resolve());
     });
+    if (this.src.snapshot) {
+      this.timer = setInterval(() => {
+        if (this.streams.size === 0) return;
+        const frame = `event: snapshot\ndata: ${JSON.stringify(this.src.snapshot!())}\n\n`;
+        for (const s of this.streams) s.write(frame);
+      }, this.src.streamEveryMs ?? 1_000);
+      this.timer.unref();
+    }
     const addr = this.server.address() as AddressInfo;
     return `http://${host}:${addr.port}`;
   }
 
   close(): Promise<void> {
+    clearInterval(this.timer);
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+    this.server.closeAllConnections?.();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

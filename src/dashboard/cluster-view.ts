@@ -1,0 +1,124 @@
+import type { NatsConnection, Subscription } from 'nats';
+import { decode } from '../protocol/codec.js';
+import type { ModelView } from '../model/view.js';
+import { NODE_HEARTBEAT_SUBJECT, type NodeHeartbeat } from '../ops/node-heartbeat.js';
+import { opsSubject } from '../ops/discovery.js';
+import type { ActorInfo } from '../supervisors/supervision.js';
+import type { RecentTask } from '../ops/task-stats.js';
+
+export interface NodeView {
+  storagerouter_guid: string;
+  name: string;
+  ip: string | null;
+  status: 'up' | 'down';
+  last_seen_ms: number | null;
+  ready: boolean;
+  reasons: string[];
+  uptime_s: number | null;
+  restarts: number;
+  tree: ActorInfo[];
+}
+
+export interface ClusterSnapshot {
+  at: number;
+  nodes: NodeView[];
+  vpools: Array<Record<string, unknown>>;
+  vdisks: Array<Record<string, unknown>>;
+  recent_tasks: Array<RecentTask & { node: string }>;
+  events: Array<{ subject: string; at: number; data: unknown }>;
+}
+
+/**
+ * What the dashboard shows, assembled by whichever agent serves it: nodes from the model and their heartbeats
+ * (down after three missed beats), actor trees and recent tasks asked from each live node, the event stream.
+ */
+export class ClusterView {
+  private readonly beats = new Map<string, { hb: NodeHeartbeat; at: number }>();
+  private readonly trees = new Map<string, ActorInfo[]>();
+  private readonly tasks = new Map<string, RecentTask[]>();
+  private readonly events: ClusterSnapshot['events'] = [];
+  private readonly subs: Subscription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly nc: NatsConnection, private readonly view: ModelView, private readonly heartbeatMs: number) {}
+
+  start(): void {
+    this.subs.push(this.nc.subscribe(NODE_HEARTBEAT_SUBJECT, { callback: (_e, m) => {
+      const hb = decode(m.data) as NodeHeartbeat;
+      this.beats.set(hb.storagerouter_guid, { hb, at: Date.now() });
+    } }));
+    this.subs.push(this.nc.subscribe('ovs.evt.>', { callback: (_e, m) => {
+      if (m.subject === NODE_HEARTBEAT_SUBJECT) return;
+      let data: unknown;
+      try {
+        data = decode(m.data);
+      } catch {
+        data = null;
+      }
+      this.events.push({ subject: m.subject, at: Date.now(), data });
+      if (this.events.length > 200) this.events.shift();
+    } }));
+    this.timer = setInterval(() => void this.poll(), Math.max(250, this.heartbeatMs / 2));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+  }
+
+  isUp(guid: string): boolean {
+    const b = this.beats.get(guid);
+    return b !== undefined && Date.now() - b.at < 3 * this.heartbeatMs;
+  }
+
+  private async poll(): Promise<void> {
+    await Promise.all(this.view.list('storagerouter').map(async (sr) => {
+      if (!this.isUp(sr.guid)) {
+        this.trees.delete(sr.guid);
+        return;
+      }
+      for (const op of ['tree', 'tasks'] as const) {
+        try {
+          const reply = await this.nc.request(opsSubject(sr.guid, op), new Uint8Array(), { timeout: 1_000 });
+          const body = decode(reply.data) as { result: unknown };
+          if (op === 'tree') this.trees.set(sr.guid, body.result as ActorInfo[]);
+          else this.tasks.set(sr.guid, body.result as RecentTask[]);
+        } catch {
+          // a node that does not answer shows its last known state until its heartbeat times out
+        }
+      }
+    }));
+  }
+
+  snapshot(): ClusterSnapshot {
+    const now = Date.now();
+    const nodes: NodeView[] = this.view.list('storagerouter').map((sr) => {
+      const b = this.beats.get(sr.guid);
+      const up = this.isUp(sr.guid);
+      return {
+        storagerouter_guid: sr.guid,
+        name: String(sr.name),
+        ip: (sr.ip as string | null) ?? null,
+        status: up ? 'up' : 'down',
+        last_seen_ms: b ? now - b.at : null,
+        ready: up && (b?.hb.ready ?? false),
+        reasons: up ? (b?.hb.reasons ?? []) : ['no heartbeat'],
+        uptime_s: up ? (b?.hb.uptime_s ?? null) : null,
+        restarts: b?.hb.restarts ?? 0,
+        tree: up ? (this.trees.get(sr.guid) ?? []) : [],
+      };
+    });
+    const recent = nodes.flatMap((n) => (this.tasks.get(n.storagerouter_guid) ?? []).map((t) => ({ ...t, node: n.name })));
+    recent.sort((a, b) => b.at - a.at);
+    const vdisks = this.view.typeDef('vdisk') ? this.view.list('vdisk').map((o) => ({ ...o })) : [];
+    return {
+      at: now,
+      nodes,
+      vpools: this.view.list('vpool').map((v) => ({ ...v, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length })),
+      vdisks,
+      recent_tasks: recent.slice(0, 50),
+      events: this.events.slice(-50),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import type { NatsConnection, Service } from 'nats';
+import { encode } from '../protocol/codec.js';
+
+export const SERVICE_NAME = 'ovs-agent';
+
+export function opsSubject(storagerouterGuid: string, op: 'info' | 'tree' | 'stats' | 'tasks'): string {
+  return `ovs.node.${storagerouterGuid}.ops.${op}`;
+}
+
+export interface NodeSummary {
+  storagerouter_guid: string;
+  name: string;
+  version: string;
+  started_at: number;
+  http_url?: string;
+  ready: boolean;
+  reasons: string[];
+}
+
+/**
+ * Registers the agent with the NATS services framework (`$SRV.PING|INFO|STATS` work with stock tools), one instance
+ * per node, guid and version in the metadata. Its endpoints answer per-node questions: info, the live actor tree,
+ * per-task statistics and recent tasks (msgpack replies, like the rest of the contract).
+ */
+export async function registerDiscovery(
+  nc: NatsConnection,
+  o: { guid: string; name: string; version: string; httpUrl?: string },
+  answers: Record<'info' | 'tree' | 'stats' | 'tasks', () => unknown>,
+): Promise<Service> {
+  const srv = await nc.services.add({
+    name: SERVICE_NAME,
+    version: o.version,
+    description: 'Open vStorage agent (one per StorageRouter)',
+    metadata: { storagerouter_guid: o.guid, name: o.name, ...(o.httpUrl ? { http_url: o.httpUrl } : {}) },
+  });
+  for (const op of ['info', 'tree', 'stats', 'tasks'] as const) {
+    srv.addEndpoint(op, {
+      subject: opsSubject(o.guid, op),
+      handler: (err, msg) => {
+        if (err) return;
+        msg.respond(encode({ ok: true, result: answers[op]() }));
+      },
+      metadata: { description: `${op} of this node` },
+    });
+  }
+  return srv;
+}
