@@ -24,7 +24,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </main>
 <script>
 const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
-const ago = (ms) => ms == null ? '–' : ms < 1500 ? 'now' : Math.round(ms / 1000) + ' s ago';
+const ago = (ms) => ms == null ? '–' : ms < 10000 ? (ms / 1000).toFixed(1) + ' s ago' : Math.round(ms / 1000) + ' s ago';
 function render(s) {
   const up = s.nodes.filter((n) => n.status === 'up').length;
   document.getElementById('summary').textContent = up + ' of ' + s.nodes.length + ' nodes up · ' + s.vpools.length + ' vPools · ' + s.vdisks.length + ' vDisks · ' + new Date(s.at).toLocaleTimeString();

@@ -7,9 +7,16 @@ import { join } from 'node:path';
 export class NatsServer {
   private constructor(readonly url: string, readonly port: number, private readonly child: ChildProcess, readonly dir: string) {}
 
-  static async start(opts: { maxPayload?: number } = {}): Promise<NatsServer> {
-    const dir = await mkdtemp(join(tmpdir(), 'ovs-nats-'));
-    const args = ['-js', '-a', '127.0.0.1', '-p', '-1', '-sd', join(dir, 'js'), '--ports_file_dir', dir];
+  /** Starts again on the port and store of a stopped server (a NATS restart). */
+  static startAt(previous: NatsServer): Promise<NatsServer> {
+    return NatsServer.start({ port: previous.port, dir: previous.dir });
+  }
+
+  static async start(opts: { maxPayload?: number; port?: number; dir?: string } = {}): Promise<NatsServer> {
+    const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'ovs-nats-')));
+    const { rm: remove, readdir: list } = await import('node:fs/promises');
+    for (const f of await list(dir)) if (f.endsWith('.ports')) await remove(join(dir, f));
+    const args = ['-js', '-a', '127.0.0.1', '-p', String(opts.port ?? -1), '-sd', join(dir, 'js'), '--ports_file_dir', dir];
     if (opts.maxPayload) {
       const { writeFile } = await import('node:fs/promises');
       const conf = join(dir, 'nats.conf');
