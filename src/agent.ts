@@ -53,6 +53,8 @@ export interface AgentOptions {
   nodeHeartbeatMs?: number;
   /** Test only: an actor that crashes every this many ms (restarts, escalation and degraded readiness). */
   testCrashLoopMs?: number;
+  /** Replicas of the KV buckets when this agent creates them (3 on a 3-node NATS cluster). */
+  kvReplicas?: number;
 }
 
 export const BUCKETS = { model: 'ovs_model', config: 'ovs_config', leases: 'ovs_leases', tasks: 'ovs_tasks' } as const;
@@ -94,7 +96,7 @@ export class Agent {
     this.nc = await connect({ servers: o.natsUrl, name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     void this.watchConnection(log);
     const js = this.nc.jetstream();
-    const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, ...extra });
+    const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });
     const [modelKv, configKv, leaseKv, taskKv] = await Promise.all([
       open(BUCKETS.model),
       open(BUCKETS.config),

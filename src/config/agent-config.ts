@@ -16,6 +16,7 @@ const schema = z
     joinQueue: z.boolean().optional(),
     readyFile: z.string().optional(),
     nodeHeartbeatMs: z.number().int().min(100).max(60_000).optional(),
+    kvReplicas: z.number().int().min(1).max(5).optional(),
     testCrashLoopMs: z.number().int().min(10).optional(),
     paths: z.object({ mountRoot: z.string().optional(), infinibandRoot: z.string().optional() }).optional(),
   })
