@@ -93,7 +93,7 @@ export class Agent {
     const log = o.log;
     this.identity = await loadOrCreateIdentity(o.dataDir);
     const me = this.identity.storagerouter_guid;
-    this.nc = await connect({ servers: o.natsUrl, name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
     void this.watchConnection(log);
     const js = this.nc.jetstream();
     const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });

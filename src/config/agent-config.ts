@@ -4,7 +4,7 @@ import { z } from 'zod';
 /** `/etc/ovs/agent.json` (or `--config`), then `OVS_*` environment, then flags; validated once at start. */
 const schema = z
   .object({
-    natsUrl: z.string().url().default('nats://127.0.0.1:4222'),
+    natsUrl: z.string().regex(/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/, 'natsUrl is nats://host:port, or several separated by commas').default('nats://127.0.0.1:4222'),
     dataDir: z.string().min(1).default('/var/lib/ovs'),
     name: z.string().min(1).max(255).optional(),
     ip: z.string().min(1).max(64).optional(),
