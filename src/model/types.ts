@@ -86,19 +86,68 @@ export const SERVICE: TypeDef = {
   ],
 };
 
-/** Only what a vPool singleton needs until the vPool issue brings the full object. */
 export const VPOOL: TypeDef = {
   name: 'vpool',
   props: {
     name: { kind: 'string', mandatory: true, unique: true },
     description: { kind: 'string' },
+    login: { kind: 'string' },
+    password: { kind: 'string' },
+    connection: { kind: 'string' },
     status: { kind: 'string', mandatory: true, default: 'INSTALLING', values: ['RUNNING', 'SHRINKING', 'INSTALLING', 'FAILURE', 'DELETING', 'EXTENDING'] },
+    rdma_enabled: { kind: 'boolean', mandatory: true, default: false },
+    metadata_store_bits: { kind: 'int' },
+    /** `{backend: {backend_info: {type: 'local', path}}, configuration: {sco_size, cluster_size, tlog_multiplier, ...}}` */
     metadata: { kind: 'object', default: {} },
   },
   relations: [],
 };
 
+/** One per (vPool, StorageRouter): the volume driver of that vPool on that host (model.md §3.5). */
+export const STORAGEDRIVER: TypeDef = {
+  name: 'storagedriver',
+  props: {
+    name: { kind: 'string', mandatory: true },
+    description: { kind: 'string' },
+    ports: { kind: 'object', mandatory: true },
+    cluster_ip: { kind: 'string', mandatory: true },
+    storage_ip: { kind: 'string', mandatory: true },
+    storagedriver_id: { kind: 'string', mandatory: true, unique: true },
+    mountpoint: { kind: 'string', mandatory: true },
+    startup_counter: { kind: 'int', mandatory: true, default: 0 },
+  },
+  relations: [
+    { name: 'vpool', target: 'vpool', reverse: 'storagedrivers', mandatory: true },
+    { name: 'storagerouter', target: 'storagerouter', reverse: 'storagedrivers', mandatory: true },
+  ],
+};
+
+/** A virtual disk (model.md §3.7). `storagedriver_guid` records its owner (the original read it from the registry). */
+export const VDISK: TypeDef = {
+  name: 'vdisk',
+  props: {
+    name: { kind: 'string' },
+    description: { kind: 'string' },
+    size: { kind: 'int', mandatory: true },
+    devicename: { kind: 'string', mandatory: true },
+    volume_id: { kind: 'string', unique: true },
+    parentsnapshot: { kind: 'string' },
+    cinder_id: { kind: 'string' },
+    has_manual_dtl: { kind: 'boolean', mandatory: true, default: false },
+    pagecache_ratio: { kind: 'number', mandatory: true, default: 1.0 },
+    metadata: { kind: 'object', mandatory: true, default: {} },
+    cache_quota: { kind: 'object' },
+    scrubbing_information: { kind: 'object' },
+    is_vtemplate: { kind: 'boolean', mandatory: true, default: false },
+  },
+  relations: [
+    { name: 'vpool', target: 'vpool', reverse: 'vdisks', mandatory: true },
+    { name: 'parent_vdisk', target: 'vdisk', reverse: 'child_vdisks', mandatory: false },
+    { name: 'storagedriver', target: 'storagedriver', reverse: 'vdisks', mandatory: false },
+  ],
+};
+
 /** The seeded service types (model.md §2). */
 export const SEEDED_SERVICE_TYPES = ['MetadataServer', 'AlbaProxy', 'Arakoon'] as const;
 
-export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL];
+export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL, STORAGEDRIVER, VDISK];

@@ -28,6 +28,7 @@ export interface Backend {
   getRange(ns: string, name: string, offset: number, length: number): Promise<Buffer>;
   /** Size in bytes of an object. */
   size(ns: string, name: string): Promise<number>;
+  /** A `{path}` source must not change afterwards: a backend on the same filesystem may link it instead of copying. */
   put(ns: string, name: string, data: Buffer | { path: string }, opts?: PutOptions): Promise<void>;
   delete(ns: string, name: string, opts?: { fence?: FenceToken; mayNotExist?: boolean }): Promise<void>;
   /** Unconditionally overwrites `owner_tag` with `ownerTagDoc`; returns the new fencing token. */

@@ -189,7 +189,7 @@ export class LocalDirBackend implements Backend {
     const tmp = path.join(this.nsDir(ns), `.tmp-${randomBytes(8).toString('hex')}`);
     try {
       if (Buffer.isBuffer(data)) await fs.writeFile(tmp, data, { flag: 'wx' });
-      else await fs.copyFile(data.path, tmp, fs.constants.COPYFILE_EXCL);
+      else await linkOrCopy(data.path, tmp);
       await fsyncPath(tmp, 'r+');
       return tmp;
     } catch (e) {
@@ -248,3 +248,16 @@ async function fsyncPath(p: string, flags: string): Promise<void> {
 }
 
 const fsyncDir = (dir: string): Promise<void> => fsyncPath(dir, 'r');
+
+/**
+ * A `{path}` source is immutable once handed over (closed SCOs, closed TLogs), so on the same filesystem the object
+ * shares its inode instead of writing every byte a second time; across filesystems it is copied.
+ */
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await fs.link(source, target);
+  } catch (e) {
+    if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes(code(e) ?? '')) throw e;
+    await fs.copyFile(source, target, fs.constants.COPYFILE_EXCL);
+  }
+}

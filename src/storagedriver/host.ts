@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import { LocalDirBackend } from '../dataplane/backend/local-dir.js';
+import { DEFAULT_GEOMETRY, type Geometry } from '../dataplane/common/geometry.js';
+import { VolumeDriver } from '../dataplane/driver/volume-driver.js';
+import { NbdServer } from '../dataplane/nbd/server.js';
+import type { ModelObject } from '../model/schema.js';
+import { encode } from '../protocol/codec.js';
+import { eventSubject } from '../protocol/subjects.js';
+
+export interface VpoolConfiguration {
+  sco_size: number;
+  cluster_size: number;
+  tlog_multiplier: number;
+  write_buffer: number;
+  dtl_mode: string;
+  dtl_transport: string;
+}
+
+/** Geometry of a vPool from its stored configuration (sizes in MiB / KiB as the original's `configuration`). */
+export function geometryOf(vpool: ModelObject): { geometry: Geometry; allowTinyScos: boolean } {
+  const cfg = ((vpool.metadata as Record<string, unknown> | undefined)?.configuration ?? {}) as Partial<VpoolConfiguration> & { sco_size_bytes?: number };
+  const clusterSize = (cfg.cluster_size ?? 4) * 1024;
+  const scoBytes = cfg.sco_size_bytes ?? (cfg.sco_size ?? 4) * 1024 * 1024;
+  return {
+    geometry: { ...DEFAULT_GEOMETRY, clusterSize, scoMultiplier: Math.max(1, Math.floor(scoBytes / clusterSize)), tlogMultiplier: cfg.tlog_multiplier ?? 16 },
+    allowTinyScos: scoBytes < 1024 * 1024,
+  };
+}
+
+export function backendPathOf(vpool: ModelObject): string {
+  const info = ((vpool.metadata as Record<string, unknown> | undefined)?.backend as { backend_info?: { path?: string } } | undefined)?.backend_info;
+  if (!info?.path) throw new Error(`vPool ${String(vpool.name)} has no local backend path`);
+  return info.path;
+}
+
+/**
+ * The volume driver of one vPool on this host and its NBD listener on the StorageDriver's edge port. Data-plane
+ * events are published as facts on `ovs.evt.voldrv.<type>` and handed to `onEvent` (the model follows them).
+ */
+export class StorageDriverHost {
+  readonly driver: VolumeDriver;
+  private nbd: NbdServer | undefined;
+
+  constructor(
+    readonly sd: ModelObject,
+    vpool: ModelObject,
+    dataRoot: string,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+    onEvent: (e: Record<string, unknown>) => void,
+  ) {
+    const { geometry, allowTinyScos } = geometryOf(vpool);
+    this.driver = new VolumeDriver({
+      vpool: vpool.guid,
+      nodeId: String(sd.storagedriver_id),
+      dataRoot: join(dataRoot, 'vpools'),
+      backend: new LocalDirBackend(backendPathOf(vpool)),
+      geometry,
+      allowTinyScos,
+      log: log.child({ storagedriver: sd.storagedriver_id }),
+    });
+    this.driver.on('event', (e: Record<string, unknown>) => {
+      if (!this.nc.isClosed()) this.nc.publish(eventSubject('voldrv', String(e.type)), encode(e));
+      onEvent(e);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.driver.start();
+    const ports = this.sd.ports as { edge: number };
+    this.nbd = new NbdServer(this.driver, { log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }) });
+    await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
+  }
+
+  async stop(): Promise<void> {
+    await this.nbd?.close();
+    await this.driver.stop();
+  }
+
+  edgeClients(): Array<{ object_id: string; ip: string; port: number }> {
+    return (this.nbd?.connections() ?? []).map((c) => ({ object_id: c.export, ip: c.ip, port: c.port }));
+  }
+}
