@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, ftruncateSync, openSync, readSync, write, writeSync } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +6,13 @@ import { crc32c } from '../common/crc32c.js';
 import { parseScoName, scoName } from '../common/names.js';
 
 const datasync = promisify(fdatasync);
+const writeAsync = promisify(write);
+const SYNC_WRITE_MAX = 128 * 1024;
+
+async function writeAll(fd: number, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += (await writeAsync(fd, data, written, data.length - written, position + written)).bytesWritten;
+}
 
 /** The SCO being appended to: its number, the next free cluster slot, its running CRC32C. */
 export interface OpenSco {
@@ -61,15 +68,25 @@ export class ScoStore {
     return this.current ? this.scoMultiplier - this.current.cursor : 0;
   }
 
-  /** Appends whole clusters to the current SCO; returns the first offset used. */
-  append(data: Buffer): number {
+  /**
+   * Appends whole clusters to the current SCO; returns the first offset used. Small appends are copied into the
+   * page cache synchronously; large ones go through the thread pool so the kernel copy does not hold the event loop.
+   */
+  async append(data: Buffer): Promise<number> {
     const sco = this.current!;
     const offset = sco.cursor;
-    let written = 0;
-    while (written < data.length) written += writeSync(sco.fd, data, written, data.length - written, offset * this.clusterSize + written);
+    const position = offset * this.clusterSize;
     sco.cursor += data.length / this.clusterSize;
-    sco.crc = crc32c(data, sco.crc);
     this.currentDirty = true;
+    if (data.length <= SYNC_WRITE_MAX) {
+      let written = 0;
+      while (written < data.length) written += writeSync(sco.fd, data, written, data.length - written, position + written);
+      sco.crc = crc32c(data, sco.crc);
+      return offset;
+    }
+    const pending = writeAll(sco.fd, data, position);
+    sco.crc = crc32c(data, sco.crc);
+    await pending;
     return offset;
   }
 
