@@ -4,6 +4,7 @@ import type { ConfigStore } from './config/store.js';
 import type { ComputedFields } from './model/computed.js';
 import type { ModelStore } from './model/store.js';
 import type { ModelView } from './model/view.js';
+import type { StorageDriverManager } from './storagedriver/manager.js';
 
 /** Host paths a task may touch; tests point them at temporary directories. */
 export interface HostPaths {
@@ -26,6 +27,9 @@ export interface AgentServices {
   config: ConfigStore;
   log: Logger;
   paths: HostPaths;
+  /** The agent's data directory (identity, volume data of the vPools served here). */
+  dataDir: string;
+  storagedrivers: StorageDriverManager;
   /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
   call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
 }

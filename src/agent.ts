@@ -22,6 +22,7 @@ import { HealthServer } from './http/health-server.js';
 import { ensureClusterConfig } from './config/defaults.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
+import { StorageDriverManager } from './storagedriver/manager.js';
 import { ownVersion } from './host/versions.js';
 import { registerDiscovery } from './ops/discovery.js';
 import { AgentMetrics } from './ops/metrics.js';
@@ -80,6 +81,7 @@ export class Agent {
   metrics!: AgentMetrics;
   private discovery: Service | undefined;
   private clusterView: ClusterView | undefined;
+  storagedrivers!: StorageDriverManager;
   private readonly stoppers: Array<() => void> = [];
 
   constructor(readonly opts: AgentOptions) {}
@@ -128,8 +130,11 @@ export class Agent {
       log,
       singletonWaitMs: ttl * 2 + 2_000,
     });
+    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref));
     this.services = {
       storagerouterGuid: me,
+      dataDir: o.dataDir,
+      storagedrivers: this.storagedrivers,
       machineId: this.identity.machine_id,
       nc: this.nc,
       js,
@@ -151,6 +156,7 @@ export class Agent {
       if (msg.t === 'heartbeat') await this.beat(store);
     });
     this.singletons.ensure({ lease: 'cluster', spawn: () => this.tree.spawnSingleton('cluster') });
+    this.storagedrivers.start();
     for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);
     this.view.on('change', ({ type, guid, obj }: { type: string; guid: string; obj: unknown }) => {
       if (type !== 'vpool' || this.stopping) return;
@@ -314,6 +320,7 @@ export class Agent {
     await this.server?.stop(deadlineMs / 2);
     this.clusterView?.stop();
     await this.singletons?.stopAll().catch(() => undefined);
+    await this.storagedrivers?.stop().catch(() => undefined);
     this.view?.stop();
     this.leases?.stop();
     this.tree?.stop();

@@ -68,6 +68,7 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
     if (nats) await stopChild(nats.child, 5_000);
     throw e;
   }
+  await ensureDemoVpool(agent, join(dataDir, 'backend'), o.log);
   await writeFile(marker, JSON.stringify({ nats_url: natsUrl, http_url: agent.httpUrl, storagerouter_guid: agent.storagerouterGuid }, null, 2) + '\n');
   const stop = async (): Promise<void> => {
     await rm(marker, { force: true });
@@ -75,4 +76,13 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
     if (nats) await stopChild(nats.child, 5_000);
   };
   return { stop, agent };
+}
+
+/** The embedded default comes with a vPool `pool1` on a local-directory backend, so there is something to use. */
+async function ensureDemoVpool(agent: Agent, backendPath: string, log: Logger): Promise<void> {
+  const view = agent.services.view;
+  if (view.list('vpool').length > 0) return;
+  const sr = view.get('storagerouter', agent.storagerouterGuid);
+  await agent.services.call('storagerouter.add_vpool', { parameters: { vpool_name: 'pool1', storagerouter_ip: String(sr.ip), backend_info: { type: 'local', path: backendPath } } }, Date.now() + 60_000);
+  log.info({ vpool: 'pool1', backend: backendPath }, 'demo vPool created');
 }

@@ -62,9 +62,13 @@ program
     const log = createLogger({ proc: 'ovs-up' });
     const { stop, agent } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, log });
     onSignals(stop);
+    const sd = agent.services.view.list('storagedriver', { storagerouter_guid: agent.storagerouterGuid })[0];
+    const edge = (sd?.ports as { edge?: number } | undefined)?.edge;
     process.stderr.write(
-      `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS    ${agent.opts.natsUrl}\n  HTTP    ${agent.httpUrl}\n` +
-        `  try     npx ovs task storagerouter.get_version_info storagerouter_guid=${agent.storagerouterGuid} --nats ${agent.opts.natsUrl}\n\n`,
+      `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS       ${agent.opts.natsUrl}\n  dashboard  ${agent.httpUrl}/\n` +
+        (sd ? `  vPool      pool1, StorageDriver ${sd.guid}, NBD on 127.0.0.1:${edge}\n` +
+          `  try        npx ovs task vdisk.create_new volume_name=disk1 volume_size=1073741824 storagedriver_guid=${sd.guid} --nats ${agent.opts.natsUrl}\n` +
+          `             qemu-io -f raw nbd://127.0.0.1:${edge}/disk1 -c 'write -P 0x5a 0 1M'\n\n` : '\n'),
     );
   });
 

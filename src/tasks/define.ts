@@ -21,7 +21,8 @@ export interface EnsureSingle {
  * - `node`: pinned to the StorageRouter whose guid is in `param`.
  * - `cluster`: the cluster singleton (one agent holds its lease).
  * - `vpool`: the singleton actor of the vPool whose guid is in `param`.
- * - `vdisk`: the actor of the vDisk whose guid is in `param` (its StorageDriver's node).
+ * - `vdisk`: the owner of the vDisk whose guid is in `param` (its StorageDriver's node).
+ * - `storagedriver`: the StorageDriver whose guid is in `param`, on its node.
  * - `any`: answered by whichever agent receives it.
  */
 export type Owner =
@@ -29,6 +30,7 @@ export type Owner =
   | { kind: 'cluster' }
   | { kind: 'vpool'; param: string }
   | { kind: 'vdisk'; param: string }
+  | { kind: 'storagedriver'; param: string }
   | { kind: 'any' };
 
 export interface TaskDef<S extends z.ZodType = z.ZodType> {

@@ -8,6 +8,9 @@ import { ping } from './storagerouter/ping.js';
 import { refreshHardware } from './storagerouter/refresh-hardware.js';
 import { testTasks } from './test/sleep.js';
 import { balanceChange } from './vpool/balance-change.js';
+import { implement, type Implementation } from './implementation.js';
+import { addVpool } from './storagerouter/add-vpool.js';
+import { vdiskImplementations } from './vdisk/vdisk-tasks.js';
 
 const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpointExists, refreshHardware, balanceChange] as TaskDef[];
 
@@ -15,9 +18,15 @@ const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpo
  * The one task table: every seed task, declared once. The router, validation, CLI and docs read it.
  * Tasks without a handler answer NOT_IMPLEMENTED with the reason they carry.
  */
+const implementations: Record<string, Implementation> = { ...vdiskImplementations, 'storagerouter.add_vpool': addVpool };
+
 export function buildTaskTable(opts: { testTasks?: boolean } = {}): ReadonlyMap<string, TaskDef> {
   const table = new Map<string, TaskDef>();
-  for (const def of [...implemented, ...pendingTasks, ...(opts.testTasks ? testTasks : [])]) {
+  const declared = pendingTasks.map((d) => {
+    const impl = implementations[fullName(d)];
+    return impl ? implement(d, impl) : d;
+  });
+  for (const def of [...implemented, ...declared, ...(opts.testTasks ? testTasks : [])]) {
     const name = fullName(def);
     if (table.has(name)) throw new Error(`task ${name} is declared twice`);
     table.set(name, def);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type nact from 'nact';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { DeadlineExceededError, NotAvailableError, NotImplementedError, ObjectNotFoundError, fromWire, type WireError } from '../errors.js';
+import { DeadlineExceededError, NotAvailableError, NotImplementedError, fromWire, type WireError } from '../errors.js';
 import { decode, encode } from '../protocol/codec.js';
 import { H, headersOf } from '../protocol/headers.js';
 import { nodeTaskSubject, taskEventSubject } from '../protocol/subjects.js';
@@ -78,11 +78,22 @@ export class Router {
         return this.singleton(`vpool.${guid}`);
       }
       case 'vdisk': {
-        const guid = String(params[owner.param]);
-        if (!this.d.services().view.typeDef('vdisk')) throw new ObjectNotFoundError('vdisk', guid);
-        throw new NotImplementedError(fullName(def), 'vDisk ownership arrives with the vDisk issue');
+        const vdisk = this.d.services().view.get('vdisk', String(params[owner.param]));
+        if (typeof vdisk.storagedriver_guid !== 'string') throw new NotAvailableError(`vDisk ${vdisk.guid} has no owner`, { vdisk_guid: vdisk.guid });
+        return this.storagedriver(vdisk.storagedriver_guid);
       }
+      case 'storagedriver':
+        return this.storagedriver(String(params[owner.param]));
     }
+  }
+
+  private storagedriver(guid: string): Target {
+    const sd = this.d.services().view.get('storagedriver', guid);
+    const node = String(sd.storagerouter_guid);
+    if (node !== this.d.me) return { remote: node };
+    const actor = this.d.services().storagedrivers.actor(guid);
+    if (!actor) throw new NotAvailableError(`StorageDriver ${String(sd.storagedriver_id)} is not running on this node`, { storagedriver_guid: guid });
+    return { local: actor as nact.Ref<OwnerMsg> };
   }
 
   private singleton(lease: string): Target {

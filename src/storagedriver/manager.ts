@@ -1,0 +1,90 @@
+import type nact from 'nact';
+import type { NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { ModelObject } from '../model/schema.js';
+import type { ModelStore } from '../model/store.js';
+import type { ModelView } from '../model/view.js';
+import { StorageDriverHost } from './host.js';
+
+/**
+ * Runs a StorageDriverHost (volume driver + NBD listener) for every StorageDriver of this StorageRouter in the
+ * model, each under its own owner actor `storagedriver:<vpool>@<sr>`; follows the model as StorageDrivers come
+ * and go. Data-plane events update the model (startup counter on `up_and_running`, sizes on `volume_resize`).
+ */
+export class StorageDriverManager {
+  private readonly hosts = new Map<string, { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void> }>();
+
+  constructor(
+    private readonly me: string,
+    private readonly view: ModelView,
+    private readonly store: ModelStore,
+    private readonly nc: NatsConnection,
+    private readonly dataDir: string,
+    private readonly log: Logger,
+    private readonly spawnActor: (name: string) => nact.Ref<unknown>,
+    private readonly stopActor: (ref: nact.Ref<unknown>) => void,
+  ) {}
+
+  start(): void {
+    for (const sd of this.view.list('storagedriver', { storagerouter_guid: this.me })) this.ensure(sd);
+    this.view.on('change', ({ type, obj, guid }: { type: string; guid: string; obj?: ModelObject }) => {
+      if (type !== 'storagedriver') return;
+      if (obj && obj.storagerouter_guid === this.me) this.ensure(obj);
+      if (!obj) void this.remove(guid);
+    });
+  }
+
+  /** The running host of a StorageDriver on this node (after it started). */
+  async host(sdGuid: string): Promise<StorageDriverHost | undefined> {
+    const h = this.hosts.get(sdGuid);
+    if (!h) return undefined;
+    await h.ready;
+    return h.host;
+  }
+
+  actor(sdGuid: string): nact.Ref<unknown> | undefined {
+    return this.hosts.get(sdGuid)?.actor;
+  }
+
+  private ensure(sd: ModelObject): void {
+    if (this.hosts.has(sd.guid)) return;
+    const vpool = this.view.find('vpool', String(sd.vpool_guid));
+    if (!vpool) return;
+    const host = new StorageDriverHost(sd, vpool, this.dataDir, this.nc, this.log, (e) => void this.onEvent(sd.guid, e));
+    const actor = this.spawnActor(`storagedriver:${String(vpool.name)}@${this.me}`);
+    const ready = host.start().catch((e: unknown) => {
+      this.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
+      throw e;
+    });
+    ready.catch(() => undefined);
+    this.hosts.set(sd.guid, { host, actor, ready });
+  }
+
+  private async onEvent(sdGuid: string, e: Record<string, unknown>): Promise<void> {
+    try {
+      if (e.type === 'up_and_running') {
+        await this.store.update('storagedriver', sdGuid, (sd) => {
+          sd.startup_counter = Number(sd.startup_counter ?? 0) + 1;
+        });
+      }
+      if (e.type === 'volume_resize' && typeof e.volume_id === 'string') {
+        const vd = this.view.list('vdisk', { volume_id: e.volume_id })[0];
+        if (vd && vd.size !== e.size) await this.store.update('vdisk', vd.guid, (d) => (d.size = e.size));
+      }
+    } catch (err) {
+      this.log.warn({ err, event: e.type }, 'model update from a data-plane event failed');
+    }
+  }
+
+  private async remove(sdGuid: string): Promise<void> {
+    const h = this.hosts.get(sdGuid);
+    if (!h) return;
+    this.hosts.delete(sdGuid);
+    await h.host.stop().catch(() => undefined);
+    this.stopActor(h.actor);
+  }
+
+  async stop(): Promise<void> {
+    for (const guid of [...this.hosts.keys()]) await this.remove(guid);
+  }
+}
