@@ -1,0 +1,115 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import type { NatsConnection } from 'nats';
+import type { Agent } from '../../src/agent.js';
+import { connectClient, request } from '../../src/client.js';
+import type { OvsError } from '../../src/errors.js';
+import { fsck } from '../../src/dataplane/backend/fsck.js';
+import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
+import { startAgent } from '../helpers/in-process-agent.js';
+import { NatsServer } from '../helpers/nats-server.js';
+import { run } from '../helpers/run.js';
+
+let ns: NatsServer;
+let agent: Agent;
+let nc: NatsConnection;
+let sd: { guid: string; ports: { edge: number }; storage_ip: string };
+let backendPath: string;
+const MiB = 1024 * 1024;
+const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 60_000 });
+const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
+const meta = (ts: string) => ({ label: ts, timestamp: ts, is_consistent: true, is_automatic: false, is_sticky: false });
+
+test.before(async () => {
+  ns = await NatsServer.start();
+  const dir = await mkdtemp(join(tmpdir(), 'ovs-vd-'));
+  backendPath = join(dir, 'backend');
+  agent = await startAgent(ns.url, { dataDir: join(dir, 'agent') });
+  nc = await connectClient(ns.url);
+  const sr = agent.services.view.get('storagerouter', agent.storagerouterGuid);
+  const r = await call<{ storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'pool1', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: backendPath } } });
+  sd = await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid });
+});
+
+test.after.always(async () => {
+  await nc?.close();
+  await agent?.stop();
+  await ns?.stop();
+});
+
+test.serial('add_vpool: a RUNNING vPool with a StorageDriver whose edge port serves NBD; a second add to the same node is refused', async (t) => {
+  const vpools = await request<Array<{ name: string; status: string }>>(nc, 'ovs.model.vpool.list', {});
+  t.like(vpools.find((v) => v.name === 'pool1'), { status: 'RUNNING' });
+  t.true(sd.ports.edge > 0);
+  const sr = agent.services.view.get('storagerouter', agent.storagerouterGuid);
+  t.is((await failure(call('storagerouter.add_vpool', { parameters: { vpool_name: 'pool1', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: backendPath } } }))).type, 'VPOOL_ERROR');
+  for (const bad of [{ vpool_name: 'Bad_Name', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: '/tmp/x' } }, { vpool_name: 'pool2', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: '../etc' } }, { vpool_name: 'pool2', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: '/tmp/x' }, config_params: { sco_size: 5 } }]) {
+    t.is((await failure(call('storagerouter.add_vpool', { parameters: bad }))).type, 'VALIDATION_FAILED');
+  }
+  t.is((await failure(call('storagerouter.add_vpool', { parameters: { vpool_name: 'pool3', storagerouter_ip: '10.9.9.9', backend_info: { type: 'local', path: '/tmp/x' } } }))).type, 'VPOOL_ERROR');
+});
+
+test.serial('vDisk life cycle through NATS and NBD: write, snapshot, overwrite, rollback, clone, template, extend, delete', async (t) => {
+  const uri = (name: string) => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'disk1', volume_size: 64 * MiB, storagedriver_guid: sd.guid });
+  t.is((await run('nbdinfo', ['--size', uri('disk1')])).stdout.trim(), String(64 * MiB));
+  t.is((await run('qemu-io', ['-f', 'raw', uri('disk1'), '-c', 'write -P 0x11 0 2M', '-c', 'flush'])).code, 0);
+  const snap = await call<string>('vdisk.create_snapshot', { vdisk_guid: vd, metadata: meta('1700000000') });
+  while (!(await call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: vd, snapshot_id: snap }))) await new Promise((r) => setTimeout(r, 50));
+  t.is((await run('qemu-io', ['-f', 'raw', uri('disk1'), '-c', 'write -P 0x22 0 2M', '-c', 'flush'])).code, 0);
+  t.true(await call<boolean>('vdisk.rollback', { vdisk_guid: vd, timestamp: '1700000000' }));
+  const after = await run('qemu-io', ['-f', 'raw', uri('disk1'), '-c', 'read -P 0x11 0 2M']);
+  t.false(after.stdout.includes('verification failed'), 'rollback restored the first pattern');
+
+  const clone = await call<{ vdisk_guid: string; backingdevice: string }>('vdisk.clone', { vdisk_guid: vd, name: 'disk1-clone', snapshot_id: snap });
+  t.is(clone.backingdevice, '/disk1-clone.raw');
+  t.false((await run('qemu-io', ['-f', 'raw', uri('disk1-clone'), '-c', 'read -P 0x11 0 2M'])).stdout.includes('verification failed'));
+  t.is((await failure(call('vdisk.delete_snapshot', { vdisk_guid: vd, snapshot_id: snap }))).type, 'OBJECT_STILL_HAS_CHILDREN');
+  t.is((await failure(call('vdisk.delete', { vdisk_guid: vd }))).type, 'OBJECT_STILL_HAS_CHILDREN');
+  t.is((await failure(call('vdisk.set_as_template', { vdisk_guid: clone.vdisk_guid }))).type, 'INVALID_OPERATION');
+
+  await call('vdisk.extend', { vdisk_guid: vd, volume_size: 128 * MiB });
+  t.is((await run('nbdinfo', ['--size', uri('disk1')])).stdout.trim(), String(128 * MiB));
+  t.is((await request<{ size: number }>(nc, 'ovs.model.vdisk.get', { guid: vd })).size, 128 * MiB);
+
+  const tpl = await call<string>('vdisk.create_new', { volume_name: 'golden', volume_size: 8 * MiB, storagedriver_guid: sd.guid });
+  t.is((await run('qemu-io', ['-f', 'raw', uri('golden'), '-c', 'write -P 0x77 0 1M', '-c', 'flush'])).code, 0);
+  await call('vdisk.set_as_template', { vdisk_guid: tpl });
+  t.not((await run('qemu-io', ['-f', 'raw', uri('golden'), '-c', 'write -P 0x00 0 4k'])).code, 0, 'templates are read-only over NBD');
+  const fromTpl = await call<{ vdisk_guid: string }>('vdisk.create_from_template', { vdisk_guid: tpl, name: 'vm1' });
+  t.false((await run('qemu-io', ['-f', 'raw', uri('vm1'), '-c', 'read -P 0x77 0 1M'])).stdout.includes('verification failed'));
+
+  for (const g of [clone.vdisk_guid, fromTpl.vdisk_guid, tpl, vd]) await call('vdisk.delete', { vdisk_guid: g });
+  t.deepEqual(await call('vdisk.list_volumes', {}), []);
+  const backend = new LocalDirBackend(backendPath);
+  t.deepEqual(await backend.listNamespaces(), [], 'every namespace is gone from the backend');
+  t.deepEqual(await request(nc, 'ovs.model.vdisk.list', {}), []);
+});
+
+test.serial('bad input at the vDisk tasks: typed errors and nothing half-done', async (t) => {
+  const g = await call<string>('vdisk.create_new', { volume_name: 'good', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  t.is((await failure(call('vdisk.create_new', { volume_name: 'good', volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'NAME_IN_USE');
+  for (const name of ['../etc', 'a/b', 'x\u0000y', '..']) t.is((await failure(call('vdisk.create_new', { volume_name: name, volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'VALIDATION_FAILED', name);
+  t.is((await failure(call('vdisk.create_new', { volume_name: 'neg', volume_size: -4096, storagedriver_guid: sd.guid }))).type, 'VALIDATION_FAILED');
+  t.is((await failure(call('vdisk.create_new', { volume_name: 'odd', volume_size: 4 * MiB + 1, storagedriver_guid: sd.guid }))).type, 'INVALID_SIZE');
+  t.is((await failure(call('vdisk.create_new', { volume_name: 'xyz', volume_size: MiB, storagedriver_guid: 'no-such-sd' }))).type, 'OBJECT_NOT_FOUND');
+  const unknown = 'no-such-vdisk';
+  const perTask: Record<string, Record<string, unknown>> = {
+    create_snapshot: { vdisk_guid: unknown, metadata: meta('1') }, rollback: { vdisk_guid: unknown, timestamp: '1' }, extend: { vdisk_guid: unknown, volume_size: MiB },
+    delete: { vdisk_guid: unknown }, clone: { vdisk_guid: unknown, name: 'abc' }, schedule_backend_sync: { vdisk_guid: unknown }, set_as_template: { vdisk_guid: unknown },
+    create_from_template: { vdisk_guid: unknown, name: 'abc' }, delete_snapshot: { vdisk_guid: unknown, snapshot_id: 's' },
+    is_volume_synced_up_to_snapshot: { vdisk_guid: unknown, snapshot_id: 's' }, is_volume_synced_up_to_tlog: { vdisk_guid: unknown, tlog_name: 't' },
+  };
+  for (const [task, params] of Object.entries(perTask)) t.is((await failure(call(`vdisk.${task}`, params))).type, 'OBJECT_NOT_FOUND', task);
+  t.is((await failure(call('vdisk.rollback', { vdisk_guid: g, timestamp: '123' }))).type, 'SNAPSHOT_NOT_FOUND');
+  t.is((await failure(call('vdisk.extend', { vdisk_guid: g, volume_size: 2 * MiB }))).type, 'INVALID_SIZE');
+  t.is((await failure(call('vdisk.create_snapshot', { vdisk_guid: g, metadata: { label: 'x' } }))).type, 'VALIDATION_FAILED');
+  // Model and data plane agree afterwards, and the backend is consistent.
+  const vdisks = await request<Array<{ name: string; volume_id: string }>>(nc, 'ovs.model.vdisk.list', {});
+  t.deepEqual(vdisks.map((v) => v.name), ['good']);
+  t.deepEqual(await call('vdisk.list_volumes', {}), [vdisks[0]!.volume_id]);
+  t.deepEqual((await fsck(new LocalDirBackend(backendPath), vdisks[0]!.volume_id)).problems, []);
+  await call('vdisk.delete', { vdisk_guid: g });
+});
