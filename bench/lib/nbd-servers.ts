@@ -86,6 +86,7 @@ export async function startOurs(res: Resources, dir: string, port: number, sizeB
     String(port),
     '--host',
     '127.0.0.1',
+    ...(process.env.BENCH_SERVE_ARGS ?? '').split(' ').filter((a) => a.length > 0),
   ];
   const child = res.spawn('ovs volume serve', process.execPath, args, {
     env: { ...process.env, OVS_LOG_LEVEL: process.env.OVS_LOG_LEVEL ?? 'warn' },
