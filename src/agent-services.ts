@@ -32,4 +32,6 @@ export interface AgentServices {
   storagedrivers: StorageDriverManager;
   /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
   call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
+  /** Starts work whose outcome is kept like an async task's (`ovs.task.result {task_id}`); returns the task id. */
+  spawn(task: string, work: () => Promise<unknown>, taskId?: string): Promise<string>;
 }

@@ -16,7 +16,7 @@ import { Router } from './transport/router.js';
 import { Server } from './transport/server.js';
 import { TaskResults } from './transport/task-results.js';
 import { validateParams } from './transport/validate.js';
-import { UnknownTaskError, UniqueConstraintError } from './errors.js';
+import { UnknownTaskError, UniqueConstraintError, asOvsError } from './errors.js';
 import type { AgentServices, HostPaths } from './agent-services.js';
 import { HealthServer } from './http/health-server.js';
 import { ensureClusterConfig } from './config/defaults.js';
@@ -130,6 +130,7 @@ export class Agent {
       log,
       singletonWaitMs: ttl * 2 + 2_000,
     });
+    const results = new TaskResults(taskKv, this.nc);
     this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref));
     this.services = {
       storagerouterGuid: me,
@@ -149,6 +150,15 @@ export class Agent {
         if (!def) throw new UnknownTaskError(task);
         return router.execute(def, validateParams(def, params), { taskId: router.newTaskId(), deadline: deadline ?? Date.now() + 300_000, forwarded: false });
       },
+      spawn: async (task, work, taskId = router.newTaskId()) => {
+        const submitted = Date.now();
+        await results.started(taskId, task);
+        void work().then(
+          (result) => results.finished(taskId, task, submitted, { result }),
+          (e: unknown) => results.finished(taskId, task, submitted, { error: asOvsError(e) }),
+        ).catch((e: unknown) => log.error({ err: e, task_id: taskId }, 'could not store a task outcome'));
+        return taskId;
+      },
     };
 
     await this.register(store, config);
@@ -167,7 +177,7 @@ export class Agent {
     this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
     this.publishActorEvents(me);
     this.server = new Server({
-      me, nc: this.nc, table, router, results: new TaskResults(taskKv, this.nc), view: this.view, computed, config, log,
+      me, nc: this.nc, table, router, results, view: this.view, computed, config, log,
       maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
       joinQueue: o.joinQueue ?? true,
       onOutcome: (task, ms, errorType) => {

@@ -11,6 +11,7 @@ import { balanceChange } from './vpool/balance-change.js';
 import { implement, type Implementation } from './implementation.js';
 import { addVpool } from './storagerouter/add-vpool.js';
 import { vdiskImplementations } from './vdisk/vdisk-tasks.js';
+import { deleteSnapshots, deleteSnapshotsStoragedriver, snapshotAllVdisks } from './generic/snapshot-tasks.js';
 
 const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpointExists, refreshHardware, balanceChange] as TaskDef[];
 
@@ -18,7 +19,13 @@ const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpo
  * The one task table: every seed task, declared once. The router, validation, CLI and docs read it.
  * Tasks without a handler answer NOT_IMPLEMENTED with the reason they carry.
  */
-const implementations: Record<string, Implementation> = { ...vdiskImplementations, 'storagerouter.add_vpool': addVpool };
+const implementations: Record<string, Implementation> = {
+  ...vdiskImplementations,
+  'storagerouter.add_vpool': addVpool,
+  'generic.snapshot_all_vdisks': snapshotAllVdisks,
+  'generic.delete_snapshots': deleteSnapshots,
+  'generic.delete_snapshots_storagedriver': deleteSnapshotsStoragedriver,
+};
 
 export function buildTaskTable(opts: { testTasks?: boolean } = {}): ReadonlyMap<string, TaskDef> {
   const table = new Map<string, TaskDef>();

@@ -113,3 +113,45 @@ test.serial('bad input at the vDisk tasks: typed errors and nothing half-done', 
   t.deepEqual((await fsck(new LocalDirBackend(backendPath), vdisks[0]!.volume_id)).problems, []);
   await call('vdisk.delete', { vdisk_guid: g });
 });
+
+test.serial('retention through the real tasks: 35 days of snapshots, sticky and cloned ones kept, same outcome as the pure policy', async (t) => {
+  const { planRetention } = await import('../../src/policies/snapshot-retention.js');
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'aged', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const start = Date.UTC(2026, 0, 5) / 1000;
+  const made: Array<{ id: string; ts: number; consistent: boolean; sticky: boolean }> = [];
+  for (let day = 0; day < 35; day++) {
+    for (const [hour, consistent] of [[3, false], [20, true]] as const) {
+      const ts = start + day * 86_400 + hour * 3600;
+      const sticky = day === 2 && hour === 3;
+      const id = await call<string>('vdisk.create_snapshot', { vdisk_guid: vd, metadata: { label: `d${day}`, timestamp: String(ts), is_consistent: consistent, is_automatic: !consistent, is_sticky: sticky } });
+      while (!(await call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: vd, snapshot_id: id }))) await new Promise((r) => setTimeout(r, 20));
+      made.push({ id, ts, consistent, sticky });
+    }
+  }
+  const cloned = made[10]!;
+  const clone = await call<{ vdisk_guid: string }>('vdisk.clone', { vdisk_guid: vd, name: 'aged-clone', snapshot_id: cloned.id });
+  const now = start + 35 * 86_400 + 2 * 3600 + 60;
+  const expected = planRetention(made.map((m) => ({ id: m.id, timestamp: m.ts, is_consistent: m.consistent, is_sticky: m.sticky, is_clone_parent: m.id === cloned.id })), now, undefined, -new Date(now * 1000).getTimezoneOffset());
+  t.true(expected.remove.length > 40, 'the policy has work to do');
+
+  const { group_id } = await call<{ group_id: string }>('generic.delete_snapshots', { timestamp: now });
+  const group = await request<{ status: string }>(nc, 'ovs.task.result', { task_id: group_id, wait_ms: 30_000 }, { timeoutMs: 35_000 });
+  t.is(group.status, 'SUCCESS');
+  const left = await waitForSnapshots(vd, expected.keep.length);
+  t.deepEqual([...left].sort(), [...expected.keep].sort());
+  t.true(left.includes(cloned.id), 'the clone source stays');
+  t.true(left.includes(made.find((m) => m.sticky)!.id), 'the sticky snapshot stays');
+  await call('vdisk.delete', { vdisk_guid: clone.vdisk_guid });
+  await call('vdisk.delete', { vdisk_guid: vd });
+});
+
+async function waitForSnapshots(vd: string, count: number): Promise<string[]> {
+  const host = await agent.services.storagedrivers.host(sd.guid);
+  const volumeId = String(agent.services.view.get('vdisk', vd).volume_id);
+  for (let i = 0; i < 200; i++) {
+    const ids = host!.driver.list_snapshots({ volume_id: volumeId });
+    if (ids.length === count) return ids;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return host!.driver.list_snapshots({ volume_id: volumeId });
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { OvsError } from '../../errors.js';
+import { DEFAULT_RETENTION, planRetention, type RetentionPolicy, type RetentionSnapshot } from '../../policies/snapshot-retention.js';
+import type { AgentServices } from '../../agent-services.js';
+import type { ModelObject } from '../../model/schema.js';
+import type { Implementation } from '../implementation.js';
+
+/** Runs `fn` over items with at most `width` at once (vDisks are independent; each one's own tasks stay ordered). */
+async function fanOut<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+/** Policy of a vDisk: its own, else its vPool's, else the cluster's, else the original's (config keys). */
+async function policyOf(s: AgentServices, vdisk: ModelObject): Promise<RetentionPolicy> {
+  for (const key of [`/ovs/vdisks/${vdisk.guid}/snapshot_retention_policy`, `/ovs/vpools/${String(vdisk.vpool_guid)}/snapshot_retention_policy`, '/ovs/framework/snapshot_retention_policy']) {
+    const p = await s.config.get<RetentionPolicy>(key);
+    if (p && Array.isArray(p.rules)) return p;
+  }
+  return DEFAULT_RETENTION;
+}
+
+export class RetentionError extends OvsError {
+  constructor(problems: string[]) {
+    super(`exceptions occurred while deleting snapshots:\n- ${problems.join('\n- ')}`, { type: 'SNAPSHOT_DELETE_FAILED', retryable: true, details: { problems } });
+  }
+}
+
+export const snapshotAllVdisks: Implementation = {
+  async handler(_p, { services: s }) {
+    const success: string[] = [];
+    const fail: string[] = [];
+    const vdisks = s.view.list('vdisk').filter((v) => !v.is_vtemplate);
+    await fanOut(vdisks, 16, async (v) => {
+      const metadata = { label: '', is_consistent: false, timestamp: String(Math.floor(Date.now() / 1000)), is_automatic: true, is_sticky: false };
+      try {
+        await s.call('vdisk.create_snapshot', { vdisk_guid: v.guid, metadata });
+        success.push(v.guid);
+      } catch {
+        fail.push(v.guid);
+      }
+    });
+    return [success, fail];
+  },
+};
+
+export const deleteSnapshotsStoragedriver: Implementation = {
+  owner: { kind: 'storagedriver', param: 'storagedriver_guid' },
+  async handler(p: { storagedriver_guid: string; timestamp?: number | null }, { services: s, log }) {
+    const host = await s.storagedrivers.host(p.storagedriver_guid);
+    if (!host) throw new OvsError(`StorageDriver ${p.storagedriver_guid} is not served here`, { type: 'NOT_AVAILABLE', retryable: true });
+    const now = p.timestamp ?? Date.now() / 1000;
+    const offset = -new Date(now * 1000).getTimezoneOffset();
+    const cloneSources = new Set(s.view.list('vdisk').map((v) => v.parentsnapshot).filter((x): x is string => typeof x === 'string'));
+    const problems: string[] = [];
+    let deleted = 0;
+    for (const vdisk of s.view.list('vdisk', { storagedriver_guid: p.storagedriver_guid })) {
+      if (vdisk.is_vtemplate || (vdisk.scrubbing_information as { ongoing?: boolean } | null)?.ongoing) continue;
+      const volumeId = String(vdisk.volume_id);
+      const snaps: RetentionSnapshot[] = host.driver.list_snapshots({ volume_id: volumeId }).map((id) => {
+        const info = host.driver.info_snapshot({ volume_id: volumeId, snapshot_id: id });
+        let m: Record<string, unknown> = {};
+        try {
+          m = JSON.parse(info.metadata.toString('utf8') || '{}') as Record<string, unknown>;
+        } catch {
+          m = {};
+        }
+        const ts = Number(m.timestamp);
+        return { id, timestamp: Number.isFinite(ts) ? ts : Date.parse(info.timestamp) / 1000, is_consistent: m.is_consistent === true, is_sticky: m.is_sticky === true, is_clone_parent: cloneSources.has(id) };
+      });
+      const { remove } = planRetention(snaps, now, await policyOf(s, vdisk), offset);
+      // Young to old, one at a time; the first failure stops this vDisk only.
+      for (const id of [...remove].sort((a, b) => snaps.find((x) => x.id === b)!.timestamp - snaps.find((x) => x.id === a)!.timestamp)) {
+        try {
+          await s.call('vdisk.delete_snapshot', { vdisk_guid: vdisk.guid, snapshot_id: id });
+          deleted++;
+        } catch (e) {
+          problems.push(`${String(vdisk.name)}: ${(e as Error).message}`);
+          break;
+        }
+      }
+    }
+    log.info({ deleted, problems: problems.length }, 'snapshot retention applied');
+    if (problems.length > 0) throw new RetentionError(problems);
+    return { deleted };
+  },
+};
+
+export const deleteSnapshots: Implementation = {
+  async handler(p: { timestamp?: number | null }, { services: s }) {
+    const groupId = randomUUID();
+    const sds = s.view.list('storagedriver');
+    const members = sds.map((sd) => `${groupId}-${sd.guid.slice(0, 8)}`);
+    await s.spawn('generic.delete_snapshots', async () => {
+      const outcomes = await Promise.allSettled(sds.map((sd, i) =>
+        s.spawn('generic.delete_snapshots_storagedriver', () => s.call('generic.delete_snapshots_storagedriver', { storagedriver_guid: sd.guid, timestamp: p.timestamp ?? null, group_id: groupId }), members[i]),
+      ));
+      return { storagedrivers: sds.length, started: outcomes.filter((o) => o.status === 'fulfilled').length };
+    }, groupId);
+    return { group_id: groupId, task_ids: members };
+  },
+};
