@@ -23,6 +23,8 @@ import { ensureClusterConfig } from './config/defaults.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
 import { registerDiscovery } from './ops/discovery.js';
 import { AgentMetrics } from './ops/metrics.js';
@@ -56,6 +58,8 @@ export interface AgentOptions {
   testCrashLoopMs?: number;
   /** Replicas of the KV buckets when this agent creates them (3 on a 3-node NATS cluster). */
   kvReplicas?: number;
+  /** How often the scheduler (on the cluster lease holder) checks its schedules. */
+  schedulerTickMs?: number;
 }
 
 export const BUCKETS = { model: 'ovs_model', config: 'ovs_config', leases: 'ovs_leases', tasks: 'ovs_tasks' } as const;
@@ -165,7 +169,23 @@ export class Agent {
     this.tree.spawnStorageRouter(me, async (msg) => {
       if (msg.t === 'heartbeat') await this.beat(store);
     });
-    this.singletons.ensure({ lease: 'cluster', spawn: () => this.tree.spawnSingleton('cluster') });
+    let scheduler: Scheduler | undefined;
+    this.singletons.ensure({
+      lease: 'cluster',
+      spawn: () => {
+        scheduler = new Scheduler({
+          kv: leaseKv,
+          readConfig: () => config.get('/ovs/framework/scheduling/celery'),
+          fire: (task) => this.fireScheduled(table, task),
+          log: log.child({ component: 'scheduler' }),
+          tickMs: o.schedulerTickMs ?? 10_000,
+          graceMs: 10 * 60_000,
+        });
+        scheduler.start();
+        return this.tree.spawnSingleton('cluster');
+      },
+      onStop: () => scheduler?.stop(),
+    });
     this.storagedrivers.start();
     for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);
     this.view.on('change', ({ type, guid, obj }: { type: string; guid: string; obj: unknown }) => {
@@ -216,6 +236,17 @@ export class Agent {
     if (o.refreshHardwareOnStart ?? true) {
       this.services.call('storagerouter.refresh_hardware', { storagerouter_guid: me }).catch((e: unknown) => log.warn({ err: e }, 'hardware refresh at start failed'));
     }
+  }
+
+  /** A schedule fired: start the task like an async request (its outcome is kept), unless it is not available yet. */
+  private fireScheduled(table: ReadonlyMap<string, TaskDef>, scheduled: string): void {
+    const name = scheduled.replace(/^ovs\./, '');
+    const def = table.get(name);
+    if (!def?.handler) {
+      this.opts.log.debug({ task: name }, 'scheduled task is not available yet; skipped');
+      return;
+    }
+    void this.services.spawn(name, () => this.services.call(name, {})).catch((e: unknown) => this.opts.log.warn({ err: e, task: name }, 'scheduled task did not start'));
   }
 
   private ensureVpool(guid: string): void {

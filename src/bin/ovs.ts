@@ -87,6 +87,7 @@ program
   .addOption(new Option('--test-tasks', 'register the test-only tasks').hideHelp())
   .addOption(new Option('--no-queue', 'do not answer public requests (only forwarded ones)').hideHelp())
   .option('--node-heartbeat-ms <n>', 'liveness beat for dashboards and ovs ls', (v) => Number(v))
+  .option('--scheduler-tick-ms <n>', 'how often the scheduler checks its schedules', (v) => Number(v))
   .addOption(new Option('--test-crash-loop-ms <n>', 'spawn a test actor crashing this often').argParser((v) => Number(v)).hideHelp())
   .action(async (flags: Record<string, unknown>) => {
     const cfg = await loadAgentConfig(flags);

@@ -7,6 +7,8 @@ export interface SingletonSpec {
   /** Lease key, e.g. `cluster` or `vpool.<guid>`. */
   lease: string;
   spawn(): nact.Ref<any>;
+  /** Called when the singleton stops here (lease lost or released). */
+  onStop?(): void;
 }
 
 /**
@@ -14,7 +16,7 @@ export interface SingletonSpec {
  * stops it when the lease is lost or released. Another agent takes over when the holder dies (lease expiry).
  */
 export class Singletons {
-  private readonly running = new Map<string, { lease: Lease; ref?: nact.Ref<any> }>();
+  private readonly running = new Map<string, { lease: Lease; ref?: nact.Ref<any>; spec?: SingletonSpec }>();
 
   constructor(
     private readonly kv: KV,
@@ -27,13 +29,14 @@ export class Singletons {
   ensure(spec: SingletonSpec): void {
     if (this.running.has(spec.lease)) return;
     const lease = new Lease(this.kv, spec.lease, this.me, this.ttlMs);
-    const slot: { lease: Lease; ref?: nact.Ref<any> } = { lease };
+    const slot: { lease: Lease; ref?: nact.Ref<any>; spec?: SingletonSpec } = { lease, spec };
     lease.on('acquired', () => {
       this.log.info({ lease: spec.lease }, 'lease acquired; singleton starts here');
       slot.ref = spec.spawn();
     });
     lease.on('lost', () => {
       this.log.warn({ lease: spec.lease }, 'lease lost; singleton stops here');
+      spec.onStop?.();
       if (slot.ref) this.stopActor(slot.ref);
       slot.ref = undefined;
     });
@@ -46,6 +49,7 @@ export class Singletons {
     const slot = this.running.get(leaseKey);
     if (!slot) return;
     this.running.delete(leaseKey);
+    if (slot.lease.isHeld) slot.spec?.onStop?.();
     await slot.lease.stop();
     if (slot.ref) this.stopActor(slot.ref);
   }

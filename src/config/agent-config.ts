@@ -17,6 +17,7 @@ const schema = z
     readyFile: z.string().optional(),
     nodeHeartbeatMs: z.number().int().min(100).max(60_000).optional(),
     kvReplicas: z.number().int().min(1).max(5).optional(),
+    schedulerTickMs: z.number().int().min(100).max(600_000).optional(),
     testCrashLoopMs: z.number().int().min(10).optional(),
     paths: z.object({ mountRoot: z.string().optional(), infinibandRoot: z.string().optional() }).optional(),
   })
@@ -42,6 +43,7 @@ export async function loadAgentConfig(flags: Record<string, unknown>): Promise<A
     readyFile: process.env.OVS_READY_FILE,
     nodeHeartbeatMs: flags.nodeHeartbeatMs,
     testCrashLoopMs: flags.testCrashLoopMs,
+    schedulerTickMs: flags.schedulerTickMs,
     paths: flags.mountRoot ? { mountRoot: flags.mountRoot } : undefined,
   };
   const merged = { ...file, ...env, ...Object.fromEntries(Object.entries(fromFlags).filter(([, v]) => v !== undefined)) };

@@ -11,7 +11,7 @@ function sleepTask(mode: EnsureSingleMode): TaskDef {
     module: 'test',
     name: `sleep_${mode.toLowerCase()}`,
     summary: `Sleep at the cluster singleton (ensure_single ${mode})`,
-    params: z.object({ ms: z.number().int().min(0).max(30_000), key: z.string().max(64).optional() }).strict(),
+    params: z.object({ ms: z.number().int().min(0).max(30_000).default(0), key: z.string().max(64).optional() }).strict(),
     owner: { kind: 'cluster' },
     ensureSingle: { mode, startTimeoutMs: mode === 'NONE' ? undefined : 20_000 },
     testOnly: true,
