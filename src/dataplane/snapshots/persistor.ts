@@ -16,20 +16,24 @@ const saving = new Map<string, Mutex>();
  * Atomic local save: temp file, fsync, rename, fsync the directory. Saves of one path are serialised in call
  * order and take the content at call time, so the newest state always lands last.
  */
-export async function saveLocal(path: string, doc: SnapshotsFile): Promise<void> {
+export async function saveLocal(path: string, doc: SnapshotsFile, opts: { durable?: boolean } = {}): Promise<void> {
   const text = JSON.stringify(doc);
   let m = saving.get(path);
   if (!m) saving.set(path, (m = new Mutex()));
-  await m.run(() => writeAtomically(path, text));
+  await m.run(() => writeAtomically(path, text, opts.durable ?? true));
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** Atomic replace; with `durable: false` the caller makes it durable at its next flush (no fsync on a hot path). */
+async function writeAtomically(path: string, text: string, durable: boolean): Promise<void> {
   const tmp = `${path}.tmp`;
   await writeFile(tmp, text);
-  const h = await open(tmp, 'r+');
-  await h.datasync();
-  await h.close();
+  if (durable) {
+    const h = await open(tmp, 'r+');
+    await h.datasync();
+    await h.close();
+  }
   await rename(tmp, path);
+  if (!durable) return;
   const d = await open(dirname(path), 'r');
   await d.sync().catch(() => undefined);
   await d.close();

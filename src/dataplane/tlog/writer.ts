@@ -76,15 +76,18 @@ export class TLogWriter {
     });
   }
 
-  /** Appends the TLog CRC record (over all previous bytes), fsyncs and closes. Returns that CRC. */
-  close(): Promise<number> {
+  /**
+   * Appends the TLog CRC record (over all previous bytes), fsyncs (unless `durable: false`, when the caller makes it
+   * durable later) and closes. Returns that CRC.
+   */
+  close(opts: { durable?: boolean } = {}): Promise<number> {
     return this.io.run(async () => {
       this.assertOpen();
       await this.writePending();
       const final = this.crc;
       this.addEncoded(encodeRecord({ kind: 'tlog_crc', crc: final }));
       await this.writePending();
-      await this.fh.sync();
+      if (opts.durable ?? true) await this.fh.sync();
       this.closed = true;
       await this.fh.close();
       return final;

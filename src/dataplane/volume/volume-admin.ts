@@ -118,8 +118,7 @@ export async function restoreSnapshot(v: Volume, name: string, laterSnapshotHasC
       if (!isSnapshotInBackend(v.doc.snapshots[i]!)) throw new PreviousSnapshotNotOnBackendError(`snapshot ${name} of ${v.id} is not in the backend yet`);
       const later = v.doc.snapshots.slice(i + 1).map((s) => s.name);
       if (laterSnapshotHasClones(later)) throw new ObjectStillHasChildrenError(`a snapshot after ${name} of ${v.id} has clones`);
-      await v.sco.sync();
-      await v.tlog.sync();
+      await v.syncLocked();
       await v.queue.idle();
       v.checkUsable();
       const keptIds = new Set(tlogsUpTo(v.doc, name).map((t) => t.id));

@@ -71,6 +71,9 @@ export class Volume {
   readonly unalignedLock = new RwLock();
   haltReason: string | undefined;
   private readonly zeroCluster: Buffer;
+  /** Closed TLog files and the local TLog list not yet fsynced (made durable at the next flush). */
+  private readonly unsyncedTLogs = new Set<string>();
+  private docUnsynced = false;
 
   constructor(p: VolumeParts) {
     this.cfg = p.cfg;
@@ -219,13 +222,23 @@ export class Volume {
     if (data.length < count * cs) out.fill(0, at + data.length, at + count * cs);
   }
 
-  /** Makes every acknowledged write durable locally (SCO data, then TLog records). */
+  /** Makes every acknowledged write durable locally: SCO data, then closed and current TLogs, then the TLog list. */
   async sync(): Promise<void> {
     this.checkUsable();
-    await this.writeMutex.run(async () => {
-      await this.sco.sync();
-      await this.tlog.sync();
-    });
+    await this.writeMutex.run(() => this.syncLocked());
+  }
+
+  /** Caller holds writeMutex. */
+  async syncLocked(): Promise<void> {
+    await this.sco.sync();
+    const closed = [...this.unsyncedTLogs];
+    this.unsyncedTLogs.clear();
+    await Promise.all(closed.map((path) => fsyncFile(path)));
+    await this.tlog.sync();
+    if (this.docUnsynced) {
+      this.docUnsynced = false;
+      await saveLocal(localSnapshotsPath(this.dirs.md), this.doc);
+    }
   }
 
   // ---- SCO and TLog rollover -------------------------------------------------------------------
@@ -245,14 +258,20 @@ export class Volume {
     void this.queue.push(`WriteSCO ${closed.name}`, () => this.backend.put(this.cfg.ns, closed.name, { path }, { fence: this.fence, overwrite: true }));
   }
 
-  /** Closes the current TLog (whole SCOs only) and queues its upload; returns its name. Caller holds writeMutex. */
+  /**
+   * Closes the current TLog (whole SCOs only) and queues its upload; returns its name. Caller holds writeMutex.
+   * Nothing here waits for the disk: with ext4's ordered mode an fsync on the write path flushes every dirty SCO
+   * and stalled writes for tens of milliseconds. The next flush (or the upload) makes it durable.
+   */
   async rollTLog(): Promise<string> {
     await this.closeSco();
-    await this.tlog.close();
+    await this.tlog.close({ durable: false });
     const closedId = this.currentTLogRef().id;
+    this.unsyncedTLogs.add(join(this.dirs.tlogs, closedId));
     const nextId = newTLogName();
     this.doc.current.push({ id: nextId, written: false, size: 0 });
-    await saveLocal(localSnapshotsPath(this.dirs.md), this.doc);
+    await saveLocal(localSnapshotsPath(this.dirs.md), this.doc, { durable: false });
+    this.docUnsynced = true;
     this.meta.cork(nextId);
     this.tlog = await TLogWriter.open(join(this.dirs.tlogs, nextId));
     this.scosInCurrentTLog = 0;
@@ -264,6 +283,7 @@ export class Volume {
   private async uploadTLog(id: string): Promise<void> {
     const path = join(this.dirs.tlogs, id);
     await this.backend.put(this.cfg.ns, id, { path }, { fence: this.fence, overwrite: true });
+    this.unsyncedTLogs.delete(path);
     const lastSco = Math.max(this.doc.lastScoNumber, this.lastScoOfTLog.get(id) ?? 0);
     const copy = structuredClone(this.doc);
     markWritten(copy, id);
@@ -304,10 +324,7 @@ export class Volume {
   async stop(opts: { abandon?: boolean } = {}): Promise<void> {
     if (!opts.abandon && !this.halted) {
       await this.ioLock.exclusive(async () => {
-        await this.writeMutex.run(async () => {
-          await this.sco.sync();
-          await this.tlog.sync();
-        });
+        await this.writeMutex.run(() => this.syncLocked());
         await this.queue.idle();
       });
     }
@@ -320,6 +337,14 @@ export class Volume {
 }
 
 const ZERO_HASH = Buffer.alloc(16);
+
+async function fsyncFile(path: string): Promise<void> {
+  const { open } = await import('node:fs/promises');
+  const h = await open(path, 'r+').catch(() => undefined);
+  if (!h) return;
+  await h.datasync();
+  await h.close();
+}
 
 function markWritten(doc: SnapshotsFile, id: string): void {
   for (const t of [...doc.snapshots.flatMap((s) => s.tlogs), ...doc.current]) if (t.id === id) t.written = true;
