@@ -6,6 +6,7 @@ type Bench = (res: Resources, args: string[]) => Promise<void>;
 const BENCHES: Record<string, () => Promise<Bench>> = {
   rtt: async () => (await import('./rtt.js')).rtt,
   nbd: async () => (await import('./nbd.js')).nbd,
+  snapshots: async () => (await import('./snapshots.js')).snapshots,
 };
 
 async function main(): Promise<number> {
