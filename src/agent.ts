@@ -135,7 +135,7 @@ export class Agent {
       singletonWaitMs: ttl * 2 + 2_000,
     });
     const results = new TaskResults(taskKv, this.nc);
-    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref));
+    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (task, params) => this.services.call(task, params));
     this.services = {
       storagerouterGuid: me,
       dataDir: o.dataDir,

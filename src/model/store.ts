@@ -91,8 +91,12 @@ export class ModelStore {
     try {
       await this.kv.delete(key, { previousSeq: entry.revision });
     } catch (e) {
-      if (isWrongLastSequence(e)) throw new RaceConditionError(key, 1);
-      throw e;
+      if (!isWrongLastSequence(e)) throw e;
+      // Someone else deleted it meanwhile (a delete event racing the API delete): the outcome is the same.
+      const now = await this.kv.get(key);
+      if (now && now.operation === 'PUT') throw new RaceConditionError(key, 1);
+      this.view.remove(type, guid, now?.revision ?? entry.revision + 1);
+      return;
     }
     this.view.remove(type, guid, entry.revision + 1);
     for (const [prop, p] of Object.entries(def.props)) {

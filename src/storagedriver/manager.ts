@@ -23,6 +23,7 @@ export class StorageDriverManager {
     private readonly log: Logger,
     private readonly spawnActor: (name: string) => nact.Ref<unknown>,
     private readonly stopActor: (ref: nact.Ref<unknown>) => void,
+    private readonly call: (task: string, params: Record<string, unknown>) => Promise<unknown>,
   ) {}
 
   start(): void {
@@ -68,9 +69,9 @@ export class StorageDriverManager {
         });
       }
       if (e.type === 'volume_resize' && typeof e.volume_id === 'string') {
-        const vd = this.view.list('vdisk', { volume_id: e.volume_id })[0];
-        if (vd && vd.size !== e.size) await this.store.update('vdisk', vd.guid, (d) => (d.size = e.size));
+        await this.call('vdisk.resize_from_voldrv', { volume_id: e.volume_id, volume_size: e.size, volume_path: e.path, storagedriver_id: e.node_id });
       }
+      if (e.type === 'volume_delete' && typeof e.volume_id === 'string') await this.call('vdisk.delete_from_voldrv', { volume_id: e.volume_id });
     } catch (err) {
       this.log.warn({ err, event: e.type }, 'model update from a data-plane event failed');
     }

@@ -155,3 +155,28 @@ async function waitForSnapshots(vd: string, count: number): Promise<string[]> {
   }
   return host!.driver.list_snapshots({ volume_id: volumeId });
 }
+
+test.serial('config params, restart and sync_with_reality: the model follows the data plane', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'cfg1', volume_size: 8 * MiB, storagedriver_guid: sd.guid });
+  t.like(await call('vdisk.get_config_params', { vdisk_guid: vd }), { sco_size: 4, dtl_mode: 'no_sync', pagecache_ratio: 1 });
+  await call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { sco_size: 8, pagecache_ratio: 0.5, write_buffer: 512 } });
+  t.like(await call('vdisk.get_config_params', { vdisk_guid: vd }), { sco_size: 8, pagecache_ratio: 0.5, write_buffer: 512 });
+  t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { sco_size: 5 } }))).type, 'VALIDATION_FAILED');
+  t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync' } }))).type, 'NOT_IMPLEMENTED');
+  t.is((await failure(call('vdisk.restart', { vdisk_guid: vd, force: false }))).type, 'VOLUME_RUNNING');
+
+  // Drift: a volume the model does not know, and a model object whose volume is gone.
+  const host = (await agent.services.storagedrivers.host(sd.guid))!;
+  const stray = await host.driver.create_volume({ target_path: '/stray.raw', volume_size: 4 * MiB, volume_id: 'stray-volume-1' });
+  const ghost = await agent.services.store.create('vdisk', { name: 'ghost', devicename: '/ghost.raw', volume_id: 'no-such-volume', size: MiB, vpool_guid: (await request<{ vpool_guid: string }>(nc, 'ovs.model.storagedriver.get', { guid: sd.guid })).vpool_guid, storagedriver_guid: sd.guid });
+  t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 1, removed: 1 });
+  const names = (await request<Array<{ name: string; volume_id: string }>>(nc, 'ovs.model.vdisk.list', {})).map((v) => v.name).sort();
+  t.true(names.includes('stray') && !names.includes('ghost'));
+  t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 0, removed: 0 }, 'idempotent');
+  void ghost;
+  // A delete event from the data plane removes the model object (delete_from_voldrv).
+  await host.driver.unlink({ target_path: '/stray.raw' });
+  await new Promise((r) => setTimeout(r, 200));
+  t.false((await request<Array<{ volume_id: string }>>(nc, 'ovs.model.vdisk.list', {})).some((v) => v.volume_id === stray));
+  await call('vdisk.delete', { vdisk_guid: vd });
+});

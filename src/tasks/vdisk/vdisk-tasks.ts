@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidSizeError } from '../../dataplane/errors.js';
-import { NotImplementedError, OvsError } from '../../errors.js';
+import { NotImplementedError, ObjectNotFoundError, OvsError } from '../../errors.js';
 import type { ModelObject } from '../../model/schema.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { StorageDriverHost } from '../../storagedriver/host.js';
@@ -234,7 +234,10 @@ export const vdiskImplementations: Record<string, Implementation> = {
       const clones = clonesOf(s, vdisk.guid);
       if (clones.length > 0) throw new HasClonesError(`vDisk ${vdisk.guid}`, clones.length);
       await host.driver.unlink({ target_path: String(vdisk.devicename) });
-      await s.store.delete('vdisk', vdisk.guid);
+      // The data plane's volume_delete event (delete_from_voldrv) may have removed it already.
+      await s.store.delete('vdisk', vdisk.guid).catch((e: unknown) => {
+        if (!(e instanceof ObjectNotFoundError)) throw e;
+      });
       return null;
     },
   },
