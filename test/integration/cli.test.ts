@@ -97,7 +97,7 @@ test('errors exit 1 and name the error type', async (t) => {
   t.is(missing.code, 1);
   t.regex(missing.stderr, /UNKNOWN_TASK/);
 
-  const pending = await ovs('task', 'generic.snapshot_all_vdisks', '--nats', server.url);
+  const pending = await ovs('task', 'generic.collapse_arakoon', '--nats', server.url);
   t.is(pending.code, 1);
   t.regex(pending.stderr, /NOT_IMPLEMENTED/);
 
