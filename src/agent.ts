@@ -23,6 +23,8 @@ import { ensureClusterConfig } from './config/defaults.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
+import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
+import { spawnSerialOwner } from './actors/serial-owner.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
@@ -115,7 +117,8 @@ export class Agent {
     await this.leases.start(leaseKv);
     const store = new ModelStore(modelKv, this.view);
     const config = new ConfigStore(configKv);
-    const computed = new ComputedFields(this.view);
+    let manager: StorageDriverManager | undefined;
+    const computed = new ComputedFields(this.view, { vdisk: vdiskDynamics({ runningHost: (g: string) => manager?.runningHost(g) } as StorageDriverManager) });
     const table = buildTaskTable({ testTasks: o.testTasks });
     const paths: HostPaths = { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths };
 
@@ -135,7 +138,8 @@ export class Agent {
       singletonWaitMs: ttl * 2 + 2_000,
     });
     const results = new TaskResults(taskKv, this.nc);
-    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (task, params) => this.services.call(task, params));
+    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (task, params) => this.services.call(task, params), (parent, name) => spawnSerialOwner(this.supervision, parent, name));
+    manager = this.storagedrivers;
     this.services = {
       storagerouterGuid: me,
       dataDir: o.dataDir,

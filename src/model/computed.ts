@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ModelObject } from './schema.js';
+import type { DynamicDef, ModelObject } from './schema.js';
 import type { ModelView } from './view.js';
 
 /**
@@ -9,13 +9,20 @@ import type { ModelView } from './view.js';
 export class ComputedFields {
   private readonly cache = new LRUCache<string, { value: unknown }>({ max: 50_000 });
 
-  constructor(private readonly view: ModelView) {
+  /** `extra`: computed fields that need this agent's services (the data plane), per type. */
+  constructor(private readonly view: ModelView, private readonly extra: Record<string, Record<string, DynamicDef>> = {}) {
     view.on('change', ({ type, guid }: { type: string; guid: string }) => this.invalidate(type, guid));
+  }
+
+  private dynamicsOf(type: string): Record<string, DynamicDef> | undefined {
+    const own = this.view.typeDef(type)?.dynamics;
+    const extra = this.extra[type];
+    return own || extra ? { ...own, ...extra } : undefined;
   }
 
   /** The object with every computed field of its type filled in. */
   expand(type: string, obj: ModelObject): Record<string, unknown> {
-    const dynamics = this.view.typeDef(type)?.dynamics;
+    const dynamics = this.dynamicsOf(type);
     if (!dynamics) return { ...obj };
     const out: Record<string, unknown> = { ...obj };
     for (const [name, dyn] of Object.entries(dynamics)) {
@@ -33,7 +40,7 @@ export class ComputedFields {
   }
 
   invalidate(type: string, guid: string): void {
-    const dynamics = this.view.typeDef(type)?.dynamics;
+    const dynamics = this.dynamicsOf(type);
     if (!dynamics) return;
     for (const name of Object.keys(dynamics)) this.cache.delete(`${type}.${guid}.${name}`);
   }

@@ -12,7 +12,8 @@ import { StorageDriverHost } from './host.js';
  * and go. Data-plane events update the model (startup counter on `up_and_running`, sizes on `volume_resize`).
  */
 export class StorageDriverManager {
-  private readonly hosts = new Map<string, { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void> }>();
+  private readonly vdiskActors = new Map<string, { sd: string; ref: nact.Ref<unknown> }>();
+  private readonly hosts = new Map<string, { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void>; started?: boolean }>();
 
   constructor(
     private readonly me: string,
@@ -24,11 +25,30 @@ export class StorageDriverManager {
     private readonly spawnActor: (name: string) => nact.Ref<unknown>,
     private readonly stopActor: (ref: nact.Ref<unknown>) => void,
     private readonly call: (task: string, params: Record<string, unknown>) => Promise<unknown>,
+    private readonly spawnChild: (parent: nact.Ref<unknown>, name: string) => nact.Ref<unknown>,
   ) {}
+
+  /** The actor of one vDisk (spawned on first use under its StorageDriver's actor); it serialises that vDisk's tasks. */
+  vdiskActor(sdGuid: string, vdiskGuid: string): nact.Ref<unknown> | undefined {
+    const known = this.vdiskActors.get(vdiskGuid);
+    if (known && known.sd === sdGuid) return known.ref;
+    const parent = this.hosts.get(sdGuid)?.actor;
+    if (!parent) return undefined;
+    if (known) this.stopActor(known.ref);
+    const ref = this.spawnChild(parent, `vdisk:${vdiskGuid}`);
+    this.vdiskActors.set(vdiskGuid, { sd: sdGuid, ref });
+    return ref;
+  }
 
   start(): void {
     for (const sd of this.view.list('storagedriver', { storagerouter_guid: this.me })) this.ensure(sd);
     this.view.on('change', ({ type, obj, guid }: { type: string; guid: string; obj?: ModelObject }) => {
+      if (type === 'vdisk' && !obj) {
+        const a = this.vdiskActors.get(guid);
+        this.vdiskActors.delete(guid);
+        // After its last task answered: the delete task itself runs in this actor.
+        if (a) setImmediate(() => this.stopActor(a.ref));
+      }
       if (type !== 'storagedriver') return;
       if (obj && obj.storagerouter_guid === this.me) this.ensure(obj);
       if (!obj) void this.remove(guid);
@@ -41,6 +61,12 @@ export class StorageDriverManager {
     if (!h) return undefined;
     await h.ready;
     return h.host;
+  }
+
+  /** The host, only when it already finished starting (for synchronous readers such as computed fields). */
+  runningHost(sdGuid: string): StorageDriverHost | undefined {
+    const h = this.hosts.get(sdGuid);
+    return h?.started ? h.host : undefined;
   }
 
   actor(sdGuid: string): nact.Ref<unknown> | undefined {
@@ -57,8 +83,9 @@ export class StorageDriverManager {
       this.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
       throw e;
     });
-    ready.catch(() => undefined);
-    this.hosts.set(sd.guid, { host, actor, ready });
+    const slot: { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void>; started?: boolean } = { host, actor, ready };
+    ready.then(() => (slot.started = true), () => undefined);
+    this.hosts.set(sd.guid, slot);
   }
 
   private async onEvent(sdGuid: string, e: Record<string, unknown>): Promise<void> {
@@ -81,6 +108,7 @@ export class StorageDriverManager {
     const h = this.hosts.get(sdGuid);
     if (!h) return;
     this.hosts.delete(sdGuid);
+    for (const [vd, a] of this.vdiskActors) if (a.sd === sdGuid) this.vdiskActors.delete(vd);
     await h.host.stop().catch(() => undefined);
     this.stopActor(h.actor);
   }

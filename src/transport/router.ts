@@ -80,7 +80,11 @@ export class Router {
       case 'vdisk': {
         const vdisk = this.d.services().view.get('vdisk', String(params[owner.param]));
         if (typeof vdisk.storagedriver_guid !== 'string') throw new NotAvailableError(`vDisk ${vdisk.guid} has no owner`, { vdisk_guid: vdisk.guid });
-        return this.storagedriver(vdisk.storagedriver_guid);
+        const target = this.storagedriver(vdisk.storagedriver_guid);
+        if (!('local' in target)) return target;
+        const actor = this.d.services().storagedrivers.vdiskActor(vdisk.storagedriver_guid, vdisk.guid);
+        if (!actor) throw new NotAvailableError(`vDisk ${vdisk.guid} has no running owner here`, { vdisk_guid: vdisk.guid });
+        return { local: actor as nact.Ref<OwnerMsg> };
       }
       case 'storagedriver':
         return this.storagedriver(String(params[owner.param]));
@@ -120,7 +124,7 @@ export class Router {
       const inv: Invocation = { id: meta.taskId, def, params, ctx, settle };
       // Without ensure_single there is nothing to serialise: the owner's mailbox would only add an event-loop turn
       // per request (nact dispatches one message per setImmediate), so the work starts here under the owner's name.
-      if (def.ensureSingle.mode === 'NONE') executeUngated(inv);
+      if (def.ensureSingle.mode === 'NONE' && def.owner.kind !== 'vdisk') executeUngated(inv);
       else this.d.supervision.tell(ref, { t: 'run', inv });
     }));
   }

@@ -180,3 +180,32 @@ test.serial('config params, restart and sync_with_reality: the model follows the
   t.false((await request<Array<{ volume_id: string }>>(nc, 'ovs.model.vdisk.list', {})).some((v) => v.volume_id === stray));
   await call('vdisk.delete', { vdisk_guid: vd });
 });
+
+test.serial('each vDisk is an actor: its tasks run one at a time in arrival order; computed fields come from the data plane', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'serial1', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const other = await call<string>('vdisk.create_new', { volume_name: 'serial2', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  type Run = { started_at: number; finished_at: number };
+  const [same, elsewhere] = await Promise.all([
+    Promise.all(Array.from({ length: 4 }, () => call<Run>('test.vdisk_sleep', { vdisk_guid: vd, ms: 150 }))),
+    call<Run>('test.vdisk_sleep', { vdisk_guid: other, ms: 150 }),
+  ]);
+  const sorted = [...same].sort((a, b) => a.started_at - b.started_at);
+  t.true(sorted.every((r, i) => i === 0 || r.started_at >= sorted[i - 1]!.finished_at), 'tasks on one vDisk never overlap');
+  t.true(elsewhere.started_at < sorted[sorted.length - 1]!.started_at, 'another vDisk is not held up');
+  await call('vdisk.delete', { vdisk_guid: other });
+  // Growing sizes sent at once: applied in order, so none of them is a shrink of an already larger vDisk.
+  const sizes = Array.from({ length: 12 }, (_, i) => (5 + i) * MiB);
+  const outcomes = await Promise.allSettled(sizes.map((volume_size) => call('vdisk.extend', { vdisk_guid: vd, volume_size })));
+  t.deepEqual(outcomes.map((o) => o.status), sizes.map(() => 'fulfilled'));
+  const tree = agent.supervision.tree();
+  t.truthy(tree.find((a) => a.path.endsWith(`vdisk.${vd}`) && a.path.includes('/storagedriver.')), 'the vDisk actor lives under its StorageDriver actor');
+
+  const snap = await call<string>('vdisk.create_snapshot', { vdisk_guid: vd, metadata: { label: 'lbl', timestamp: '1700000123', is_consistent: true, is_sticky: true } });
+  const got = await request<{ size: number; snapshots: Array<Record<string, unknown>>; info: Record<string, unknown>; dtl_status: string; storagerouter_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd });
+  t.is(got.size, 16 * MiB);
+  t.like(got.snapshots[0], { guid: snap, label: 'lbl', timestamp: '1700000123', is_consistent: true, is_sticky: true });
+  t.like(got.info, { live_status: 'RUNNING', volume_size: 16 * MiB, object_type: 'BASE' });
+  t.is(got.dtl_status, 'disabled');
+  t.is(got.storagerouter_guid, agent.storagerouterGuid);
+  await call('vdisk.delete', { vdisk_guid: vd });
+});

@@ -23,4 +23,19 @@ function sleepTask(mode: EnsureSingleMode): TaskDef {
   }) as TaskDef;
 }
 
-export const testTasks: TaskDef[] = (['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask);
+/** Sleeps in the actor of one vDisk: shows that a vDisk's tasks are serialised by its mailbox. */
+const vdiskSleep = defineTask({
+  module: 'test',
+  name: 'vdisk_sleep',
+  summary: "Sleep in a vDisk's actor",
+  params: z.object({ vdisk_guid: z.string().min(1).max(64), ms: z.number().int().min(0).max(30_000).default(0) }).strict(),
+  owner: { kind: 'vdisk', param: 'vdisk_guid' },
+  testOnly: true,
+  async handler({ ms }, { taskId }) {
+    const started_at = Date.now();
+    await sleep(ms);
+    return { task_id: taskId, started_at, finished_at: Date.now() };
+  },
+}) as TaskDef;
+
+export const testTasks: TaskDef[] = [...(['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask), vdiskSleep];
