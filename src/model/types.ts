@@ -147,7 +147,36 @@ export const VDISK: TypeDef = {
   ],
 };
 
+/** Junction Service ↔ vPool for a metadata server (model.md §3.8); MDS services arrive with phase 1b. */
+export const MDSSERVICE: TypeDef = {
+  name: 'mdsservice',
+  props: { number: { kind: 'int', mandatory: true }, capacity: { kind: 'int', mandatory: true, default: 100 } },
+  relations: [
+    { name: 'vpool', target: 'vpool', reverse: 'mds_services', mandatory: true },
+    { name: 'service', target: 'service', reverse: 'mds_service', mandatory: true },
+  ],
+};
+
+export const MDSSERVICEVDISK: TypeDef = {
+  name: 'mdsservicevdisk',
+  props: { is_master: { kind: 'boolean', mandatory: true, default: false } },
+  relations: [
+    { name: 'vdisk', target: 'vdisk', reverse: 'mds_services', mandatory: true },
+    { name: 'mds_service', target: 'mdsservice', reverse: 'vdisks', mandatory: true },
+  ],
+};
+
+/** Manual DTL target domains of a vDisk (model.md §3.11). */
+export const VDISKDOMAIN: TypeDef = {
+  name: 'vdiskdomain',
+  props: {},
+  relations: [
+    { name: 'domain', target: 'domain', reverse: 'vdisks_dtl', mandatory: true },
+    { name: 'vdisk', target: 'vdisk', reverse: 'domains_dtl', mandatory: true },
+  ],
+};
+
 /** The seeded service types (model.md §2). */
 export const SEEDED_SERVICE_TYPES = ['MetadataServer', 'AlbaProxy', 'Arakoon'] as const;
 
-export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL, STORAGEDRIVER, VDISK];
+export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL, STORAGEDRIVER, VDISK, MDSSERVICE, MDSSERVICEVDISK, VDISKDOMAIN];

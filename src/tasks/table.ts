@@ -11,7 +11,7 @@ import { balanceChange } from './vpool/balance-change.js';
 import { implement, type Implementation } from './implementation.js';
 import { addVpool } from './storagerouter/add-vpool.js';
 import { vdiskImplementations } from './vdisk/vdisk-tasks.js';
-import { vdiskAdminImplementations } from './vdisk/vdisk-admin-tasks.js';
+import { vdiskAdminImplementations, vdiskFanOutImplementations } from './vdisk/vdisk-admin-tasks.js';
 import { deleteSnapshots, deleteSnapshotsStoragedriver, snapshotAllVdisks } from './generic/snapshot-tasks.js';
 
 const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpointExists, refreshHardware, balanceChange] as TaskDef[];
@@ -23,6 +23,7 @@ const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpo
 const implementations: Record<string, Implementation> = {
   ...vdiskImplementations,
   ...vdiskAdminImplementations,
+  ...vdiskFanOutImplementations,
   'storagerouter.add_vpool': addVpool,
   'generic.snapshot_all_vdisks': snapshotAllVdisks,
   'generic.delete_snapshots': deleteSnapshots,

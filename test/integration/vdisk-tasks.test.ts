@@ -209,3 +209,17 @@ test.serial('each vDisk is an actor: its tasks run one at a time in arrival orde
   t.is(got.storagerouter_guid, agent.storagerouterGuid);
   await call('vdisk.delete', { vdisk_guid: vd });
 });
+
+test.serial('create_snapshots and delete_snapshots answer per vDisk; one failure does not hide the others', async (t) => {
+  const a = await call<string>('vdisk.create_new', { volume_name: 'multi-a', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const b = await call<string>('vdisk.create_new', { volume_name: 'multi-b', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const made = await call<Record<string, [boolean, string]>>('vdisk.create_snapshots', { vdisk_guids: [a, b, 'no-such-vdisk'], metadata: meta('1700000500') });
+  t.true(made[a]![0] && made[b]![0]);
+  t.false(made['no-such-vdisk']![0]);
+  for (const g of [a, b]) while (!(await call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: g, snapshot_id: made[g]![1] }))) await new Promise((r) => setTimeout(r, 20));
+  const res = await call<Record<string, unknown>>('vdisk.delete_snapshots', { snapshot_mapping: { [a]: [made[a]![1], 'nope'], [b]: made[b]![1] } });
+  t.like(res[a] as object, { success: false });
+  t.deepEqual(((res[a] as { results: Record<string, [boolean, string]> }).results)[made[a]![1]!], [true, made[a]![1]]);
+  t.deepEqual(res[b], [true, made[b]![1]], 'a single id gets the legacy [ok, id] result');
+  for (const g of [a, b]) await call('vdisk.delete', { vdisk_guid: g });
+});

@@ -122,3 +122,41 @@ export const vdiskAdminImplementations: Record<string, Implementation> = {
     },
   },
 };
+
+/** Fan-outs over several vDisks (each call goes to that vDisk's actor); per-vDisk outcomes, never one failure for all. */
+export const vdiskFanOutImplementations: Record<string, Implementation> = {
+  'vdisk.create_snapshots': {
+    async handler(p: P, { services: s }) {
+      const out: Record<string, [boolean, string]> = {};
+      await Promise.all((p.vdisk_guids as string[]).map(async (g) => {
+        try {
+          out[g] = [true, String(await s.call('vdisk.create_snapshot', { vdisk_guid: g, metadata: p.metadata }))];
+        } catch (e) {
+          out[g] = [false, (e as Error).message];
+        }
+      }));
+      return out;
+    },
+  },
+  'vdisk.delete_snapshots': {
+    async handler(p: P, { services: s }) {
+      const out: Record<string, unknown> = {};
+      for (const [g, value] of Object.entries(p.snapshot_mapping as Record<string, string | string[]>)) {
+        const ids = Array.isArray(value) ? value : [value];
+        const results: Record<string, [boolean, string]> = {};
+        for (const id of ids) {
+          try {
+            await s.call('vdisk.delete_snapshot', { vdisk_guid: g, snapshot_id: id });
+            results[id] = [true, id];
+          } catch (e) {
+            results[id] = [false, (e as Error).message];
+          }
+        }
+        const success = Object.values(results).every(([ok]) => ok);
+        // A single id (not a list) asks for the legacy result: [ok, id or message] of that snapshot.
+        out[g] = Array.isArray(value) ? { success, error: success ? null : 'one or more snapshots could not be deleted', results } : results[value];
+      }
+      return out;
+    },
+  },
+};
