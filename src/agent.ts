@@ -25,6 +25,7 @@ import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
 import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
 import { spawnSerialOwner } from './actors/serial-owner.js';
+import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
@@ -88,6 +89,7 @@ export class Agent {
   private discovery: Service | undefined;
   private clusterView: ClusterView | undefined;
   storagedrivers!: StorageDriverManager;
+  private voldrvEvents: VoldrvEventConsumer | undefined;
   private readonly stoppers: Array<() => void> = [];
 
   constructor(readonly opts: AgentOptions) {}
@@ -138,7 +140,7 @@ export class Agent {
       singletonWaitMs: ttl * 2 + 2_000,
     });
     const results = new TaskResults(taskKv, this.nc);
-    this.storagedrivers = new StorageDriverManager(me, this.view, store, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (task, params) => this.services.call(task, params), (parent, name) => spawnSerialOwner(this.supervision, parent, name));
+    this.storagedrivers = new StorageDriverManager(me, this.view, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (parent, name) => spawnSerialOwner(this.supervision, parent, name));
     manager = this.storagedrivers;
     this.services = {
       storagerouterGuid: me,
@@ -190,6 +192,17 @@ export class Agent {
       },
       onStop: () => scheduler?.stop(),
     });
+    await ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1);
+    this.voldrvEvents = new VoldrvEventConsumer(js, {
+      call: (task, params) => this.services.call(task, params),
+      upAndRunning: async (storagedriverId) => {
+        const sd = this.view.list('storagedriver', { storagedriver_id: storagedriverId })[0];
+        // An event can overtake the model write it belongs to: fail, and the stream brings it back.
+        if (!sd) throw new Error(`StorageDriver ${storagedriverId} is not in the model (yet)`);
+        await store.update('storagedriver', sd.guid, (d) => (d.startup_counter = Number(d.startup_counter ?? 0) + 1));
+      },
+    }, log.child({ component: 'events' }));
+    await this.voldrvEvents.start();
     this.storagedrivers.start();
     for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);
     this.view.on('change', ({ type, guid, obj }: { type: string; guid: string; obj: unknown }) => {
@@ -366,6 +379,7 @@ export class Agent {
     this.clusterView?.stop();
     await this.singletons?.stopAll().catch(() => undefined);
     await this.storagedrivers?.stop().catch(() => undefined);
+    this.voldrvEvents?.stop();
     this.view?.stop();
     this.leases?.stop();
     this.tree?.stop();

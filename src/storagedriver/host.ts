@@ -6,8 +6,7 @@ import { DEFAULT_GEOMETRY, type Geometry } from '../dataplane/common/geometry.js
 import { VolumeDriver } from '../dataplane/driver/volume-driver.js';
 import { NbdServer } from '../dataplane/nbd/server.js';
 import type { ModelObject } from '../model/schema.js';
-import { encode } from '../protocol/codec.js';
-import { eventSubject } from '../protocol/subjects.js';
+import { publishVoldrvEvent } from '../events/voldrv-events.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -37,7 +36,7 @@ export function backendPathOf(vpool: ModelObject): string {
 
 /**
  * The volume driver of one vPool on this host and its NBD listener on the StorageDriver's edge port. Data-plane
- * events are published as facts on `ovs.evt.voldrv.<type>` and handed to `onEvent` (the model follows them).
+ * events are stored as facts on `ovs.evt.voldrv.<type>` (a JetStream stream); the events consumer updates the model.
  */
 export class StorageDriverHost {
   readonly driver: VolumeDriver;
@@ -62,7 +61,7 @@ export class StorageDriverHost {
       log: log.child({ storagedriver: sd.storagedriver_id }),
     });
     this.driver.on('event', (e: Record<string, unknown>) => {
-      if (!this.nc.isClosed()) this.nc.publish(eventSubject('voldrv', String(e.type)), encode(e));
+      if (!this.nc.isClosed()) publishVoldrvEvent(this.nc.jetstream(), e, this.log);
       onEvent(e);
     });
   }

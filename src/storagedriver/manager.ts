@@ -2,14 +2,13 @@ import type nact from 'nact';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { ModelObject } from '../model/schema.js';
-import type { ModelStore } from '../model/store.js';
 import type { ModelView } from '../model/view.js';
 import { StorageDriverHost } from './host.js';
 
 /**
  * Runs a StorageDriverHost (volume driver + NBD listener) for every StorageDriver of this StorageRouter in the
  * model, each under its own owner actor `storagedriver:<vpool>@<sr>`; follows the model as StorageDrivers come
- * and go. Data-plane events update the model (startup counter on `up_and_running`, sizes on `volume_resize`).
+ * and go.
  */
 export class StorageDriverManager {
   private readonly vdiskActors = new Map<string, { sd: string; ref: nact.Ref<unknown> }>();
@@ -18,13 +17,11 @@ export class StorageDriverManager {
   constructor(
     private readonly me: string,
     private readonly view: ModelView,
-    private readonly store: ModelStore,
     private readonly nc: NatsConnection,
     private readonly dataDir: string,
     private readonly log: Logger,
     private readonly spawnActor: (name: string) => nact.Ref<unknown>,
     private readonly stopActor: (ref: nact.Ref<unknown>) => void,
-    private readonly call: (task: string, params: Record<string, unknown>) => Promise<unknown>,
     private readonly spawnChild: (parent: nact.Ref<unknown>, name: string) => nact.Ref<unknown>,
   ) {}
 
@@ -77,7 +74,7 @@ export class StorageDriverManager {
     if (this.hosts.has(sd.guid)) return;
     const vpool = this.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.dataDir, this.nc, this.log, (e) => void this.onEvent(sd.guid, e));
+    const host = new StorageDriverHost(sd, vpool, this.dataDir, this.nc, this.log, () => undefined);
     const actor = this.spawnActor(`storagedriver:${String(vpool.name)}@${this.me}`);
     const ready = host.start().catch((e: unknown) => {
       this.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
@@ -86,22 +83,6 @@ export class StorageDriverManager {
     const slot: { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void>; started?: boolean } = { host, actor, ready };
     ready.then(() => (slot.started = true), () => undefined);
     this.hosts.set(sd.guid, slot);
-  }
-
-  private async onEvent(sdGuid: string, e: Record<string, unknown>): Promise<void> {
-    try {
-      if (e.type === 'up_and_running') {
-        await this.store.update('storagedriver', sdGuid, (sd) => {
-          sd.startup_counter = Number(sd.startup_counter ?? 0) + 1;
-        });
-      }
-      if (e.type === 'volume_resize' && typeof e.volume_id === 'string') {
-        await this.call('vdisk.resize_from_voldrv', { volume_id: e.volume_id, volume_size: e.size, volume_path: e.path, storagedriver_id: e.node_id });
-      }
-      if (e.type === 'volume_delete' && typeof e.volume_id === 'string') await this.call('vdisk.delete_from_voldrv', { volume_id: e.volume_id });
-    } catch (err) {
-      this.log.warn({ err, event: e.type }, 'model update from a data-plane event failed');
-    }
   }
 
   private async remove(sdGuid: string): Promise<void> {

@@ -223,3 +223,21 @@ test.serial('create_snapshots and delete_snapshots answer per vDisk; one failure
   t.deepEqual(res[b], [true, made[b]![1]], 'a single id gets the legacy [ok, id] result');
   for (const g of [a, b]) await call('vdisk.delete', { vdisk_guid: g });
 });
+
+test.serial('data-plane events are not lost when their handler fails: the stream redelivers them', async (t) => {
+  const { encode } = await import('../../src/protocol/codec.js');
+  const js = nc.jetstream();
+  // up_and_running of a StorageDriver the model does not know yet: the handler fails, the event comes back.
+  await js.publish('ovs.evt.voldrv.up_and_running', encode({ type: 'up_and_running', cluster_id: 'x', node_id: 'late-sd-1', mountpoint: 'pool1' }));
+  await new Promise((r) => setTimeout(r, 300));
+  const existing = await request<{ vpool_guid: string; storagerouter_guid: string }>(nc, 'ovs.model.storagedriver.get', { guid: sd.guid });
+  // A StorageDriver of another node (its agent is not running here, so nothing starts for it).
+  const other = await agent.services.store.create('storagerouter', { name: 'late-node', ip: '10.99.0.1', heartbeats: {} });
+  const late = await agent.services.store.create('storagedriver', {
+    name: 'late', ports: { management: 1, xmlrpc: 2, dtl: 3, edge: 4 }, cluster_ip: '10.99.0.1', storage_ip: '10.99.0.1', storagedriver_id: 'late-sd-1',
+    mountpoint: '/mnt/late', startup_counter: 0, vpool_guid: existing.vpool_guid, storagerouter_guid: other.guid,
+  });
+  const counted = async (): Promise<number> => Number((await request<{ startup_counter: number }>(nc, 'ovs.model.storagedriver.get', { guid: late.guid })).startup_counter);
+  for (let i = 0; i < 100 && (await counted()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.is(await counted(), 1);
+});

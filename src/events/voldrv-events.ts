@@ -1,0 +1,100 @@
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
+import type { Logger } from 'pino';
+import { decode, encode } from '../protocol/codec.js';
+
+export const VOLDRV_STREAM = 'OVS_VOLDRV_EVENTS';
+export const VOLDRV_SUBJECTS = 'ovs.evt.voldrv.>';
+const CONSUMER = 'ovs-voldrv-events';
+
+/** The volume driver's events (C11, A17): facts, captured by a stream so a handler failure or a dead agent loses none. */
+export async function ensureVoldrvStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  try {
+    await jsm.streams.info(VOLDRV_STREAM);
+  } catch {
+    await jsm.streams.add({ name: VOLDRV_STREAM, subjects: [VOLDRV_SUBJECTS], max_age: 7 * 24 * 3600 * 1e9, num_replicas: replicas });
+  }
+  try {
+    await jsm.consumers.info(VOLDRV_STREAM, CONSUMER);
+  } catch {
+    await jsm.consumers.add(VOLDRV_STREAM, { durable_name: CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30e9, max_deliver: 20 });
+  }
+}
+
+export function publishVoldrvEvent(js: JetStreamClient, e: Record<string, unknown>, log: Logger): void {
+  js.publish(`ovs.evt.voldrv.${String(e.type)}`, encode(e)).catch((err: unknown) => log.warn({ err, event: e.type }, 'data-plane event not stored'));
+}
+
+export interface EventHandlers {
+  /** Runs a task inline, through its owner. */
+  call(task: string, params: Record<string, unknown>): Promise<unknown>;
+  /** Called for `up_and_running` (counts the StorageDriver's starts). */
+  upAndRunning(storagedriverId: string): Promise<void>;
+}
+
+/**
+ * The `events` actor's job (§0.6 mapping): every agent pulls from one durable consumer, so each event is handled
+ * once, anywhere. A handler failure is not acknowledged: the event comes back (the original acked failed messages and
+ * lost them). Resize events of one volume within a second collapse into one, as the original's dedupe did.
+ */
+export class VoldrvEventConsumer {
+  private messages: ConsumerMessages | undefined;
+  private readonly pendingResize = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly js: JetStreamClient, private readonly h: EventHandlers, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const consumer = await this.js.consumers.get(VOLDRV_STREAM, CONSUMER);
+    this.messages = await consumer.consume({ max_messages: 64 });
+    void (async () => {
+      for await (const m of this.messages!) {
+        let e: Record<string, unknown>;
+        try {
+          e = decode(m.data) as Record<string, unknown>;
+        } catch {
+          m.term();
+          continue;
+        }
+        try {
+          await this.handle(e);
+          m.ack();
+        } catch (err) {
+          this.log.warn({ err, event: e.type, redelivery: m.info.redeliveryCount }, 'data-plane event handler failed; it will be redelivered');
+          m.nak(Math.min(30_000, 500 * 2 ** m.info.redeliveryCount));
+        }
+      }
+    })();
+  }
+
+  stop(): void {
+    this.messages?.stop();
+    for (const t of this.pendingResize.values()) clearTimeout(t);
+  }
+
+  private async handle(e: Record<string, unknown>): Promise<void> {
+    switch (e.type) {
+      case 'up_and_running':
+        await this.h.upAndRunning(String(e.node_id));
+        return;
+      case 'volume_delete':
+        await this.h.call('vdisk.delete_from_voldrv', { volume_id: e.volume_id });
+        return;
+      case 'volume_create':
+      case 'volume_resize':
+        this.resizeSoon(e);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private resizeSoon(e: Record<string, unknown>): void {
+    const key = `${String(e.volume_id)}@${String(e.node_id)}`;
+    clearTimeout(this.pendingResize.get(key));
+    this.pendingResize.set(key, setTimeout(() => {
+      this.pendingResize.delete(key);
+      this.h
+        .call('vdisk.resize_from_voldrv', { volume_id: e.volume_id, volume_size: e.size, volume_path: e.path, storagedriver_id: e.node_id })
+        .catch((err: unknown) => this.log.warn({ err, volume_id: e.volume_id }, 'resize_from_voldrv failed'));
+    }, 1_000));
+  }
+}
