@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { run } from '../helpers/run.js';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from 'nats';
@@ -17,19 +17,11 @@ let agent: Agent;
 let nc: NatsConnection;
 let me: string;
 
-interface Run { code: number | null; stdout: string; stderr: string }
+type Run = Awaited<ReturnType<typeof run>>;
 
 /** Runs the CLI to completion (never with a shell: arguments arrive exactly as given). */
 function ovs(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return run(process.execPath, [BIN, ...args]);
 }
 
 function json<T = unknown>(r: Run): T {
