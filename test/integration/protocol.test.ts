@@ -189,3 +189,18 @@ test.serial('disk.sync_with_reality mirrors lsblk and is idempotent', async (t) 
   t.is(second.disks, expected.length);
   t.deepEqual(await model(), before);
 });
+
+test('async tasks publish progress on ovs.evt.task.<id> before their outcome', async (t) => {
+  const nc2 = await connectClient(server.url);
+  const events: Array<{ task_id: string; status: string; progress?: number }> = [];
+  const sub = nc2.subscribe('ovs.evt.task.>', { callback: (_e, m) => events.push(unpack(Buffer.from(m.data)) as never) });
+  const { task_id } = await request<{ task_id: string }>(nc2, 'ovs.task.disk.sync_with_reality', { storagerouter_guid: me }, { headers: { 'Ovs-Async': '1' } });
+  const rec = await request<{ status: string }>(nc2, 'ovs.task.result', { task_id, wait_ms: 20_000 }, { timeoutMs: 25_000 });
+  t.is(rec.status, 'SUCCESS');
+  await nc2.flush();
+  const mine = events.filter((e) => e.task_id === task_id);
+  t.true(mine.some((e) => e.progress !== undefined), 'progress was published');
+  t.is(mine[mine.length - 1]!.status, 'SUCCESS', 'the outcome comes last');
+  sub.unsubscribe();
+  await nc2.close();
+});

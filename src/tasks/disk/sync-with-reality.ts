@@ -49,8 +49,9 @@ export const syncWithReality = defineTask({
   owner: { kind: 'node', param: 'storagerouter_guid' },
   // CHAINED at the StorageRouter's actor: scans of one host never overlap, identical requests coalesce.
   ensureSingle: { mode: 'CHAINED' },
-  async handler({ storagerouter_guid }, { services, log }) {
+  async handler({ storagerouter_guid }, { services, log, progress }) {
     services.view.get('storagerouter', storagerouter_guid);
+    progress(0, 'reading lsblk, sysfs and parted');
     let discovery;
     try {
       discovery = await discoverDisks();
@@ -58,6 +59,7 @@ export const syncWithReality = defineTask({
       throw new HostCommandError('lsblk', (e as Error).message, true);
     }
     const actions = planDiskSync(modelDisks(services.view, storagerouter_guid), discovery);
+    progress(0.5, `${actions.length} model changes`);
     await apply(services.store, storagerouter_guid, actions);
     const summary = {
       disks: discovery.disks.length,

@@ -29,11 +29,17 @@ export class RetentionError extends OvsError {
 }
 
 export const snapshotAllVdisks: Implementation = {
-  async handler(_p, { services: s }) {
+  async handler(_p, { services: s, progress }) {
     const success: string[] = [];
     const fail: string[] = [];
     const vdisks = s.view.list('vdisk').filter((v) => !v.is_vtemplate);
+    let lastReport = 0;
     await fanOut(vdisks, 16, async (v) => {
+      const done = success.length + fail.length;
+      if (done - lastReport >= Math.max(1, vdisks.length / 50)) {
+        lastReport = done;
+        progress(done / vdisks.length, `${done} of ${vdisks.length} vDisks`);
+      }
       const metadata = { label: '', is_consistent: false, timestamp: String(Math.floor(Date.now() / 1000)), is_automatic: true, is_sticky: false };
       try {
         await s.call('vdisk.create_snapshot', { vdisk_guid: v.guid, metadata });
@@ -48,7 +54,7 @@ export const snapshotAllVdisks: Implementation = {
 
 export const deleteSnapshotsStoragedriver: Implementation = {
   owner: { kind: 'storagedriver', param: 'storagedriver_guid' },
-  async handler(p: { storagedriver_guid: string; timestamp?: number | null }, { services: s, log }) {
+  async handler(p: { storagedriver_guid: string; timestamp?: number | null }, { services: s, log, progress }) {
     const host = await s.storagedrivers.host(p.storagedriver_guid);
     if (!host) throw new OvsError(`StorageDriver ${p.storagedriver_guid} is not served here`, { type: 'NOT_AVAILABLE', retryable: true });
     const now = p.timestamp ?? Date.now() / 1000;
@@ -56,7 +62,9 @@ export const deleteSnapshotsStoragedriver: Implementation = {
     const cloneSources = new Set(s.view.list('vdisk').map((v) => v.parentsnapshot).filter((x): x is string => typeof x === 'string'));
     const problems: string[] = [];
     let deleted = 0;
-    for (const vdisk of s.view.list('vdisk', { storagedriver_guid: p.storagedriver_guid })) {
+    const vdisks = s.view.list('vdisk', { storagedriver_guid: p.storagedriver_guid });
+    for (const [i, vdisk] of vdisks.entries()) {
+      progress(i / vdisks.length, `vDisk ${i + 1} of ${vdisks.length}`);
       if (vdisk.is_vtemplate || (vdisk.scrubbing_information as { ongoing?: boolean } | null)?.ongoing) continue;
       const volumeId = String(vdisk.volume_id);
       const snaps: RetentionSnapshot[] = host.driver.list_snapshots({ volume_id: volumeId }).map((id) => {
