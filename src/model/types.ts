@@ -122,6 +122,29 @@ export const STORAGEDRIVER: TypeDef = {
   ],
 };
 
+/** Junction StorageDriver ↔ DiskPartition (model.md §3.6): which partition holds which part of a StorageDriver. */
+export const STORAGEDRIVERPARTITION: TypeDef = {
+  name: 'storagedriverpartition',
+  props: {
+    number: { kind: 'int', mandatory: true },
+    size: { kind: 'int' },
+    role: { kind: 'string', mandatory: true, values: ROLES },
+    sub_role: { kind: 'string', values: ['FCACHE', 'FD', 'MD', 'MDS', 'SCO', 'TLOG'] },
+  },
+  relations: [
+    { name: 'partition', target: 'diskpartition', reverse: 'storagedrivers', mandatory: true },
+    { name: 'storagedriver', target: 'storagedriver', reverse: 'partitions', mandatory: true },
+    { name: 'mds_service', target: 'mdsservice', reverse: 'storagedriver_partitions', mandatory: false },
+  ],
+  dynamics: {
+    folder: { ttlMs: 3_600_000, compute: (p, r) => {
+      const vpool = r.find('vpool', String(r.find('storagedriver', String(p.storagedriver_guid))?.vpool_guid))?.name ?? '?';
+      const role = String(p.role).toLowerCase();
+      return p.sub_role ? `${String(vpool)}_${role}_${String(p.sub_role).toLowerCase()}_${String(p.number)}` : `${String(vpool)}_${role}_${String(p.number)}`;
+    } },
+  },
+};
+
 /** A virtual disk (model.md §3.7). `storagedriver_guid` records its owner (the original read it from the registry). */
 export const VDISK: TypeDef = {
   name: 'vdisk',
@@ -179,4 +202,4 @@ export const VDISKDOMAIN: TypeDef = {
 /** The seeded service types (model.md §2). */
 export const SEEDED_SERVICE_TYPES = ['MetadataServer', 'AlbaProxy', 'Arakoon'] as const;
 
-export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL, STORAGEDRIVER, VDISK, MDSSERVICE, MDSSERVICEVDISK, VDISKDOMAIN];
+export const MODEL_TYPES: readonly TypeDef[] = [STORAGEROUTER, DISK, DISKPARTITION, DOMAIN, STORAGEROUTERDOMAIN, SERVICETYPE, SERVICE, VPOOL, STORAGEDRIVER, STORAGEDRIVERPARTITION, VDISK, MDSSERVICE, MDSSERVICEVDISK, VDISKDOMAIN];

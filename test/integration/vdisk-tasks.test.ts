@@ -111,6 +111,7 @@ test.serial('bad input at the vDisk tasks: typed errors and nothing half-done', 
   t.deepEqual(vdisks.map((v) => v.name), ['good']);
   t.deepEqual(await call('vdisk.list_volumes', {}), [vdisks[0]!.volume_id]);
   t.deepEqual((await fsck(new LocalDirBackend(backendPath), vdisks[0]!.volume_id)).problems, []);
+  t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 0, removed: 0 }, 'model and data plane agree');
   await call('vdisk.delete', { vdisk_guid: g });
 });
 
