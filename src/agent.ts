@@ -227,7 +227,7 @@ export class Agent {
     this.heartbeatTimer.unref();
     const beatMs = o.nodeHeartbeatMs ?? 2_000;
     if (o.httpPort !== undefined) {
-      this.clusterView = new ClusterView(this.nc, this.view, beatMs);
+      this.clusterView = new ClusterView(this.nc, this.view, beatMs, (type, obj) => computed.expand(type, obj));
       this.clusterView.start();
       const clusterView = this.clusterView;
       this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs) });

@@ -40,7 +40,13 @@ export class ClusterView {
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly nc: NatsConnection, private readonly view: ModelView, private readonly heartbeatMs: number) {}
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly view: ModelView,
+    private readonly heartbeatMs: number,
+    /** Adds computed fields (a vDisk's snapshots come from the data plane). */
+    private readonly expand: (type: string, obj: Record<string, unknown> & { guid: string }) => Record<string, unknown> = (_t, o) => ({ ...o }),
+  ) {}
 
   start(): void {
     this.subs.push(this.nc.subscribe(NODE_HEARTBEAT_SUBJECT, { callback: (_e, m) => {
@@ -111,11 +117,16 @@ export class ClusterView {
     });
     const recent = nodes.flatMap((n) => (this.tasks.get(n.storagerouter_guid) ?? []).map((t) => ({ ...t, node: n.name })));
     recent.sort((a, b) => b.at - a.at);
-    const vdisks = this.view.typeDef('vdisk') ? this.view.list('vdisk').map((o) => ({ ...o })) : [];
+    const vdisks = this.view.typeDef('vdisk')
+      ? this.view.list('vdisk').map((o) => {
+          const full = this.expand('vdisk', o);
+          return { guid: o.guid, name: o.name, size: o.size, vpool_guid: o.vpool_guid, storagerouter_guid: full.storagerouter_guid ?? null, snapshots: Array.isArray(full.snapshots) ? full.snapshots.length : 0 };
+        })
+      : [];
     return {
       at: now,
       nodes,
-      vpools: this.view.list('vpool').map((v) => ({ ...v, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length })),
+      vpools: this.view.list('vpool').map((v) => ({ guid: v.guid, name: v.name, status: v.status, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length })),
       vdisks,
       recent_tasks: recent.slice(0, 50),
       events: this.events.slice(-50),

@@ -13,6 +13,18 @@ export interface PropDef {
   default?: unknown;
   /** Allowed values (the original's enum properties). */
   values?: readonly string[];
+  /** Never leaves the agent through the read API or the dashboard (credentials). */
+  secret?: boolean;
+}
+
+/** The object as readers outside the agent see it: secrets masked. */
+export function publicView(def: TypeDef | undefined, obj: Record<string, unknown>): Record<string, unknown> {
+  if (!def) return obj;
+  const secrets = Object.entries(def.props).filter(([, p]) => p.secret).map(([k]) => k);
+  if (secrets.length === 0) return obj;
+  const out = { ...obj };
+  for (const k of secrets) if (out[k] !== null && out[k] !== undefined) out[k] = '***';
+  return out;
 }
 
 export interface RelationDef {

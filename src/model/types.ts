@@ -92,7 +92,7 @@ export const VPOOL: TypeDef = {
     name: { kind: 'string', mandatory: true, unique: true },
     description: { kind: 'string' },
     login: { kind: 'string' },
-    password: { kind: 'string' },
+    password: { kind: 'string', secret: true },
     connection: { kind: 'string' },
     status: { kind: 'string', mandatory: true, default: 'INSTALLING', values: ['RUNNING', 'SHRINKING', 'INSTALLING', 'FAILURE', 'DELETING', 'EXTENDING'] },
     rdma_enabled: { kind: 'boolean', mandatory: true, default: false },

@@ -3,6 +3,7 @@ import { BadRequestError, ValidationError } from '../errors.js';
 import type { ConfigStore } from '../config/store.js';
 import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
+import { publicView } from '../model/schema.js';
 import { guid } from '../tasks/params.js';
 
 const listParams = z.object({ filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional() }).strict();
@@ -26,11 +27,11 @@ export function modelRequest(view: ModelView, computed: ComputedFields, subject:
   }
   if (op === 'list') {
     const { filter } = parse(listParams, params, subject);
-    return view.list(type, filter ?? {});
+    return view.list(type, filter ?? {}).map((o) => publicView(view.typeDef(type), o));
   }
   if (op === 'get') {
     const { guid: g } = parse(getParams, params, subject);
-    return computed.expand(type, view.get(type, g));
+    return publicView(view.typeDef(type), computed.expand(type, view.get(type, g)));
   }
   throw new BadRequestError(`unknown model operation '${op}'; use list or get`, { subject });
 }

@@ -173,3 +173,13 @@ test.serial('a restart on the same data dir is the same StorageRouter with the s
   const again = await request<{ changes: number }>(nc, 'ovs.task.disk.sync_with_reality', { storagerouter_guid: me });
   t.is(again.changes, 0);
 });
+
+test.serial('secrets never leave the agent through the read API', async (t) => {
+  const vp = await agent.services.store.create('vpool', { name: 'secretpool', status: 'RUNNING', login: 'client', password: 'hunter2' });
+  const got = await get('vpool', vp.guid);
+  t.is(got.password, '***');
+  t.is(got.login, 'client');
+  const listed = await list('vpool');
+  t.false(JSON.stringify(listed).includes('hunter2'));
+  await agent.services.store.delete('vpool', vp.guid);
+});
