@@ -2,7 +2,7 @@
 // Idempotent set-up behind `npm start`, `npm test` and `npm run bench`: system packages via apt when missing,
 // npm dependencies when missing or stale, and a TypeScript build when sources are newer than the build.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const quiet = process.argv.includes('--quiet');
@@ -40,5 +40,8 @@ const stamp = join(root, 'dist', '.build-stamp');
 const sources = Math.max(...['src', 'test', 'bench'].filter((d) => existsSync(join(root, d))).map((d) => newest(join(root, d))), mtime(join(root, 'tsconfig.json')));
 if (sources > mtime(stamp)) {
   say('building');
-  execSync('npx --no-install tsc -p . && node -e "require(\'fs\').writeFileSync(\'dist/.build-stamp\', \'\')"', { cwd: root, stdio: 'inherit' });
+  execSync('npx --no-install tsc -p .', { cwd: root, stdio: 'inherit' });
+  // tsc does not keep the executable bit; `npx ovs` runs the bin directly.
+  chmodSync(join(root, 'dist', 'src', 'bin', 'ovs.js'), 0o755);
+  writeFileSync(stamp, '');
 }
