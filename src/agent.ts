@@ -7,7 +7,7 @@ import { Singletons } from './cluster/singletons.js';
 import { loadOrCreateIdentity, type Identity } from './identity.js';
 import { ComputedFields } from './model/computed.js';
 import { ModelStore } from './model/store.js';
-import { MODEL_TYPES, SEEDED_SERVICE_TYPES } from './model/types.js';
+import { MODEL_TYPES } from './model/types.js';
 import { ModelView } from './model/view.js';
 import { NodeTree } from './actors/node-tree.js';
 import { Supervision } from './supervisors/supervision.js';
@@ -16,10 +16,9 @@ import { Router } from './transport/router.js';
 import { Server } from './transport/server.js';
 import { TaskResults } from './transport/task-results.js';
 import { validateParams } from './transport/validate.js';
-import { UnknownTaskError, UniqueConstraintError, asOvsError } from './errors.js';
+import { UnknownTaskError, asOvsError } from './errors.js';
 import type { AgentServices, HostPaths } from './agent-services.js';
 import { HealthServer } from './http/health-server.js';
-import { ensureClusterConfig } from './config/defaults.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
@@ -34,8 +33,8 @@ import { AgentMetrics } from './ops/metrics.js';
 import { startNodeHeartbeat } from './ops/node-heartbeat.js';
 import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
 import { TaskStats } from './ops/task-stats.js';
-import { encode } from './protocol/codec.js';
-import { eventSubject } from './protocol/subjects.js';
+import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
+import { processHeartbeat, registerStorageRouter } from './registration.js';
 
 export interface AgentOptions {
   natsUrl: string;
@@ -171,9 +170,9 @@ export class Agent {
       },
     };
 
-    await this.register(store, config);
+    await registerStorageRouter(store, config, this.identity, { name: this.opts.name ?? hostname(), ip: this.opts.ip ?? '127.0.0.1' });
     this.tree.spawnStorageRouter(me, async (msg) => {
-      if (msg.t === 'heartbeat') await this.beat(store);
+      if (msg.t === 'heartbeat') await processHeartbeat(store, me);
     });
     let scheduler: Scheduler | undefined;
     this.singletons.ensure({
@@ -212,7 +211,7 @@ export class Agent {
     });
 
     this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
-    this.publishActorEvents(me);
+    publishActorEvents(this.supervision, this.nc, me);
     this.server = new Server({
       me, nc: this.nc, table, router, results, view: this.view, computed, config, log,
       maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
@@ -245,7 +244,7 @@ export class Agent {
       actors: this.supervision.tree().length, restarts: this.supervision.tree().reduce((n, a) => n + a.restarts, 0),
     })));
     this.stoppers.push(this.probeKv(modelKv));
-    if (o.testCrashLoopMs) this.stoppers.push(this.crashLoop(o.testCrashLoopMs));
+    if (o.testCrashLoopMs) this.stoppers.push(startCrashLoop(this.supervision, this.tree.node, o.testCrashLoopMs));
     this.stoppers.push(startWatchdog());
     await this.nc.flush();
     notifyReady();
@@ -270,36 +269,6 @@ export class Agent {
     this.singletons.ensure({ lease: `vpool.${guid}`, spawn: () => this.tree.spawnSingleton(`vpool:${guid}`) });
   }
 
-  /** Registers (or re-registers) this host as a StorageRouter and seeds cluster-wide defaults once. */
-  private async register(store: ModelStore, config: ConfigStore): Promise<void> {
-    const { storagerouter_guid: me, machine_id } = this.identity;
-    const name = this.opts.name ?? hostname();
-    const ip = this.opts.ip ?? '127.0.0.1';
-    const now = Date.now() / 1000;
-    if (this.view.find('storagerouter', me)) {
-      await store.update('storagerouter', me, (sr) => {
-        sr.name = name;
-        sr.ip = ip;
-        sr.heartbeats = { ...(sr.heartbeats as object), process: now };
-      });
-    } else {
-      await store.create('storagerouter', { name, ip, machine_id, node_type: 'MASTER', rdma_capable: false, heartbeats: { process: now, celery: now } }, me);
-    }
-    for (const typeName of SEEDED_SERVICE_TYPES) {
-      if (this.view.list('servicetype', { name: typeName }).length > 0) continue;
-      await store.create('servicetype', { name: typeName }).catch((e: unknown) => {
-        if (!(e instanceof UniqueConstraintError)) throw e;
-      });
-    }
-    await ensureClusterConfig(config, machine_id, ip);
-  }
-
-  private async beat(store: ModelStore): Promise<void> {
-    await store.update('storagerouter', this.identity.storagerouter_guid, (sr) => {
-      sr.heartbeats = { ...(sr.heartbeats as object), process: Date.now() / 1000 };
-    });
-  }
-
   nodeInfo(): Record<string, unknown> {
     const sr = this.view.find('storagerouter', this.identity.storagerouter_guid);
     return {
@@ -309,34 +278,12 @@ export class Agent {
     };
   }
 
-  private publishActorEvents(me: string): void {
-    const publish = (event: string, data: Record<string, unknown>): void => {
-      if (!this.nc.isClosed()) this.nc.publish(eventSubject('actor', event), encode({ storagerouter_guid: me, ...data }));
-    };
-    this.supervision.on('restart', (path: string) => publish('restart', { path }));
-    this.supervision.on('escalated', (path: string, reason: string) => publish('escalated', { path, reason }));
-  }
-
   /** Keeps a cheap KV round trip going so /readyz can say when the store is unreachable. */
   private probeKv(kv: KV): () => void {
     const t = setInterval(() => {
       kv.get('probe.readiness').then(() => (this.kvReachable = true), () => (this.kvReachable = false));
     }, 2_000);
     t.unref();
-    return () => clearInterval(t);
-  }
-
-  private crashLoop(everyMs: number): () => void {
-    const ref = this.supervision.spawn<number, { t: string }>(this.tree.node, 'crashloop', {
-      initialState: () => 0,
-      handle: () => {
-        throw new Error('test actor crashes on every tick');
-      },
-    }, { maxRestarts: 5, periodMs: everyMs * 20, backoffInitialMs: 10, backoffMaxMs: 50 });
-    const t = setInterval(() => {
-      if (!this.supervision.isRunning(ref)) return clearInterval(t);
-      this.supervision.tell(ref, { t: 'tick' });
-    }, everyMs);
     return () => clearInterval(t);
   }
 
