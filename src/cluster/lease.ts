@@ -45,7 +45,8 @@ export class Lease extends EventEmitter {
     this.stopped = true;
     clearTimeout(this.timer);
     if (this.held) {
-      this.setHeld(false);
+      this.held = false;
+      this.emit('released');
       await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => undefined);
     }
   }
