@@ -19,7 +19,7 @@ export interface AgentProcessOptions {
 
 /** A real agent in its own process (`ovs agent`), with its own data dir. */
 export class AgentProcess {
-  private constructor(readonly child: ChildProcess, readonly dataDir: string, readonly guid: string, readonly log: string[]) {}
+  private constructor(readonly child: ChildProcess, readonly dataDir: string, readonly guid: string, readonly log: string[], private readonly ownsDir: boolean) {}
 
   static async start(o: AgentProcessOptions): Promise<AgentProcess> {
     const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'ovs-agent-')));
@@ -37,7 +37,7 @@ export class AgentProcess {
       if (child.exitCode !== null) throw new Error(`agent exited: ${log.join('').slice(-2000)}`);
       return JSON.parse(await readFile(ready, 'utf8').catch(() => 'null')) as { storagerouter_guid: string } | null;
     }, 30_000, 100);
-    return new AgentProcess(child, dataDir, info!.storagerouter_guid, log);
+    return new AgentProcess(child, dataDir, info!.storagerouter_guid, log, o.dataDir === undefined);
   }
 
   kill9(): void {
@@ -45,9 +45,13 @@ export class AgentProcess {
   }
 
   async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
-    this.child.kill('SIGTERM');
-    return exited;
+    let code = this.child.exitCode;
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<number | null>((r) => this.child.once('exit', (c) => r(c)));
+      this.child.kill('SIGTERM');
+      code = await exited;
+    }
+    if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
+    return code;
   }
 }

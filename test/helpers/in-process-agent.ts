@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -6,6 +6,7 @@ import { Agent, type AgentOptions } from '../../src/agent.js';
 
 /** An agent inside the test process (real NATS, real actors), for tests that need to reach into its services. */
 export async function startAgent(natsUrl: string, o: Partial<AgentOptions> = {}): Promise<Agent> {
+  const owned = o.dataDir === undefined;
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'ovs-agent-')));
   const agent = new Agent({
     natsUrl,
@@ -20,5 +21,13 @@ export async function startAgent(natsUrl: string, o: Partial<AgentOptions> = {})
     ...o,
   });
   await agent.start();
+  if (owned) {
+    // The helper made the data dir, so it removes it when the agent stops.
+    const stop = agent.stop.bind(agent);
+    agent.stop = async (deadlineMs?: number) => {
+      await stop(deadlineMs);
+      await rm(dataDir, { recursive: true, force: true });
+    };
+  }
   return agent;
 }

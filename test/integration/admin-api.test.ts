@@ -1,4 +1,7 @@
 import test from 'ava';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from 'nats';
 import type { Agent } from '../../src/agent.js';
@@ -11,6 +14,7 @@ let server: NatsServer;
 let agent: Agent;
 let nc: NatsConnection;
 let me: string;
+let dataDirOfTest: string | undefined;
 const NAME = `sr-${randomUUID().slice(0, 8)}`;
 const IP = '127.0.77.7';
 
@@ -31,7 +35,9 @@ const cfg = <T = unknown>(op: 'get' | 'set' | 'list', params: Record<string, unk
 
 test.before(async () => {
   server = await NatsServer.start();
-  agent = await startAgent(server.url, { name: NAME, ip: IP });
+  // Our own data dir: it must outlive the first agent for the restart test.
+  dataDirOfTest = await mkdtemp(join(tmpdir(), 'ovs-admin-'));
+  agent = await startAgent(server.url, { dataDir: dataDirOfTest, name: NAME, ip: IP, paths: { mountRoot: dataDirOfTest } });
   me = agent.storagerouterGuid;
   nc = await connectClient(server.url);
   await request(nc, 'ovs.task.disk.sync_with_reality', { storagerouter_guid: me });
@@ -41,6 +47,7 @@ test.after.always(async () => {
   await nc?.close();
   await agent?.stop();
   await server?.stop();
+  if (dataDirOfTest) await rm(dataDirOfTest, { recursive: true, force: true });
 });
 
 test.serial('model list, with and without a filter', async (t) => {

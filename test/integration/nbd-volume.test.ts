@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,4 +69,5 @@ test('real NBD clients against a real volume: qemu-io patterns, nbdcopy + cmp, f
   t.is(await stop(child), 0);
   const backend = new LocalDirBackend(join(dir, 'backend'));
   t.deepEqual((await fsck(backend, 'vol')).problems, [], 'backend consistent after a clean stop');
+  await rm(dir, { recursive: true, force: true });
 });

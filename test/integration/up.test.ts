@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +56,5 @@ test('ovs up: ready file, SIGTERM stops agent then nats-server, a restart on the
   await nc2.close();
   second.child.kill('SIGINT');
   t.is(await exitOf(second.child), 0);
+  await rm(dataDir, { recursive: true, force: true });
 });

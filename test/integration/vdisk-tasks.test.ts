@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -17,6 +17,7 @@ let agent: Agent;
 let nc: NatsConnection;
 let sd: { guid: string; ports: { edge: number }; storage_ip: string };
 let backendPath: string;
+let dir: string;
 const MiB = 1024 * 1024;
 const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 60_000 });
 const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
@@ -24,7 +25,7 @@ const meta = (ts: string) => ({ label: ts, timestamp: ts, is_consistent: true, i
 
 test.before(async () => {
   ns = await NatsServer.start();
-  const dir = await mkdtemp(join(tmpdir(), 'ovs-vd-'));
+  dir = await mkdtemp(join(tmpdir(), 'ovs-vd-'));
   backendPath = join(dir, 'backend');
   agent = await startAgent(ns.url, { dataDir: join(dir, 'agent') });
   nc = await connectClient(ns.url);
@@ -37,6 +38,7 @@ test.after.always(async () => {
   await nc?.close();
   await agent?.stop();
   await ns?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test.serial('add_vpool: a RUNNING vPool with a StorageDriver whose edge port serves NBD; a second add to the same node is refused', async (t) => {

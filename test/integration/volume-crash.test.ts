@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readdir, stat, truncate } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -59,6 +59,7 @@ test('I2: flushed data survives SIGKILL of the node process; the unflushed tail 
   await v.queue.idle();
   t.deepEqual((await fsck(h.backend, 'crashvol')).problems, []);
   await h.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 async function tornScenario(t: import('ava').ExecutionContext, damage: (dir: string, ns: string) => Promise<void>): Promise<void> {
