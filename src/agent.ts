@@ -192,15 +192,7 @@ export class Agent {
       onStop: () => scheduler?.stop(),
     });
     await ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1);
-    this.voldrvEvents = new VoldrvEventConsumer(js, {
-      call: (task, params) => this.services.call(task, params),
-      upAndRunning: async (storagedriverId) => {
-        const sd = this.view.list('storagedriver', { storagedriver_id: storagedriverId })[0];
-        // An event can overtake the model write it belongs to: fail, and the stream brings it back.
-        if (!sd) throw new Error(`StorageDriver ${storagedriverId} is not in the model (yet)`);
-        await store.update('storagedriver', sd.guid, (d) => (d.startup_counter = Number(d.startup_counter ?? 0) + 1));
-      },
-    }, log.child({ component: 'events' }));
+    this.voldrvEvents = new VoldrvEventConsumer(js, { call: (task, params) => this.services.call(task, params) }, log.child({ component: 'events' }));
     await this.voldrvEvents.start();
     this.storagedrivers.start();
     for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);

@@ -27,8 +27,6 @@ export function publishVoldrvEvent(js: JetStreamClient, e: Record<string, unknow
 export interface EventHandlers {
   /** Runs a task inline, through its owner. */
   call(task: string, params: Record<string, unknown>): Promise<unknown>;
-  /** Called for `up_and_running` (counts the StorageDriver's starts). */
-  upAndRunning(storagedriverId: string): Promise<void>;
 }
 
 /**
@@ -73,7 +71,7 @@ export class VoldrvEventConsumer {
   private async handle(e: Record<string, unknown>): Promise<void> {
     switch (e.type) {
       case 'up_and_running':
-        await this.h.upAndRunning(String(e.node_id));
+        await this.h.call('vpool.up_and_running', { storagedriver_id: e.node_id });
         return;
       case 'volume_delete':
         await this.h.call('vdisk.delete_from_voldrv', { volume_id: e.volume_id });

@@ -10,6 +10,7 @@ import { testTasks } from './test/sleep.js';
 import { balanceChange } from './vpool/balance-change.js';
 import { implement, type Implementation } from './implementation.js';
 import { addVpool } from './storagerouter/add-vpool.js';
+import { upAndRunning } from './vpool/up-and-running.js';
 import { vdiskImplementations } from './vdisk/vdisk-tasks.js';
 import { vdiskAdminImplementations, vdiskFanOutImplementations } from './vdisk/vdisk-admin-tasks.js';
 import { deleteSnapshots, deleteSnapshotsStoragedriver, snapshotAllVdisks } from './generic/snapshot-tasks.js';
@@ -28,6 +29,7 @@ const implementations: Record<string, Implementation> = {
   'generic.snapshot_all_vdisks': snapshotAllVdisks,
   'generic.delete_snapshots': deleteSnapshots,
   'generic.delete_snapshots_storagedriver': deleteSnapshotsStoragedriver,
+  'vpool.up_and_running': upAndRunning,
 };
 
 export function buildTaskTable(opts: { testTasks?: boolean } = {}): ReadonlyMap<string, TaskDef> {
