@@ -32,6 +32,8 @@ function fail(e: unknown, json: boolean): never {
   if (e instanceof OvsError) {
     if (json) process.stdout.write(JSON.stringify({ error: e.toWire() }, null, 2) + '\n');
     else process.stderr.write(`error ${e.type}${e.retryable ? ' (retryable)' : ''}: ${e.message}\n`);
+  } else if ((e as { code?: string })?.code === '503') {
+    process.stderr.write('error: no agent answered on NATS (is the cluster up, and is --nats right?)\n');
   } else {
     process.stderr.write(`error: ${(e as Error)?.message ?? String(e)}\n`);
   }

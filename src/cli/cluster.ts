@@ -13,13 +13,18 @@ interface Ping {
 /** Every agent that answers `$SRV.PING.ovs-agent` within `waitMs`. */
 export async function pingAgents(nc: NatsConnection, waitMs = 750): Promise<Ping[]> {
   const out: Ping[] = [];
-  const replies = await nc.requestMany(`$SRV.PING.${SERVICE_NAME}`, new Uint8Array(), { maxWait: waitMs });
-  for await (const m of replies) {
-    try {
-      out.push(JSON.parse(Buffer.from(m.data).toString('utf8')) as Ping);
-    } catch {
-      // not a micro-service ping reply
+  try {
+    const replies = await nc.requestMany(`$SRV.PING.${SERVICE_NAME}`, new Uint8Array(), { maxWait: waitMs });
+    for await (const m of replies) {
+      try {
+        out.push(JSON.parse(Buffer.from(m.data).toString('utf8')) as Ping);
+      } catch {
+        // not a micro-service ping reply
+      }
     }
+  } catch (e) {
+    // No agent answers at all: that is an empty cluster, not an error (`ovs ls` then shows every node down).
+    if ((e as { code?: string }).code !== '503') throw e;
   }
   return out;
 }

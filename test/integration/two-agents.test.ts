@@ -74,3 +74,21 @@ test.serial('kill -9 of the vPool singleton holder: another agent takes the vPoo
   // The request is answered again, by the singleton at its new home (the client never sees the move).
   t.deepEqual(await balance(), { vpool_guid: vpoolGuid, moved: 0 });
 });
+
+test.serial('graceful shutdown: SIGTERM lets an in-flight request finish, deregisters from discovery, exits 0', async (t) => {
+  // Alone in the cluster, so the in-flight request is surely this agent's (it also holds the cluster lease then).
+  await Promise.all(agents.map((a) => a.stop()));
+  const g = await AgentProcess.start({ natsUrl: ns.url, name: 'node-g', ip: '127.0.0.17', queue: true });
+  const warm = await request<{ served_by: string }>(nc, 'ovs.task.test.sleep_none', { ms: 0 }, { timeoutMs: 20_000 }).catch((e: unknown) => {
+    throw new Error(`${String(e)}; agent log: ${g.log.join('').slice(-1500)}`);
+  });
+  t.is(warm.served_by, g.guid);
+  const pending = request<{ served_by: string }>(nc, 'ovs.task.test.sleep_none', { ms: 1500 }, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = g.stop();
+  const outcome = await pending;
+  t.false(outcome instanceof Error, `the in-flight request was answered: ${String(outcome)}`);
+  t.is(await exited, 0);
+  const { pingAgents } = await import('../../src/cli/cluster.js');
+  t.false((await pingAgents(nc)).some((p) => p.metadata?.storagerouter_guid === g.guid), 'no longer discoverable');
+});
