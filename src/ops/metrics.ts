@@ -58,9 +58,18 @@ export class AgentMetrics {
     supervision.on('deadLetter', () => this.deadLetters.inc());
   }
 
+  private readonly children = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+
+  /** Per-request accounting; label children are cached so the hot path does no label hashing. */
   task(task: string, seconds: number, errorType?: string): void {
-    this.requests.inc({ task, outcome: errorType ? 'error' : 'ok', error_type: errorType ?? '' });
-    this.duration.observe({ task }, seconds);
+    const key = `${task}|${errorType ?? ''}`;
+    let c = this.children.get(key);
+    if (!c) {
+      c = { count: this.requests.labels(task, errorType ? 'error' : 'ok', errorType ?? ''), time: this.duration.labels(task) };
+      this.children.set(key, c);
+    }
+    c.count.inc();
+    c.time.observe(seconds);
   }
 
   text(): Promise<string> {
