@@ -30,6 +30,9 @@ test.before(async () => {
   agent = await startAgent(ns.url, { dataDir: join(dir, 'agent') });
   nc = await connectClient(ns.url);
   const sr = agent.services.view.get('storagerouter', agent.storagerouterGuid);
+  // A port range of its own, so a concurrently running `ovs up` test never races this one for the same ports.
+  const base = 30_000 + Math.floor(Math.random() * 300) * 100;
+  await agent.services.config.set(`/ovs/framework/hosts/${agent.services.machineId}/ports`, { storagedriver: [[base, base + 99]] });
   const r = await call<{ storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'pool1', storagerouter_ip: sr.ip, backend_info: { type: 'local', path: backendPath } } });
   sd = await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid });
 });
