@@ -13,7 +13,7 @@ import { up } from '../up.js';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { serveVolume } from '../cli/volume-serve.js';
-import { askNode, formatTree, listNodes, pingAgents } from '../cli/cluster.js';
+import { askEveryAgent, askNode, formatTree, listNodes } from '../cli/cluster.js';
 import type { ActorInfo } from '../supervisors/supervision.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').showHelpAfterError();
@@ -252,13 +252,9 @@ program
   .option('--nats <url>', 'NATS URL', defaultNatsUrl())
   .action((o: { json?: boolean; nats: string }) =>
     withNats(o.nats, Boolean(o.json), async (nc) => {
-      const rows: Array<Record<string, unknown>> = [];
-      for (const p of await pingAgents(nc)) {
-        const guid = p.metadata?.storagerouter_guid ?? '';
-        const stats = await askNode<Array<Record<string, number | string>>>(nc, guid, 'stats').catch(() => []);
-        for (const s of stats) rows.push({ node: p.metadata?.name ?? guid, task: s.task, count: s.count, errors: s.errors, mean_ms: Number(s.mean_ms).toFixed(2), max_ms: Number(s.max_ms).toFixed(2) });
-      }
-      return rows;
+      const answers = await askEveryAgent<Array<Record<string, number | string>>>(nc, 'stats', []);
+      return answers.flatMap(({ node, result }) =>
+        result.map((s) => ({ node, task: s.task, count: s.count, errors: s.errors, mean_ms: Number(s.mean_ms).toFixed(2), max_ms: Number(s.max_ms).toFixed(2) })));
     }));
 
 program
@@ -268,13 +264,9 @@ program
   .option('--nats <url>', 'NATS URL', defaultNatsUrl())
   .action((o: { json?: boolean; nats: string }) =>
     withNats(o.nats, Boolean(o.json), async (nc) => {
-      const trees: Record<string, unknown> = {};
-      for (const p of await pingAgents(nc)) {
-        const guid = p.metadata?.storagerouter_guid ?? '';
-        trees[p.metadata?.name ?? guid] = await askNode<ActorInfo[]>(nc, guid, 'tree').catch(() => []);
-      }
+      const trees: Record<string, ActorInfo[]> = Object.fromEntries((await askEveryAgent<ActorInfo[]>(nc, 'tree', [])).map((a) => [a.node, a.result]));
       if (o.json) return trees;
-      process.stdout.write(Object.entries(trees).map(([n, t]) => formatTree(n, t as ActorInfo[])).join('\n\n') + '\n');
+      process.stdout.write(Object.entries(trees).map(([n, t]) => formatTree(n, t)).join('\n\n') + '\n');
       return undefined;
     }));
 

@@ -34,6 +34,14 @@ export async function askNode<T>(nc: NatsConnection, guid: string, op: 'info' | 
   return (decode(reply.data) as { result: T }).result;
 }
 
+/** Asks every live agent the same question; an agent that does not answer in time contributes `fallback`. */
+export async function askEveryAgent<T>(nc: NatsConnection, op: 'info' | 'tree' | 'stats' | 'tasks', fallback: T): Promise<Array<{ node: string; guid: string; result: T }>> {
+  return Promise.all((await pingAgents(nc)).map(async (p) => {
+    const guid = p.metadata?.storagerouter_guid ?? '';
+    return { node: p.metadata?.name ?? guid, guid, result: await askNode<T>(nc, guid, op).catch(() => fallback) };
+  }));
+}
+
 /** `ovs ls`: every StorageRouter of the model, up or down, with what its agent reports. */
 export async function listNodes(nc: NatsConnection, model: Array<{ guid: string; name: string; ip: string }>): Promise<Array<Record<string, unknown>>> {
   const pings = await pingAgents(nc);
