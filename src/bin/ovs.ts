@@ -282,7 +282,8 @@ volume
   .option('--host <ip>', 'listen address', '127.0.0.1')
   .option('--cluster-size <bytes>', 'cluster size for a new volume', (v) => Number(v))
   .option('--sco-clusters <n>', 'clusters per SCO for a new volume', (v) => Number(v))
-  .action(async (o: { dir: string; backend: string; name: string; size: string; port: number; host: string; clusterSize?: number; scoClusters?: number }) => {
+  .option('--no-direct-io', 'large SCO reads and writes go through the page cache too (default: O_DIRECT where possible)')
+  .action(async (o: { dir: string; backend: string; name: string; size: string; port: number; host: string; clusterSize?: number; scoClusters?: number; directIo: boolean }) => {
     const log = createLogger({ proc: 'ovs-volume' });
     const geometry = { ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}), ...(o.scoClusters ? { scoMultiplier: o.scoClusters } : {}) };
     const served = await serveVolume({ ...o, geometry, log });

@@ -13,6 +13,8 @@ export interface ServeOptions {
   port: number;
   host: string;
   geometry?: Partial<Geometry>;
+  /** false: large SCO I/O through the page cache as well. */
+  directIo?: boolean;
   log: Logger;
 }
 
@@ -28,6 +30,7 @@ export async function serveVolume(o: ServeOptions): Promise<{ port: number; stop
     dataRoot: o.dir,
     backend,
     geometry: { ...DEFAULT_GEOMETRY, ...o.geometry },
+    directIo: o.directIo,
     log: o.log,
   });
   driver.on('event', (e: Record<string, unknown>) => o.log.info({ event: e }, `volume driver event ${String(e.type)}`));

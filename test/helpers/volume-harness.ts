@@ -17,12 +17,17 @@ export interface Harness {
 }
 
 /** A volume driver with test geometry (64 KiB SCOs, 4 SCOs per TLog) on temporary directories. */
-export async function harness(geometry: Geometry = TEST_GEOMETRY, at?: string, failPut?: (ns: string, name: string) => boolean): Promise<Harness> {
+export async function harness(
+  geometry: Geometry = TEST_GEOMETRY,
+  at?: string,
+  failPut?: (ns: string, name: string) => boolean,
+  opts: { directIo?: boolean } = {},
+): Promise<Harness> {
   const dir = at ?? (await mkdtemp(join(tmpdir(), 'ovs-vol-')));
   const backend = new LocalDirBackend(join(dir, 'backend'), { failPut });
   const events: Array<Record<string, unknown>> = [];
   const make = async (): Promise<VolumeDriver> => {
-    const d = new VolumeDriver({ vpool: 'pool', nodeId: 'node1', dataRoot: join(dir, 'data'), backend, geometry, allowTinyScos: true, log: pino({ level: process.env.OVS_TEST_LOG ?? 'silent' }) });
+    const d = new VolumeDriver({ vpool: 'pool', nodeId: 'node1', dataRoot: join(dir, 'data'), backend, geometry, allowTinyScos: true, directIo: opts.directIo, log: pino({ level: process.env.OVS_TEST_LOG ?? 'silent' }) });
     d.on('event', (e: Record<string, unknown>) => events.push(e));
     await d.start();
     return d;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { crc32c } from '../../src/dataplane/common/crc32c.js';
+import { crc32c, crc32cCombine } from '../../src/dataplane/common/crc32c.js';
 
 /** Bit-at-a-time reference: slow, obviously right. */
 function reference(data: Uint8Array, previous = 0): number {
@@ -39,4 +39,15 @@ test('a running CRC over pieces equals the CRC of the whole', (t) => {
   }
   t.is(running, crc32c(whole));
   t.is(crc32c(whole), reference(whole));
+});
+
+test('crc32cCombine joins pieces summed apart', (t) => {
+  const whole = Buffer.alloc(300_000);
+  for (let i = 0; i < whole.length; i++) whole[i] = (i * 13) ^ (i >> 11);
+  for (const cut of [0, 1, 4095, 4096, 65536, 299_999, 300_000]) {
+    const a = whole.subarray(0, cut);
+    const b = whole.subarray(cut);
+    t.is(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(whole), `cut at ${cut}`);
+  }
+  t.is(crc32cCombine(0, crc32c(whole), whole.length), crc32c(whole));
 });

@@ -25,6 +25,8 @@ export interface VolumeDriverOptions {
   geometry: Geometry;
   /** Tests use SCOs below the 1 MiB production minimum. */
   allowTinyScos?: boolean;
+  /** Large SCO I/O bypasses the page cache where the filesystem allows it (default on). */
+  directIo?: boolean;
   log: Logger;
 }
 
@@ -68,7 +70,14 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   }
 
   private ctx(): OpenContext {
-    return { root: this.root, backend: this.o.backend, nodeId: this.o.nodeId, log: this.o.log, emit: (type, fields) => this.publish(type, fields) };
+    return {
+      root: this.root,
+      backend: this.o.backend,
+      nodeId: this.o.nodeId,
+      log: this.o.log,
+      emit: (type, fields) => this.publish(type, fields),
+      directIo: this.o.directIo,
+    };
   }
 
   private publish(type: string, fields: Record<string, unknown>): void {

@@ -27,6 +27,8 @@ export interface OpenContext {
   nodeId: string;
   log: Logger;
   emit: VolumeEvent;
+  /** Large SCO I/O with O_DIRECT where the filesystem allows it (default on; off compares against the page cache). */
+  directIo?: boolean;
 }
 
 export function volumeDirs(root: string, ns: string): VolumeDirs {
@@ -115,7 +117,7 @@ export async function restartLocal(ctx: OpenContext, ns: string, ownerTag: numbe
   await table.barrier({ corkId: written[written.length - 1] ?? null, scrubId: doc.scrubId });
 
   const pending = allTLogs(doc).filter((t) => !t.written);
-  const sco = new ScoStore(dirs.wc, cfg.clusterSize, cfg.scoMultiplier);
+  const sco = new ScoStore(dirs.wc, cfg.clusterSize, cfg.scoMultiplier, { directIo: ctx.directIo });
   await sco.init();
   const local = await validateLocalTLogs(dirs, sco, cfg, doc, pending.map((t) => t.id));
   await sco.close();
@@ -236,7 +238,7 @@ async function assemble(
   o: { nextSco: number; tlogId: string; append: boolean; localTLogs: LocalTLog[] },
 ): Promise<Volume> {
   const meta = new MetadataStore(table);
-  const sco = new ScoStore(dirs.wc, cfg.clusterSize, cfg.scoMultiplier);
+  const sco = new ScoStore(dirs.wc, cfg.clusterSize, cfg.scoMultiplier, { directIo: ctx.directIo });
   await sco.init();
   const lastScoOfTLog = new Map<string, number>();
   const loc = Buffer.alloc(8);

@@ -99,6 +99,7 @@ export function isSyncedUpToTLog(v: Volume, tlog: string): boolean {
 export async function scheduleBackendSync(v: Volume): Promise<string> {
   v.checkUsable();
   return v.writeMutex.run(async () => {
+    await v.drainCommits();
     await v.sco.sync();
     return v.rollTLog();
   });

@@ -5,7 +5,7 @@ import type { Backend, FenceToken } from '../backend/backend.js';
 import { Mutex, RwLock } from '../common/locks.js';
 import { MAX_IO_BYTES } from '../common/geometry.js';
 import { newTLogName, scoName } from '../common/names.js';
-import type { ScoStore } from '../datastore/sco-store.js';
+import { DIRECT_MIN_BYTES, type CrcPiece, type OpenSco, type ScoStore } from '../datastore/sco-store.js';
 import { OutOfRangeError, ReadOnlyVolumeError, VolumeHaltedError } from '../errors.js';
 import { packLoc, unpackLoc } from '../metadata/location.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -74,6 +74,10 @@ export class Volume {
   /** Closed TLog files and the local TLog list not yet fsynced (made durable at the next flush). */
   private readonly unsyncedTLogs = new Set<string>();
   private docUnsynced = false;
+  /** Commits run one after another in reservation order; this is the last one queued. */
+  private commitTail: Promise<void> = Promise.resolve();
+  /** SCOs sealed by reservations since the TLog roll they decided last (commits may lag behind). */
+  private scosSealedInTLog: number;
 
   constructor(p: VolumeParts) {
     this.cfg = p.cfg;
@@ -87,6 +91,7 @@ export class Volume {
     this.nsForDepth = p.nsForDepth;
     this.nextScoNumber = p.nextScoNumber;
     this.scosInCurrentTLog = p.scosInCurrentTLog;
+    this.scosSealedInTLog = p.scosInCurrentTLog;
     this.lastScoOfTLog = p.lastScoOfTLog;
     this.log = p.log;
     this.emit = p.emit;
@@ -149,32 +154,72 @@ export class Volume {
     });
   }
 
+  /**
+   * Two steps, so that several writes can be in flight (C12.1 still holds: locations are published only after their
+   * bytes landed). Under writeMutex: reserve SCO space in order and start the I/O. Then, in reservation order on the
+   * commit chain: wait for the bytes, log the locations in the TLog, publish them in the metadata, close SCOs and roll
+   * TLogs. The reservation decides where SCOs end and TLogs roll, so the commits only carry that out.
+   */
   private async writeAligned(firstCa: number, data: Buffer): Promise<void> {
-    await this.writeMutex.run(async () => {
+    const commit = await this.writeMutex.run(async () => {
       this.checkUsable();
       const cs = this.clusterSize;
       const total = data.length / cs;
+      const parts: PendingPart[] = [];
       let done = 0;
       while (done < total) {
         if (!this.sco.current) await this.sco.openSco(this.nextScoNumber++);
         const n = Math.min(total - done, this.sco.room);
-        const chunk = data.subarray(done * cs, (done + n) * cs);
-        const scoNumber = this.sco.current!.number;
-        const first = await this.sco.append(chunk);
-        const records: TLogRecord[] = new Array(n);
-        for (let i = 0; i < n; i++) {
-          const loc = { cloneId: 0, number: scoNumber, version: 0, offset: first + i };
-          records[i] = { kind: 'loc', ca: firstCa + done + i, loc, hash: ZERO_HASH };
-          // Metadata only after the SCO write resolved (C12.1): a read never follows a location without bytes.
-          this.meta.write(firstCa + done + i, packLoc(loc));
+        const { sco, offset } = this.sco.reserve(n);
+        const io = this.sco.writeAt(sco, offset, data.subarray(done * cs, (done + n) * cs));
+        io.catch(() => undefined); // observed by the commit
+        const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, io, seals: false, rolls: false };
+        if (this.sco.room === 0) {
+          this.sco.seal();
+          part.seals = true;
+          if (++this.scosSealedInTLog >= this.cfg.tlogMultiplier) {
+            part.rolls = true;
+            this.scosSealedInTLog = 0;
+          }
         }
-        this.tlog.add(records);
-        this.currentTLogRef().size += n * cs;
+        parts.push(part);
         done += n;
-        if (this.sco.room === 0) await this.closeSco();
-        if (this.scosInCurrentTLog >= this.cfg.tlogMultiplier) await this.rollTLog();
       }
+      const run = this.commitTail.then(() => this.commit(parts));
+      this.commitTail = run.catch(() => undefined);
+      return run;
     });
+    await commit;
+  }
+
+  private async commit(parts: PendingPart[]): Promise<void> {
+    for (const part of parts) {
+      let pieces: CrcPiece[];
+      try {
+        pieces = await part.io;
+      } catch (e) {
+        // Its clusters are reserved but not written: later locations in this SCO could not be trusted.
+        this.halt(`SCO write failed: ${(e as Error).message}`);
+        throw e;
+      }
+      this.checkUsable();
+      this.sco.addCrc(part.sco, pieces);
+      const records: TLogRecord[] = new Array(part.n);
+      for (let i = 0; i < part.n; i++) {
+        const loc = { cloneId: 0, number: part.sco.number, version: 0, offset: part.offset + i };
+        records[i] = { kind: 'loc', ca: part.firstCa + i, loc, hash: ZERO_HASH };
+        this.meta.write(part.firstCa + i, packLoc(loc));
+      }
+      this.tlog.add(records);
+      this.currentTLogRef().size += part.n * this.clusterSize;
+      if (part.seals) this.finishSco(this.sco.finish(part.sco));
+      if (part.rolls) await this.rollTLogNow({ closeOpenSco: false });
+    }
+  }
+
+  /** Waits until every write reserved so far is committed (or failed). Callers hold writeMutex. */
+  async drainCommits(): Promise<void> {
+    await this.commitTail;
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -213,7 +258,10 @@ export class Volume {
   }
 
   private async readRun(cloneId: number, name: string, offset: number, count: number, out: Buffer, at: number): Promise<void> {
-    if (cloneId === 0 && (await this.sco.read(name, offset, count, out, at))) return;
+    if (cloneId === 0) {
+      const local = count * this.clusterSize >= DIRECT_MIN_BYTES ? await this.sco.readLarge(name, offset, count, out, at) : this.sco.read(name, offset, count, out, at);
+      if (local) return;
+    }
     const ns = this.nsForDepth[cloneId];
     if (!ns) throw new Error(`no namespace for clone depth ${cloneId}`);
     const cs = this.clusterSize;
@@ -230,6 +278,7 @@ export class Volume {
 
   /** Caller holds writeMutex. */
   async syncLocked(): Promise<void> {
+    await this.drainCommits();
     await this.sco.sync();
     const closed = [...this.unsyncedTLogs];
     this.unsyncedTLogs.clear();
@@ -247,10 +296,13 @@ export class Volume {
     return this.doc.current[this.doc.current.length - 1]!;
   }
 
-  /** Closes the open SCO: its CRC goes into the TLog and its upload is queued. Caller holds writeMutex. */
-  async closeSco(): Promise<void> {
-    const closed = await this.sco.closeCurrent();
-    if (!closed) return;
+  /** Closes the open SCO: its CRC goes into the TLog and its upload is queued. Caller holds writeMutex, nothing in flight. */
+  closeSco(): void {
+    const closed = this.sco.closeCurrent();
+    if (closed) this.finishSco(closed);
+  }
+
+  private finishSco(closed: { number: number; name: string; crc: number }): void {
     this.tlog.add([{ kind: 'sco_crc', crc: closed.crc }]);
     this.scosInCurrentTLog++;
     this.lastScoOfTLog.set(this.currentTLogRef().id, closed.number);
@@ -264,7 +316,20 @@ export class Volume {
    * and stalled writes for tens of milliseconds. The next flush (or the upload) makes it durable.
    */
   async rollTLog(): Promise<string> {
-    await this.closeSco();
+    await this.drainCommits();
+    this.checkUsable();
+    return this.rollTLogNow({ closeOpenSco: true });
+  }
+
+  /**
+   * `closeOpenSco: false` is the roll a commit carries out: the SCO open now belongs to writes reserved after the
+   * roll was decided, so it stays open and its locations go to the next TLog.
+   */
+  private async rollTLogNow(o: { closeOpenSco: boolean }): Promise<string> {
+    if (o.closeOpenSco) {
+      this.closeSco();
+      this.scosSealedInTLog = 0;
+    }
     await this.tlog.close({ durable: false });
     const closedId = this.currentTLogRef().id;
     this.unsyncedTLogs.add(join(this.dirs.tlogs, closedId));
@@ -337,6 +402,19 @@ export class Volume {
 }
 
 const ZERO_HASH = Buffer.alloc(16);
+
+/** One SCO's share of a write between reservation and commit. */
+interface PendingPart {
+  sco: OpenSco;
+  offset: number;
+  n: number;
+  firstCa: number;
+  io: Promise<CrcPiece[]>;
+  /** This part filled its SCO: the commit closes it. */
+  seals: boolean;
+  /** ...and that filled the TLog: the commit rolls it. */
+  rolls: boolean;
+}
 
 async function fsyncFile(path: string): Promise<void> {
   const { open } = await import('node:fs/promises');

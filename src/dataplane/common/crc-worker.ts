@@ -1,0 +1,17 @@
+// Worker thread entry: CRC32C of ranges of shared memory, so the event loop does not spend its time summing.
+import { parentPort } from 'node:worker_threads';
+import { crc32c } from './crc32c.js';
+
+export interface CrcRequest {
+  id: number;
+  /** Sent when it differs from the previous request's. */
+  memory?: SharedArrayBuffer;
+  offset: number;
+  length: number;
+}
+
+let memory: SharedArrayBuffer | undefined;
+parentPort?.on('message', (m: CrcRequest) => {
+  memory = m.memory ?? memory;
+  parentPort!.postMessage({ id: m.id, crc: crc32c(new Uint8Array(memory!, m.offset, m.length)) });
+});
