@@ -283,10 +283,12 @@ volume
   .option('--cluster-size <bytes>', 'cluster size for a new volume', (v) => Number(v))
   .option('--sco-clusters <n>', 'clusters per SCO for a new volume', (v) => Number(v))
   .option('--no-direct-io', 'large SCO reads and writes go through the page cache too (default: O_DIRECT where possible)')
-  .action(async (o: { dir: string; backend: string; name: string; size: string; port: number; host: string; clusterSize?: number; scoClusters?: number; directIo: boolean }) => {
+  .option('--read-cache <MiB>', 'read cache of recently written and read clusters (default: 1/16 of memory, at most 2048; 0: none)', (v) => Number(v))
+  .action(async (o: { dir: string; backend: string; name: string; size: string; port: number; host: string; clusterSize?: number; scoClusters?: number; directIo: boolean; readCache?: number }) => {
     const log = createLogger({ proc: 'ovs-volume' });
     const geometry = { ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}), ...(o.scoClusters ? { scoMultiplier: o.scoClusters } : {}) };
-    const served = await serveVolume({ ...o, geometry, log });
+    const readCacheBytes = o.readCache === undefined ? undefined : Math.max(0, o.readCache) * 2 ** 20;
+    const served = await serveVolume({ ...o, geometry, readCacheBytes, log });
     onSignals(served.stop);
     process.stderr.write(`serving ${o.name} on nbd://${o.host}:${served.port}/${o.name}\n`);
   });

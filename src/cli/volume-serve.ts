@@ -15,6 +15,7 @@ export interface ServeOptions {
   geometry?: Partial<Geometry>;
   /** false: large SCO I/O through the page cache as well. */
   directIo?: boolean;
+  readCacheBytes?: number;
   log: Logger;
 }
 
@@ -31,6 +32,7 @@ export async function serveVolume(o: ServeOptions): Promise<{ port: number; stop
     backend,
     geometry: { ...DEFAULT_GEOMETRY, ...o.geometry },
     directIo: o.directIo,
+    readCacheBytes: o.readCacheBytes,
     log: o.log,
   });
   driver.on('event', (e: Record<string, unknown>) => o.log.info({ event: e }, `volume driver event ${String(e.type)}`));

@@ -6,6 +6,7 @@ import type { Backend } from '../backend/backend.js';
 import { checkGeometry, type Geometry } from '../common/geometry.js';
 import { InvalidOperationError, InvalidSizeError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
 import type { NbdExports, NbdVolume } from '../nbd/export.js';
+import { defaultReadCacheBytes } from '../cache/cluster-cache.js';
 import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type OpenContext } from '../volume/open.js';
 import {
   MAX_VOLUME_BYTES, createSnapshot, deleteSnapshot, isSyncedUpToSnapshot, isSyncedUpToTLog, listSnapshots, resize, restoreSnapshot,
@@ -27,6 +28,8 @@ export interface VolumeDriverOptions {
   allowTinyScos?: boolean;
   /** Large SCO I/O bypasses the page cache where the filesystem allows it (default on). */
   directIo?: boolean;
+  /** Bytes of the process's read cache shared by its volumes (default: 1/16 of memory, at most 2 GiB; 0: none). */
+  readCacheBytes?: number;
   log: Logger;
 }
 
@@ -77,6 +80,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       log: this.o.log,
       emit: (type, fields) => this.publish(type, fields),
       directIo: this.o.directIo,
+      readCacheBytes: this.o.readCacheBytes ?? defaultReadCacheBytes(),
     };
   }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import type { Geometry } from '../common/geometry.js';
 import { isTLogName, newTLogName, scoName } from '../common/names.js';
+import { sharedClusterCache } from '../cache/cluster-cache.js';
 import { ScoStore } from '../datastore/sco-store.js';
 import { InvalidOperationError, SnapshotNotFoundError } from '../errors.js';
 import { MetadataStore } from '../metadata/metadata-store.js';
@@ -29,6 +30,8 @@ export interface OpenContext {
   emit: VolumeEvent;
   /** Large SCO I/O with O_DIRECT where the filesystem allows it (default on; off compares against the page cache). */
   directIo?: boolean;
+  /** Bytes of the process's read cache (0: none). */
+  readCacheBytes?: number;
 }
 
 export function volumeDirs(root: string, ns: string): VolumeDirs {
@@ -258,6 +261,7 @@ async function assemble(
     lastScoOfTLog,
     log: ctx.log,
     emit: ctx.emit,
+    cache: ctx.readCacheBytes ? sharedClusterCache(cfg.clusterSize, ctx.readCacheBytes)?.view() : undefined,
   });
   // Local TLogs not in the backend go there again, in order: their SCOs first, then (closed ones) the TLog.
   for (const l of o.localTLogs) {

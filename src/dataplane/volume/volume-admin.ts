@@ -129,6 +129,7 @@ export async function restoreSnapshot(v: Volume, name: string, laterSnapshotHasC
       await v.tlog.abandon();
       await v.sco.closeCurrent();
       v.meta.reset();
+      v.cache?.clear();
       await v.meta.table.clear();
       v.doc.snapshots = v.doc.snapshots.slice(0, i + 1);
       const chain = await volumeChain(v.backend, { ns: v.cfg.ns, doc: v.doc, upToSnapshot: name });

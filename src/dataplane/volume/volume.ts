@@ -5,6 +5,7 @@ import type { Backend, FenceToken } from '../backend/backend.js';
 import { Mutex, RwLock } from '../common/locks.js';
 import { MAX_IO_BYTES } from '../common/geometry.js';
 import { newTLogName, scoName } from '../common/names.js';
+import type { CacheView } from '../cache/cluster-cache.js';
 import { DIRECT_MIN_BYTES, type CrcPiece, type OpenSco, type ScoStore } from '../datastore/sco-store.js';
 import { OutOfRangeError, ReadOnlyVolumeError, VolumeHaltedError } from '../errors.js';
 import { packLoc, unpackLoc } from '../metadata/location.js';
@@ -43,6 +44,8 @@ export interface VolumeParts {
   lastScoOfTLog: Map<string, number>;
   log: Logger;
   emit: VolumeEvent;
+  /** This volume's part of the process's read cache, if there is one. */
+  cache?: CacheView;
 }
 
 /**
@@ -65,6 +68,7 @@ export class Volume {
   readonly lastScoOfTLog: Map<string, number>;
   readonly log: Logger;
   readonly emit: VolumeEvent;
+  readonly cache: CacheView | undefined;
   readonly queue: TaskQueue;
   readonly ioLock = new RwLock();
   readonly writeMutex = new Mutex();
@@ -76,6 +80,8 @@ export class Volume {
   private docUnsynced = false;
   /** Commits run one after another in reservation order; this is the last one queued. */
   private commitTail: Promise<void> = Promise.resolve();
+  /** Commits so far: a read that overlapped one does not fill the cache (what it read may be stale by now). */
+  private commits = 0;
   /** SCOs sealed by reservations since the TLog roll they decided last (commits may lag behind). */
   private scosSealedInTLog: number;
 
@@ -95,6 +101,7 @@ export class Volume {
     this.lastScoOfTLog = p.lastScoOfTLog;
     this.log = p.log;
     this.emit = p.emit;
+    this.cache = p.cache;
     this.zeroCluster = Buffer.alloc(p.cfg.clusterSize);
     this.queue = new TaskQueue((task, e) => this.halt(`backend task ${task} failed: ${(e as Error).message}`));
   }
@@ -173,7 +180,8 @@ export class Volume {
         const { sco, offset } = this.sco.reserve(n);
         const io = this.sco.writeAt(sco, offset, data.subarray(done * cs, (done + n) * cs));
         io.catch(() => undefined); // observed by the commit
-        const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, io, seals: false, rolls: false };
+        const chunk = data.subarray(done * cs, (done + n) * cs);
+        const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, data: chunk, io, seals: false, rolls: false };
         if (this.sco.room === 0) {
           this.sco.seal();
           part.seals = true;
@@ -210,6 +218,8 @@ export class Volume {
         records[i] = { kind: 'loc', ca: part.firstCa + i, loc, hash: ZERO_HASH };
         this.meta.write(part.firstCa + i, packLoc(loc));
       }
+      this.commits++;
+      if (this.cache) for (let i = 0; i < part.n; i++) this.cache.put(part.firstCa + i, part.data, i * this.clusterSize);
       this.tlog.add(records);
       this.currentTLogRef().size += part.n * this.clusterSize;
       if (part.seals) this.finishSco(this.sco.finish(part.sco));
@@ -235,6 +245,10 @@ export class Volume {
     const out = Buffer.allocUnsafe((end - start) * cs);
     let ca = start;
     while (ca < end) {
+      if (this.cache?.get(ca, out, (ca - start) * cs)) {
+        ca++;
+        continue;
+      }
       const raw = this.meta.read(ca);
       const loc = raw ? unpackLoc(raw) : null;
       if (!loc) {
@@ -250,7 +264,9 @@ export class Volume {
         if (!l || l.number !== loc.number || l.cloneId !== loc.cloneId || l.version !== loc.version || l.offset !== loc.offset + run) break;
         run++;
       }
+      const commitsBefore = this.commits;
       await this.readRun(loc.cloneId, scoName(loc.number, loc.version), loc.offset, run, out, (ca - start) * cs);
+      if (this.cache && commitsBefore === this.commits) for (let k = 0; k < run; k++) this.cache.put(ca + k, out, (ca - start + k) * cs);
       ca += run;
     }
     const skip = offset - start * cs;
@@ -394,6 +410,7 @@ export class Volume {
       });
     }
     this.haltReason ??= 'stopped';
+    this.cache?.close();
     await this.queue.stop();
     await this.tlog.abandon();
     await this.sco.close();
@@ -409,6 +426,8 @@ interface PendingPart {
   offset: number;
   n: number;
   firstCa: number;
+  /** The bytes, for the read cache once they landed. */
+  data: Buffer;
   io: Promise<CrcPiece[]>;
   /** This part filled its SCO: the commit closes it. */
   seals: boolean;

@@ -1,0 +1,135 @@
+import { totalmem } from 'node:os';
+
+/**
+ * The read cache of a process: whole clusters keyed by (volume, cluster address), filled by writes (after they land)
+ * and by reads, evicted with CLOCK. Volumes write their SCOs with O_DIRECT, so the page cache no longer holds what
+ * was just written; this holds it instead, in memory that is allocated once and then reused in place.
+ */
+export class ClusterCache {
+  private readonly slab: Buffer;
+  private readonly ownerView: Int32Array;
+  private readonly ownerCa: Float64Array;
+  private readonly referenced: Uint8Array;
+  private readonly views: Array<CacheView | undefined> = [];
+  private hand = 0;
+
+  constructor(readonly clusterSize: number, readonly capacity: number) {
+    this.slab = Buffer.allocUnsafeSlow(clusterSize * capacity);
+    this.ownerView = new Int32Array(capacity).fill(-1);
+    this.ownerCa = new Float64Array(capacity);
+    this.referenced = new Uint8Array(capacity);
+  }
+
+  /** A volume's part of the cache; drop it with CacheView.close(). */
+  view(): CacheView {
+    let id = this.views.indexOf(undefined);
+    if (id < 0) id = this.views.push(undefined) - 1;
+    const v = new CacheView(this, id);
+    this.views[id] = v;
+    return v;
+  }
+
+  /** @internal */
+  slot(i: number): Buffer {
+    return this.slab.subarray(i * this.clusterSize, (i + 1) * this.clusterSize);
+  }
+
+  /** @internal marks a slot used */
+  touch(i: number): void {
+    this.referenced[i] = 1;
+  }
+
+  /** @internal a slot for (view, ca), evicting the first unreferenced one the clock hand finds */
+  claim(view: number, ca: number): number {
+    for (;;) {
+      const i = this.hand;
+      this.hand = (this.hand + 1) % this.capacity;
+      const owner = this.ownerView[i]!;
+      if (owner >= 0 && this.referenced[i]) {
+        this.referenced[i] = 0;
+        continue;
+      }
+      if (owner >= 0) this.views[owner]?.forget(this.ownerCa[i]!);
+      this.ownerView[i] = view;
+      this.ownerCa[i] = ca;
+      this.referenced[i] = 1;
+      return i;
+    }
+  }
+
+  /** @internal */
+  release(i: number): void {
+    this.ownerView[i] = -1;
+    this.referenced[i] = 0;
+  }
+
+  /** @internal */
+  unregister(id: number): void {
+    this.views[id] = undefined;
+  }
+}
+
+export class CacheView {
+  private readonly slots = new Map<number, number>();
+  private closed = false;
+
+  constructor(private readonly cache: ClusterCache, private readonly id: number) {}
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Copies cluster `ca` into `into` at `at`; false on a miss. */
+  get(ca: number, into: Buffer, at: number): boolean {
+    const i = this.slots.get(ca);
+    if (i === undefined) return false;
+    this.cache.slot(i).copy(into, at);
+    this.cache.touch(i);
+    return true;
+  }
+
+  /** Stores cluster `ca` from `from` at `at` (a whole cluster), replacing what was cached for it. */
+  put(ca: number, from: Buffer, at: number): void {
+    if (this.closed) return;
+    let i = this.slots.get(ca);
+    if (i === undefined) {
+      i = this.cache.claim(this.id, ca);
+      this.slots.set(ca, i);
+    } else this.cache.touch(i);
+    from.copy(this.cache.slot(i), 0, at, at + this.cache.clusterSize);
+  }
+
+  /** Drops everything cached for this volume (rollback: the same addresses now hold other bytes). */
+  clear(): void {
+    for (const i of this.slots.values()) this.cache.release(i);
+    this.slots.clear();
+  }
+
+  close(): void {
+    this.clear();
+    this.closed = true;
+    this.cache.unregister(this.id);
+  }
+
+  /** @internal the cache evicted this cluster's slot */
+  forget(ca: number): void {
+    this.slots.delete(ca);
+  }
+}
+
+/** Default read cache: 1/16 of the host's memory, at most 2 GiB. */
+export function defaultReadCacheBytes(): number {
+  return Math.min(2 * 2 ** 30, Math.floor(totalmem() / 16));
+}
+
+const shared = new Map<string, ClusterCache>();
+
+/** The process's cache for a cluster size and byte budget (one per combination; normally exactly one). */
+export function sharedClusterCache(clusterSize: number, bytes: number): ClusterCache | undefined {
+  const capacity = Math.floor(bytes / clusterSize);
+  if (capacity < 1) return undefined;
+  const key = `${clusterSize}/${capacity}`;
+  let c = shared.get(key);
+  if (!c) shared.set(key, (c = new ClusterCache(clusterSize, capacity)));
+  return c;
+}
