@@ -106,10 +106,11 @@ export class LocalDirBackend implements Backend {
     try {
       await (opts.fence ? this.fenced(ns, opts.fence, install) : install());
     } catch (e) {
-      throw wrap(e, ns, name);
-    } finally {
       await fs.rm(tmp, { force: true });
+      throw wrap(e, ns, name);
     }
+    // A rename consumed the temporary name; a link left it behind.
+    if (!opts.overwrite) await fs.unlink(tmp).catch(() => undefined);
     await fsyncDir(this.nsDir(ns));
   }
 
