@@ -122,20 +122,15 @@ export class ScoStore {
     this.prepared = { number, fd };
   }
 
-  /** Drops the prepared file (its number will not come next: rollback, restart, close). */
+  /**
+   * Drops the prepared file's descriptor (its number will not come next: rollback, restart, close). The empty file
+   * stays: removing it later could remove an SCO opened under the same name meanwhile, and an empty file is
+   * replaced by whoever opens that number (openSco unlinks before it creates).
+   */
   private discardPrepared(): void {
     const p = this.prepared;
     this.prepared = undefined;
-    if (!p) return;
-    const path = join(this.dir, scoName(p.number));
-    p.fd.then(
-      (fd) => {
-        closeSync(fd);
-        // Only if nobody took the name since: an SCO opened under it has a descriptor of its own.
-        if (this.current?.number !== p.number) unlink(path).catch(() => undefined);
-      },
-      () => undefined,
-    );
+    p?.fd.then(closeSync, () => undefined);
   }
 
   get room(): number {

@@ -178,9 +178,9 @@ export class Volume {
         if (!this.sco.current) await this.sco.openSco(this.nextScoNumber++);
         const n = Math.min(total - done, this.sco.room);
         const { sco, offset } = this.sco.reserve(n);
-        const io = this.sco.writeAt(sco, offset, data.subarray(done * cs, (done + n) * cs));
-        io.catch(() => undefined); // observed by the commit
         const chunk = data.subarray(done * cs, (done + n) * cs);
+        const io = this.sco.writeAt(sco, offset, chunk);
+        io.catch(() => undefined); // observed by the commit
         const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, data: chunk, io, seals: false, rolls: false };
         if (this.sco.room === 0) {
           this.sco.seal();
