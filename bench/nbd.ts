@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FIO_JOBS, figure, measure, precondition, type FioJob, type FioResult, type FioTiming } from './lib/nbd-fio.js';
-import { checkOnDisk, runToEnd, settle, startOurs, startQemuNbd, type NbdTarget } from './lib/nbd-servers.js';
+import { checkOnDisk, cpuTicks, runToEnd, settle, startOurs, startQemuNbd, type NbdTarget } from './lib/nbd-servers.js';
 import { freePort, type Resources } from './lib/procs.js';
 
 interface Options extends FioTiming {
@@ -108,6 +108,8 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
         const st = await settle(res, servers);
         if (!st.idle) log(`warning: a server was still busy after ${st.ms} ms of settling`);
         let r: FioResult;
+        const pid = s.child.proc.pid ?? 0;
+        const ticksBefore = await cpuTicks(pid);
         try {
           r = await measure(res, s.uri, job, o, out);
         } catch (e) {
@@ -120,12 +122,17 @@ export async function nbd(res: Resources, args: string[]): Promise<void> {
           log(`rep ${rep + 1}/${o.reps} ${job.key.padEnd(9)} ${s.label.padEnd(8)} FAILED: ${failures.get(job.key)}`);
           continue;
         }
+        const ticksAfter = await cpuTicks(pid);
+        // Server CPU (all its threads, user + system) per GiB moved; includes the ramp, so it is a slight overestimate.
+        const cpuS = ticksBefore !== undefined && ticksAfter !== undefined ? (ticksAfter - ticksBefore) / 100 : NaN;
+        const movedGiB = (r.bw * o.runtimeS) / 2 ** 30;
+        const cpuNote = Number.isFinite(cpuS) ? `; server cpu ${cpuS.toFixed(1)} s, ${(cpuS / movedGiB).toFixed(2)} s/GiB` : '';
         const perJob = results.get(job.key) ?? new Map<string, FioResult[]>();
         results.set(job.key, perJob);
         perJob.set(s.label, [...(perJob.get(s.label) ?? []), r]);
         log(
           `rep ${rep + 1}/${o.reps} ${job.key.padEnd(9)} ${s.label.padEnd(8)} ${fmt(job, r).padStart(11)}  ` +
-            `(${Math.round(r.iops)} IOPS, ${(r.bw / 1e6).toFixed(1)} MB/s, p50 ${r.p50Us.toFixed(0)} us, p99 ${r.p99Us.toFixed(0)} us; settled ${st.ms} ms)`,
+            `(${Math.round(r.iops)} IOPS, ${(r.bw / 1e6).toFixed(1)} MB/s, p50 ${r.p50Us.toFixed(0)} us, p99 ${r.p99Us.toFixed(0)} us; settled ${st.ms} ms${cpuNote})`,
         );
       }
     }

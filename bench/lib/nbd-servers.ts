@@ -113,7 +113,7 @@ export async function startQemuNbd(res: Resources, dir: string, port: number, si
 }
 
 /** utime+stime of a process in clock ticks (Linux), or undefined once it is gone. */
-async function cpuTicks(pid: number): Promise<number | undefined> {
+export async function cpuTicks(pid: number): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
   if (!text) return undefined;
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');

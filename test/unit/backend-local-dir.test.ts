@@ -192,3 +192,25 @@ test('fault injection makes chosen puts fail without side effects', async (t) =>
   await b.put('ns1', 'snapshots.json', Buffer.from('{}'));
   t.deepEqual(await b.list('ns1'), ['00_00000001_00', '00_00000002_00', 'snapshots.json']);
 });
+
+test('puts that arrive together are installed as one group, each with its own outcome', async (t) => {
+  const { b } = await fresh();
+  const a = await b.claim('ns1', doc('A'));
+  const stale = { ns: 'ns1', etag: 'not-the-current-etag' };
+  await b.put('ns1', 'taken', Buffer.from('first'));
+  const outcomes = await Promise.allSettled([
+    ...Array.from({ length: 20 }, (_, i) => b.put('ns1', `sco_${i}`, Buffer.from(`data ${i}`), { fence: a, overwrite: true })),
+    b.put('ns1', 'stale', Buffer.from('x'), { fence: stale, overwrite: true }),
+    b.put('ns1', 'taken', Buffer.from('second')), // no overwrite: refused, the first stays
+    b.put('ns1', 'plain', Buffer.from('unfenced')),
+  ]);
+  t.true(outcomes.slice(0, 20).every((o) => o.status === 'fulfilled'));
+  t.true(outcomes[20]!.status === 'rejected' && (outcomes[20] as PromiseRejectedResult).reason instanceof FencedError);
+  t.true(outcomes[21]!.status === 'rejected' && (outcomes[21] as PromiseRejectedResult).reason instanceof ObjectExistsError);
+  t.is(outcomes[22]!.status, 'fulfilled');
+  for (let i = 0; i < 20; i++) t.is((await b.get('ns1', `sco_${i}`)).toString(), `data ${i}`);
+  t.is((await b.get('ns1', 'taken')).toString(), 'first');
+  t.false(await b.exists('ns1', 'stale'));
+  // No temporaries are left behind, whatever the outcome.
+  t.deepEqual((await fs.readdir(path.join(b.root, 'ns1'))).filter((f) => f.startsWith('.tmp-')), []);
+});

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { OvsError } from '../../errors.js';
+import { Batcher } from '../common/batcher.js';
 import { Mutex } from '../common/locks.js';
 import { type Backend, BackendError, type FenceToken, FencedError, NamespaceMissingError, ObjectExistsError, ObjectMissingError, OWNER_TAG_OBJECT, type PutOptions } from './backend.js';
 
@@ -16,6 +17,15 @@ export interface LocalDirOptions {
   failPut?: (ns: string, name: string) => boolean;
   /** A `.lock` directory older than this was left behind by a dead process (default 10 s). */
   lockStaleMs?: number;
+}
+
+/** A put whose bytes are in a temporary file, waiting to be installed under its name. */
+interface Install {
+  tmp: string;
+  dest: string;
+  name: string;
+  overwrite: boolean;
+  fence: FenceToken | undefined;
 }
 
 /** Names starting with '.' are reserved for the backend itself (temp files, `.lock`, `.owner_tag.etag`). */
@@ -33,6 +43,7 @@ const LOCK_DIR = '.lock';
  */
 export class LocalDirBackend implements Backend {
   private readonly mutexes = new Map<string, Mutex>();
+  private readonly installers = new Map<string, Batcher<Install>>();
   constructor(readonly root: string, private readonly opts: LocalDirOptions = {}) {}
 
   async createNamespace(ns: string): Promise<void> {
@@ -101,17 +112,47 @@ export class LocalDirBackend implements Backend {
     if (name === OWNER_TAG_OBJECT) throw new BackendError('owner_tag is written by claim() only', { ns, name }, false);
     if (this.opts.failPut?.(ns, name)) throw new BackendError(`injected put failure for ${ns}/${name}`, { ns, name });
     const tmp = await this.writeTemp(ns, name, data);
-    // link() refuses an existing destination atomically, so the non-overwrite case needs no lock of its own.
-    const install = opts.overwrite ? () => fs.rename(tmp, dest) : () => linkNew(tmp, dest, ns, name);
+    await this.installer(ns).submit({ tmp, dest, name, overwrite: opts.overwrite === true, fence: opts.fence });
+  }
+
+  private installer(ns: string): Batcher<Install> {
+    let b = this.installers.get(ns);
+    if (!b) this.installers.set(ns, (b = new Batcher((items) => this.installBatch(ns, items))));
+    return b;
+  }
+
+  /**
+   * Makes written temporaries visible under their names, as one group: one critical section (lock, etag read) and
+   * one directory fsync for every put that arrived meanwhile, instead of one each. Per 4 MiB SCO these were about a
+   * dozen syscalls, a fifth of the write path's CPU. Returns one error (or undefined) per item.
+   */
+  private async installBatch(ns: string, items: Install[]): Promise<Array<unknown>> {
+    const errors: Array<unknown> = items.map(() => undefined);
+    const installAll = async (): Promise<void> => {
+      const actual = items.some((it) => it.fence) ? await this.currentEtag(ns) : undefined;
+      for (const [k, it] of items.entries()) {
+        try {
+          if (it.fence && it.fence.ns !== ns) throw new FencedError(ns, it.fence.etag, `token of namespace ${it.fence.ns}`);
+          if (it.fence && actual !== it.fence.etag) throw new FencedError(ns, it.fence.etag, actual);
+          // link() refuses an existing destination atomically, so the non-overwrite case needs no lock of its own.
+          await (it.overwrite ? fs.rename(it.tmp, it.dest) : linkNew(it.tmp, it.dest, ns, it.name));
+        } catch (e) {
+          errors[k] = wrap(e, ns, it.name);
+        }
+      }
+    };
     try {
-      await (opts.fence ? this.fenced(ns, opts.fence, install) : install());
+      await (items.some((it) => it.fence) ? this.critical(ns, installAll) : installAll());
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw wrap(e, ns, name);
+      items.forEach((it, k) => (errors[k] ??= wrap(e, ns, it.name)));
     }
-    // A rename consumed the temporary name; a link left it behind.
-    if (!opts.overwrite) await fs.unlink(tmp).catch(() => undefined);
-    await fsyncDir(this.nsDir(ns));
+    // A rename consumed its temporary name; a link or a failure left it behind.
+    await Promise.all(items.map((it, k) => (errors[k] !== undefined || !it.overwrite ? fs.rm(it.tmp, { force: true }) : undefined)));
+    if (errors.some((e) => e === undefined)) {
+      const synced = await fsyncDir(this.nsDir(ns)).then(() => undefined, (e: unknown) => wrap(e, ns));
+      if (synced) items.forEach((it, k) => (errors[k] ??= synced));
+    }
+    return errors;
   }
 
   async delete(ns: string, name: string, opts: { fence?: FenceToken; mayNotExist?: boolean } = {}): Promise<void> {
