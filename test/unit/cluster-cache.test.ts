@@ -53,3 +53,24 @@ test('clear and close free the slots for other volumes', (t) => {
   a.put(3, cluster(3), 0);
   t.true(a.get(3, out, 0));
 });
+
+test('putRun stores a run in one piece or many and reads back per cluster, across the hand wrapping', (t) => {
+  const c = new ClusterCache(CS, 10);
+  const v = c.view();
+  const run = (first: number, n: number, seed: number): Buffer => Buffer.concat(Array.from({ length: n }, (_, k) => cluster((seed + k) & 0xff)));
+  v.putRun(100, 6, run(100, 6, 1), 0); // slots 0..5
+  v.put(102, cluster(77), 0); // in place, inside the run
+  v.putRun(200, 7, run(200, 7, 50), 0); // wraps around the end of the slab and evicts
+  const out = Buffer.alloc(CS);
+  for (let k = 0; k < 7; k++) {
+    t.true(v.get(200 + k, out, 0), `cluster ${200 + k}`);
+    t.true(out.equals(cluster(50 + k)));
+  }
+  t.is(v.size, 10);
+  // Overwriting a run whose slots are no longer consecutive still lands every cluster in its own slot.
+  v.putRun(199, 4, run(199, 4, 90), 0);
+  for (let k = 0; k < 4; k++) {
+    t.true(v.get(199 + k, out, 0));
+    t.true(out.equals(cluster(90 + k)));
+  }
+});

@@ -34,6 +34,11 @@ export class ClusterCache {
     return this.slab.subarray(i * this.clusterSize, (i + 1) * this.clusterSize);
   }
 
+  /** @internal copies `length` bytes into consecutive slots from `first` */
+  store(first: number, from: Buffer, at: number, length: number): void {
+    from.copy(this.slab, first * this.clusterSize, at, at + length);
+  }
+
   /** @internal marks a slot used */
   touch(i: number): void {
     this.referenced[i] = 1;
@@ -90,13 +95,37 @@ export class CacheView {
 
   /** Stores cluster `ca` from `from` at `at` (a whole cluster), replacing what was cached for it. */
   put(ca: number, from: Buffer, at: number): void {
+    this.putRun(ca, 1, from, at);
+  }
+
+  /**
+   * Stores `n` consecutive clusters from `firstCa` (bytes at `from[at..]`). Slots of consecutive addresses are
+   * usually consecutive too (claimed in one sweep of the hand, then reused in place), so the bytes go in as few
+   * copies as possible: one call per cluster cost more than the copying.
+   */
+  putRun(firstCa: number, n: number, from: Buffer, at: number): void {
     if (this.closed) return;
-    let i = this.slots.get(ca);
-    if (i === undefined) {
-      i = this.cache.claim(this.id, ca);
-      this.slots.set(ca, i);
-    } else this.cache.touch(i);
-    from.copy(this.cache.slot(i), 0, at, at + this.cache.clusterSize);
+    const cs = this.cache.clusterSize;
+    let runStart = 0;
+    let runSlot = -1;
+    for (let k = 0; k <= n; k++) {
+      let i = -1;
+      if (k < n) {
+        const ca = firstCa + k;
+        const cached = this.slots.get(ca);
+        if (cached === undefined) {
+          i = this.cache.claim(this.id, ca);
+          this.slots.set(ca, i);
+        } else {
+          i = cached;
+          this.cache.touch(i);
+        }
+        if (runSlot >= 0 && i === runSlot + (k - runStart)) continue;
+      }
+      if (runSlot >= 0) this.cache.store(runSlot, from, at + runStart * cs, (k - runStart) * cs);
+      runStart = k;
+      runSlot = i;
+    }
   }
 
   /** Drops everything cached for this volume (rollback: the same addresses now hold other bytes). */

@@ -219,7 +219,7 @@ export class Volume {
         this.meta.write(part.firstCa + i, packLoc(loc));
       }
       this.commits++;
-      if (this.cache) for (let i = 0; i < part.n; i++) this.cache.put(part.firstCa + i, part.data, i * this.clusterSize);
+      this.cache?.putRun(part.firstCa, part.n, part.data, 0);
       this.tlog.add(records);
       this.currentTLogRef().size += part.n * this.clusterSize;
       if (part.seals) this.finishSco(this.sco.finish(part.sco));
@@ -266,7 +266,7 @@ export class Volume {
       }
       const commitsBefore = this.commits;
       await this.readRun(loc.cloneId, scoName(loc.number, loc.version), loc.offset, run, out, (ca - start) * cs);
-      if (this.cache && commitsBefore === this.commits) for (let k = 0; k < run; k++) this.cache.put(ca + k, out, (ca - start + k) * cs);
+      if (commitsBefore === this.commits) this.cache?.putRun(ca, run, out, (ca - start) * cs);
       ca += run;
     }
     const skip = offset - start * cs;
