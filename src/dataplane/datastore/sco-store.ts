@@ -176,13 +176,6 @@ export class ScoStore {
     for (const p of pieces) sco.crc = crc32cCombine(sco.crc, p.crc, p.length);
   }
 
-  /** Single-writer convenience: reserve, write and sum in one step; returns the first offset used. */
-  async append(data: Buffer): Promise<number> {
-    const { sco, offset } = this.reserve(data.length / this.clusterSize);
-    this.addCrc(sco, await this.writeAt(sco, offset, data));
-    return offset;
-  }
-
   /**
    * Writes `data` at `position` through the O_DIRECT descriptor, one aligned slot per piece, pieces in parallel;
    * each piece is summed on the CRC worker while the thread pool writes it. Returns the pieces' CRCs in order.
