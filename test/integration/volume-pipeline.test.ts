@@ -69,3 +69,39 @@ test('large reads of data written both ways (page cache and O_DIRECT) return the
   t.true((await v.read(4096 * 3 + 5, MiB)).equals(shadow.data.subarray(4096 * 3 + 5, 4096 * 3 + 5 + MiB)));
   await h.close();
 });
+
+test('a write does not hold the write mutex while its bytes are landing: the next write starts its I/O meanwhile', async (t) => {
+  const h = await harness();
+  const id = await h.driver.create_volume({ target_path: '/q.raw', volume_size: 4 * MiB });
+  const v = h.driver.running(id)!;
+  // Hold the first write's I/O until the second write has reached the SCO store (or 5 s passed: the bug).
+  const started: number[] = [];
+  let releasedBy: 'second write' | 'timeout' | undefined;
+  let release!: () => void;
+  const firstHeld = new Promise<void>((r) => (release = r));
+  const releaseFirst = (by: 'second write' | 'timeout'): void => {
+    releasedBy ??= by;
+    release();
+  };
+  const timer = setTimeout(() => releaseFirst('timeout'), 5_000);
+  const realWriteAt = v.sco.writeAt.bind(v.sco);
+  v.sco.writeAt = async (sco, offset, data) => {
+    const call = started.push(offset);
+    if (call === 1) await firstHeld;
+    else releaseFirst('second write');
+    return realWriteAt(sco, offset, data);
+  };
+  const a = pattern(64 * KiB, 1);
+  const b = pattern(64 * KiB, 2);
+  const order: string[] = [];
+  await Promise.all([
+    v.write(0, a).then(() => order.push('first')),
+    v.write(64 * KiB, b).then(() => order.push('second')),
+  ]);
+  clearTimeout(timer);
+  t.is(started.length, 2);
+  t.deepEqual(order, ['first', 'second'], 'commits still complete in reservation order');
+  t.true((await v.read(0, 128 * KiB)).equals(Buffer.concat([a, b])));
+  t.is(releasedBy, 'second write', 'the second write started its I/O while the first was still landing');
+  await h.close();
+});

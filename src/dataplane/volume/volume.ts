@@ -195,9 +195,10 @@ export class Volume {
       }
       const run = this.commitTail.then(() => this.commit(parts));
       this.commitTail = run.catch(() => undefined);
-      return run;
+      // Wrapped: returning the promise itself would make the mutex wait for the commit, one write at a time.
+      return { run };
     });
-    await commit;
+    await commit.run;
   }
 
   private async commit(parts: PendingPart[]): Promise<void> {
