@@ -14,14 +14,25 @@ const WASM_PAGE = 65536;
 export class AlignedPool {
   private readonly free: Buffer[] = [];
   private readonly waiters: Array<(slot: Buffer) => void> = [];
+  private readonly memory: SharedArrayBuffer;
 
   constructor(readonly slotBytes: number, readonly slots: number) {
     if (slotBytes % DIRECT_ALIGN !== 0 || slots < 1) throw new RangeError(`slots must be whole ${DIRECT_ALIGN}-byte blocks`);
     const pages = Math.ceil((slotBytes * slots) / WASM_PAGE);
     // Shared, so a worker thread can read a slot while the thread pool writes it out.
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.memory = memory.buffer as unknown as SharedArrayBuffer;
     const all = Buffer.from(memory.buffer);
     for (let i = 0; i < slots; i++) this.free.push(all.subarray(i * slotBytes, (i + 1) * slotBytes));
+  }
+
+  get freeSlots(): number {
+    return this.free.length;
+  }
+
+  /** Whether `b` lies in this pool's memory at an O_DIRECT-aligned address (a slot or a part of one). */
+  holdsAligned(b: Uint8Array): boolean {
+    return b.buffer === this.memory && b.byteOffset % DIRECT_ALIGN === 0;
   }
 
   tryAcquire(): Buffer | undefined {

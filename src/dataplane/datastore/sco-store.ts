@@ -177,10 +177,15 @@ export class ScoStore {
   }
 
   /**
-   * Writes `data` at `position` through the O_DIRECT descriptor, one aligned slot per piece, pieces in parallel;
+   * Writes `data` at `position` through the O_DIRECT descriptor, one aligned slot per piece, pieces in parallel (or
+   * from `data` itself when it already lies in a slot);
    * each piece is summed on the CRC worker while the thread pool writes it. Returns the pieces' CRCs in order.
    */
   private writeDirect(fd: number, data: Buffer, position: number): Promise<CrcPiece[]> {
+    if (this.pool.holdsAligned(data)) {
+      // Received straight into a slot (NBD): written and summed from there, no copy.
+      return Promise.all([crc32cOffloaded(data), writeAll(fd, data, position)]).then(([crc]) => [{ crc, length: data.length }]);
+    }
     const issue = async (slot: Buffer, at: number): Promise<CrcPiece> => {
       const n = Math.min(slot.length, data.length - at);
       data.copy(slot, 0, at, at + n);

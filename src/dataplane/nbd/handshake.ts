@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChunkQueue } from './chunks.js';
+import type { Receiver } from './receiver.js';
 import type { NbdExports, NbdVolume } from './export.js';
 import {
   FLAG_C_FIXED_NEWSTYLE,
@@ -51,7 +51,7 @@ export class Handshake {
     return ((this.clientFlags ?? 0) & FLAG_C_NO_ZEROES) !== 0;
   }
 
-  step(q: ChunkQueue): HandshakeStep {
+  step(q: Receiver): HandshakeStep {
     for (;;) {
       if (this.clientFlags === undefined) {
         if (q.length < 4) return { kind: 'more' };

@@ -1,9 +1,9 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { ChunkQueue } from './chunks.js';
 import type { NbdExports } from './export.js';
 import { Handshake } from './handshake.js';
 import { greeting } from './protocol.js';
+import { Receiver } from './receiver.js';
 import { Transmission } from './transmission.js';
 
 export interface NbdServerOptions {
@@ -23,27 +23,48 @@ export interface NbdConnectionInfo {
 /** How long a closing connection may take to flush its last replies before it is destroyed. */
 const END_GRACE_MS = 5_000;
 
-/** One client connection: handshake, then transmission, over one receive queue. */
+/**
+ * Moves an accepted socket's handle into a new Socket that reads into memory we choose (`onread`), which net.Server
+ * cannot give accepted sockets. The accepted socket must not have started reading (pauseOnConnect); it is destroyed
+ * without its handle, so the handle stays open.
+ */
+function adoptWithOnread(accepted: Socket, rx: Receiver): Socket {
+  const husk = accepted as unknown as { _handle: unknown };
+  const handle = husk._handle;
+  if (!handle) throw new Error('accepted socket has no handle');
+  husk._handle = null;
+  accepted.destroy();
+  const opts = { handle, allowHalfOpen: true, readable: true, writable: true, onread: { buffer: rx.nextBuffer, callback: rx.onRead } };
+  return new Socket(opts as SocketConstructorOpts);
+}
+
+/** One client connection: handshake, then transmission, over one receiver. */
 class Connection {
   readonly ip: string;
   readonly port: number;
   exportName: string | undefined;
   /** Resolves when the socket is closed and nothing is in flight. */
   readonly done: Promise<void>;
-  private readonly q = new ChunkQueue();
+  private readonly socket: Socket;
+  private readonly q: Receiver;
   private readonly handshake: Handshake;
   private transmission: Transmission | undefined;
   private ended = false;
   private socketClosed = false;
 
   constructor(
-    private readonly socket: Socket,
+    accepted: Socket,
     exports: NbdExports,
     private readonly maxInFlight: number,
     private readonly log: Logger,
   ) {
-    this.ip = socket.remoteAddress ?? '';
-    this.port = socket.remotePort ?? 0;
+    this.ip = accepted.remoteAddress ?? '';
+    this.port = accepted.remotePort ?? 0;
+    this.q = new Receiver(() => this.guard(() => {
+      if (this.ended || this.transmission?.stopped) return this.q.clear(); // nothing more is parsed: drop, do not buffer
+      this.pump();
+    }));
+    const socket = (this.socket = adoptWithOnread(accepted, this.q));
     this.handshake = new Handshake(exports, (b) => this.write(b), log);
     this.done = new Promise<void>((resolve) => {
       socket.once('close', () => {
@@ -57,11 +78,6 @@ class Connection {
     });
     socket.setNoDelay(true);
     socket.on('error', (err) => this.log.debug({ err }, 'nbd: socket error'));
-    socket.on('data', (chunk: Buffer) => this.guard(() => {
-      if (this.ended || this.transmission?.stopped) return; // nothing more is parsed: drop, do not buffer
-      this.q.push(chunk);
-      this.pump();
-    }));
     socket.on('end', () => this.guard(() => {
       // The client half-closed: nothing more will arrive. Answer what is in flight, then close.
       if (this.transmission) this.transmission.endOfInput();
@@ -142,7 +158,8 @@ export class NbdServer {
   ) {
     this.log = opts.log ?? pino({ level: 'silent' });
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? 16);
-    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (s) => this.accept(s));
+    // pauseOnConnect: each accepted socket's handle moves to a socket reading through a Receiver (adoptWithOnread).
+    this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
     this.server.on('error', (err) => this.log.error({ err }, 'nbd: server error'));
   }
 

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { ChunkQueue } from './chunks.js';
+import { DIRECT_ALIGN, sharedAlignedPool } from '../common/aligned-pool.js';
 import type { NbdVolume } from './export.js';
+import type { Receiver } from './receiver.js';
 import {
   CMD_DISC,
   CMD_FLAG_FUA,
@@ -28,6 +29,10 @@ const COPY_REPLY_LIMIT = 32 * 1024;
 const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 /** WRITE_ZEROES is executed as writes of at most this many zero bytes. */
 const ZERO_CHUNK = 1024 * 1024;
+/** WRITE payloads of at least this size are received into an aligned I/O slot, from which O_DIRECT writes them. */
+const SLOT_MIN_BYTES = 64 * 1024;
+/** Slots left to the volumes' own I/O: a payload only takes a slot while more than this many are free. */
+const SLOTS_KEPT_FREE = 8;
 
 /** A WRITE whose header was parsed and whose payload is still arriving (or being discarded). */
 interface PendingWrite {
@@ -38,6 +43,8 @@ interface PendingWrite {
   /** When set, the payload is dropped and this error is replied once it has been consumed. */
   error?: number;
   left: number;
+  /** The aligned I/O slot the payload is received into, when it got one. */
+  slot?: Buffer;
 }
 
 /**
@@ -62,7 +69,7 @@ export class Transmission {
 
   constructor(
     private readonly socket: Socket,
-    private readonly q: ChunkQueue,
+    private readonly rx: Receiver,
     private readonly volume: NbdVolume,
     private readonly maxInFlight: number,
     private readonly log: Logger,
@@ -94,12 +101,12 @@ export class Transmission {
         this.setPaused(true);
         return;
       }
-      if (this.q.length < REQUEST_HEADER_SIZE) {
+      if (this.rx.length < REQUEST_HEADER_SIZE) {
         if (this.eof) return this.finish('client closed its side');
         this.setPaused(false);
         return;
       }
-      this.request(this.q.take(REQUEST_HEADER_SIZE));
+      this.request(this.rx.take(REQUEST_HEADER_SIZE));
     }
   }
 
@@ -108,8 +115,7 @@ export class Transmission {
     if (!this.isStopped) this.log.debug({ reason }, 'nbd: ending transmission');
     this.isStopped = true;
     this.closeWhenIdle = true;
-    this.pending = undefined;
-    this.q.clear();
+    this.dropPending();
     this.maybeClose();
   }
 
@@ -122,8 +128,15 @@ export class Transmission {
   /** The socket is gone: stop parsing; in-flight requests finish but their replies are dropped. */
   abandon(): void {
     this.isStopped = true;
+    this.dropPending();
+  }
+
+  /** Nothing more is parsed: reading stops first, so no socket read can land in a slot handed back to the pool. */
+  private dropPending(): void {
+    this.setPaused(true);
+    if (this.pending?.slot) sharedAlignedPool().release(this.pending.slot);
     this.pending = undefined;
-    this.q.clear();
+    this.rx.clear();
   }
 
   /** Resolves when no request is in flight. */
@@ -167,7 +180,14 @@ export class Transmission {
           return;
         }
         const error = v.readOnly ? EPERM : !inRange ? EINVAL : undefined;
-        this.pending = { cookie, offset, length, fua: (flags & CMD_FLAG_FUA) !== 0, left: length, ...(error === undefined ? {} : { error }) };
+        const fua = (flags & CMD_FLAG_FUA) !== 0;
+        if (error !== undefined) {
+          this.pending = { cookie, offset, length, fua, left: length, error };
+          return;
+        }
+        const slot = length >= SLOT_MIN_BYTES && length % DIRECT_ALIGN === 0 ? this.trySlot(length) : undefined;
+        this.rx.receiveInto(slot ? slot.subarray(0, length) : Buffer.allocUnsafe(length));
+        this.pending = { cookie, offset, length, fua, left: length, ...(slot ? { slot } : {}) };
         return;
       }
       case CMD_WRITE_ZEROES: {
@@ -194,17 +214,22 @@ export class Transmission {
   /** Consumes payload bytes for the pending WRITE; true once it has been dispatched or answered. */
   private feedPayload(p: PendingWrite): boolean {
     if (p.error !== undefined) {
-      p.left -= this.q.skip(p.left);
+      p.left -= this.rx.skip(p.left);
       if (p.left > 0) return false;
       this.pending = undefined;
       this.reply(p.cookie, p.error);
       return true;
     }
-    if (this.q.length < p.length) return false;
+    if (!this.rx.sinkDone) return false;
     this.pending = undefined;
-    const data = this.q.take(p.length);
-    this.track(this.doWrite(p.cookie, p.offset, data, p.fua));
+    const data = this.rx.takeSink();
+    this.track(this.doWrite(p.cookie, p.offset, data, p.fua).finally(() => p.slot && sharedAlignedPool().release(p.slot)));
     return true;
+  }
+
+  private trySlot(length: number): Buffer | undefined {
+    const pool = sharedAlignedPool();
+    return length <= pool.slotBytes && pool.freeSlots > SLOTS_KEPT_FREE ? pool.tryAcquire() : undefined;
   }
 
   private track(p: Promise<void>): void {
