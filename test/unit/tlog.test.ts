@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { crc32c } from '../../src/dataplane/common/crc32c.js';
-import { RECORD_BYTES, type TLogRecord, ZERO_HASH, decodeRecord, encodeRecord } from '../../src/dataplane/tlog/record.js';
+import { RECORD_BYTES, type TLogRecord, ZERO_HASH, decodeRecord, encodeLocRun, encodeRecord } from '../../src/dataplane/tlog/record.js';
 import { backward, lastLocation, readTLog, validateTLog } from '../../src/dataplane/tlog/reader.js';
 import { TLogWriter } from '../../src/dataplane/tlog/writer.js';
 
@@ -153,4 +153,15 @@ test('records added while a sync is in flight are kept', async (t) => {
   await s;
   await w.close();
   t.deepEqual((await readTLog(file)).map((r) => r.kind), ['loc', 'loc', 'tlog_crc']);
+});
+
+test('encodeLocRun writes the same bytes as one encodeRecord per cluster, and refuses what would not fit', (t) => {
+  for (const [firstCa, n, sco, off] of [[0, 1, 1, 0], [255, 300, 7, 100], [2 ** 33 + 5, 17, 2 ** 32 - 1, 65_519]] as const) {
+    const each = Buffer.concat(
+      Array.from({ length: n }, (_, i) => encodeRecord({ kind: 'loc', ca: firstCa + i, loc: { cloneId: 0, number: sco, version: 0, offset: off + i }, hash: Buffer.alloc(16) })),
+    );
+    t.true(encodeLocRun(firstCa, n, sco, off).equals(each), `run at ${firstCa}`);
+  }
+  t.throws(() => encodeLocRun(0, 2, 1, 0xffff), { instanceOf: RangeError });
+  t.throws(() => encodeLocRun(0, 1, 0, 0), { instanceOf: RangeError });
 });

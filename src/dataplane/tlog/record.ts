@@ -47,6 +47,27 @@ export function encodeRecord(r: TLogRecord, out: Buffer = Buffer.alloc(RECORD_BY
   return out;
 }
 
+/**
+ * Location records for `n` clusters from `firstCa` at consecutive offsets of one SCO (version 0, clone 0, no hash),
+ * the common case of a write, encoded without a record object per cluster.
+ */
+export function encodeLocRun(firstCa: number, n: number, scoNumber: number, firstOffset: number): Buffer {
+  if (!Number.isSafeInteger(firstCa) || firstCa < 0) throw new RangeError(`bad cluster address ${firstCa}`);
+  checkUint('SCO number', scoNumber, TWO_32 - 1);
+  if (scoNumber === 0) throw new RangeError('SCO number 0 is the null location');
+  checkUint('SCO offset', firstOffset + n - 1, 0xffff);
+  const out = Buffer.alloc(n * RECORD_BYTES);
+  for (let i = 0; i < n; i++) {
+    const at = i * RECORD_BYTES;
+    const ca = firstCa + i;
+    out.writeUInt32LE(ca % TWO_32, at);
+    out.writeUInt32LE(Math.floor(ca / TWO_32), at + 4);
+    out.writeUInt16LE(firstOffset + i, at + 8);
+    out.writeUInt32LE(scoNumber, at + 11);
+  }
+  return out;
+}
+
 /** Throws RangeError on a record that is neither a location nor a known CRC record (e.g. a zero-filled tail). */
 export function decodeRecord(buf: Buffer, at = 0): TLogRecord {
   if (at < 0 || at + RECORD_BYTES > buf.length) throw new RangeError(`no whole TLog record at ${at}`);

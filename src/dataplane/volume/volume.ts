@@ -8,11 +8,11 @@ import { newTLogName, scoName } from '../common/names.js';
 import type { CacheView } from '../cache/cluster-cache.js';
 import { DIRECT_MIN_BYTES, type CrcPiece, type OpenSco, type ScoStore } from '../datastore/sco-store.js';
 import { OutOfRangeError, ReadOnlyVolumeError, VolumeHaltedError } from '../errors.js';
-import { packLoc, unpackLoc } from '../metadata/location.js';
+import { unpackLoc } from '../metadata/location.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { SNAPSHOTS_OBJECT, localSnapshotsPath, saveLocal } from '../snapshots/persistor.js';
 import type { SnapshotsFile } from '../snapshots/types.js';
-import type { TLogRecord } from '../tlog/record.js';
+import { encodeLocRun } from '../tlog/record.js';
 import { TLogWriter } from '../tlog/writer.js';
 import { sizeOf, VOLUME_CONFIG_OBJECT, type VolumeConfig } from './config.js';
 import { TaskQueue } from './task-queue.js';
@@ -213,15 +213,10 @@ export class Volume {
       }
       this.checkUsable();
       this.sco.addCrc(part.sco, pieces);
-      const records: TLogRecord[] = new Array(part.n);
-      for (let i = 0; i < part.n; i++) {
-        const loc = { cloneId: 0, number: part.sco.number, version: 0, offset: part.offset + i };
-        records[i] = { kind: 'loc', ca: part.firstCa + i, loc, hash: ZERO_HASH };
-        this.meta.write(part.firstCa + i, packLoc(loc));
-      }
+      this.meta.writeRun(part.firstCa, part.n, part.sco.number, part.offset);
       this.commits++;
       this.cache?.putRun(part.firstCa, part.n, part.data, 0);
-      this.tlog.add(records);
+      this.tlog.addEncoded(encodeLocRun(part.firstCa, part.n, part.sco.number, part.offset));
       this.currentTLogRef().size += part.n * this.clusterSize;
       if (part.seals) this.finishSco(this.sco.finish(part.sco));
       if (part.rolls) await this.rollTLogNow({ closeOpenSco: false });
@@ -418,8 +413,6 @@ export class Volume {
     await this.meta.table.close();
   }
 }
-
-const ZERO_HASH = Buffer.alloc(16);
 
 /** One SCO's share of a write between reservation and commit. */
 interface PendingPart {
