@@ -5,7 +5,7 @@ import { Receiver } from '../../src/dataplane/nbd/receiver.js';
  * A stream of messages `[u32 length][payload]`, fed to a Receiver in reads of the given sizes the way the socket
  * does it (ask for a buffer, fill up to its size, report). Payloads of at least `sinkMin` bytes go through a sink.
  */
-function parse(stream: Buffer, readSizes: number[], sinkMin: number): { payloads: Buffer[]; sinkReads: number; maxRx: number } {
+function parse(stream: Buffer, readSizes: number[], sinkMin: number, shortRead = Infinity): { payloads: Buffer[]; sinkReads: number; maxRx: number } {
   const payloads: Buffer[] = [];
   let want: number | undefined;
   let sinkReads = 0;
@@ -16,6 +16,7 @@ function parse(stream: Buffer, readSizes: number[], sinkMin: number): { payloads
         if (rx.length < 4) return;
         want = rx.take(4).readUInt32BE(0);
         if (want >= sinkMin) rx.receiveInto(Buffer.alloc(want));
+        rx.readLimit = want >= sinkMin ? shortRead : Infinity;
         continue;
       }
       if (want >= sinkMin) {
@@ -52,9 +53,9 @@ function message(len: number, seed: number): Buffer {
 const lengths = [0, 3, 28, 4096, 70_000, 5, 300_000, 1, 65_536];
 const stream = Buffer.concat(lengths.map((l, k) => message(l, k + 1)));
 
-for (const readSizes of [[1], [7, 13], [4096], [65_536], [1_000_000], [28, 100_000, 3]]) {
-  test(`reads of ${readSizes.join('/')} bytes: every payload arrives intact, large ones through their sink`, (t) => {
-    const { payloads, sinkReads } = parse(stream, readSizes, 60_000);
+for (const [readSizes, shortRead] of [[[1]], [[7, 13]], [[4096]], [[65_536]], [[1_000_000]], [[28, 100_000, 3]], [[1_000_000], 5], [[9000], 64]] as Array<[number[], number?]>) {
+  test(`reads of ${readSizes.join('/')} bytes${shortRead ? `, ${shortRead} after a large payload` : ''}: every payload arrives intact, large ones through their sink`, (t) => {
+    const { payloads, sinkReads } = parse(stream, readSizes, 60_000, shortRead);
     t.deepEqual(payloads.map((p) => p.length), lengths);
     payloads.forEach((p, k) => t.true(p.equals(message(lengths[k]!, k + 1).subarray(4)), `payload ${k}`));
     if (Math.max(...readSizes) < 60_000) t.true(sinkReads > 0, 'socket reads went straight into the sinks');

@@ -13,6 +13,12 @@ export class Receiver {
   private start = 0;
   private end = 0;
   private sink: { dest: Buffer; filled: number } | undefined;
+  /**
+   * At most this many bytes per read into the receive buffer. After a large WRITE the next bytes are most likely
+   * another header and payload: a short read takes the header, and the payload then goes straight to its sink
+   * instead of being copied out of the receive buffer.
+   */
+  readLimit = Infinity;
   /** The sink whose memory the read buffer handed out last belongs to (undefined: the receive buffer's free room). */
   private readTarget: { dest: Buffer; filled: number } | undefined;
 
@@ -90,7 +96,7 @@ export class Receiver {
       this.rx.copy(grown, 0, 0, this.end);
       this.rx = grown;
     }
-    return this.rx.subarray(this.end);
+    return this.rx.subarray(this.end, Math.min(this.rx.length, this.end + this.readLimit));
   };
 
   /** `onread.callback` of the socket. */

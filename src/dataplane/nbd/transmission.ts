@@ -31,6 +31,8 @@ const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 const ZERO_CHUNK = 1024 * 1024;
 /** WRITE payloads of at least this size are received into an aligned I/O slot, from which O_DIRECT writes them. */
 const SLOT_MIN_BYTES = 64 * 1024;
+/** Receive-buffer read size after a large WRITE: a header and a little more (see Receiver.readLimit). */
+const SHORT_READ = 4096;
 /** Slots left to the volumes' own I/O: a payload only takes a slot while more than this many are free. */
 const SLOTS_KEPT_FREE = 8;
 
@@ -165,6 +167,7 @@ export class Transmission {
     const length = h.readUInt32BE(24);
     const v = this.volume;
     const inRange = offset <= v.size && length <= v.size - offset;
+    this.rx.readLimit = type === CMD_WRITE && length >= SLOT_MIN_BYTES ? SHORT_READ : Infinity;
 
     switch (type) {
       case CMD_READ: {
