@@ -1,4 +1,5 @@
 import test from 'ava';
+import { crc32, crc32Combine } from '../../src/dataplane/common/crc32.js';
 import { crc32c, crc32cCombine } from '../../src/dataplane/common/crc32c.js';
 
 /** Bit-at-a-time reference: slow, obviously right. */
@@ -50,4 +51,16 @@ test('crc32cCombine joins pieces summed apart', (t) => {
     t.is(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(whole), `cut at ${cut}`);
   }
   t.is(crc32cCombine(0, crc32c(whole), whole.length), crc32c(whole));
+});
+
+test('CRC-32 of SCO data: check value, and pieces summed apart combine to the whole', (t) => {
+  t.is(crc32(Buffer.from('123456789')), 0xcbf43926);
+  const data = Buffer.alloc(300_000);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761) >>> 13;
+  for (const cut of [0, 1, 4096, 65_536, 299_999, 300_000]) {
+    const a = data.subarray(0, cut);
+    const b = data.subarray(cut);
+    t.is(crc32Combine(crc32(a), crc32(b), b.length), crc32(data), `cut at ${cut}`);
+    t.is(crc32(b, crc32(a)), crc32(data));
+  }
 });

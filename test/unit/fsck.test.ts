@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fsck } from '../../src/dataplane/backend/fsck.js';
 import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
+import { crc32 } from '../../src/dataplane/common/crc32.js';
 import { crc32c } from '../../src/dataplane/common/crc32c.js';
 import { newTLogName, scoName } from '../../src/dataplane/common/names.js';
 import type { SnapshotsFile } from '../../src/dataplane/snapshots/types.js';
@@ -22,7 +23,7 @@ function cluster(seed: number): Buffer {
 }
 
 /** Two SCOs in snapshot s1's TLog, one in a written current TLog, plus the open current TLog (not on the backend). */
-async function build(): Promise<{ b: LocalDirBackend; snaps: SnapshotsFile; tlogs: string[] }> {
+async function build(algo: 'crc32c' | 'crc32' = 'crc32c'): Promise<{ b: LocalDirBackend; snaps: SnapshotsFile; tlogs: string[] }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovs-fsck-'));
   dirs.push(dir);
   const b = new LocalDirBackend(path.join(dir, 'backend'));
@@ -39,7 +40,7 @@ async function build(): Promise<{ b: LocalDirBackend; snaps: SnapshotsFile; tlog
       loc: { cloneId: 0, number, version: 0, offset: i },
       hash: createHash('md5').update(data.subarray(i * CS, (i + 1) * CS)).digest(),
     }));
-    recs.push({ kind: 'sco_crc', crc: crc32c(data) });
+    recs.push(algo === 'crc32' ? { kind: 'sco_crc', crc: crc32(data), algo } : { kind: 'sco_crc', crc: crc32c(data) });
     recordsFor.set(number, recs);
   }
   const tlogs = [newTLogName(), newTLogName(), newTLogName()];
@@ -100,13 +101,16 @@ test('short SCO', async (t) => {
   t.regex((await problems(b)).join('\n'), /SCO 00_00000001_00 is short: 8192 bytes < 12288/);
 });
 
-test('bad SCO CRC', async (t) => {
-  const { b } = await build();
-  await b.put('ns', scoName(3), cluster(99), { overwrite: true });
-  const p = await problems(b);
-  t.is(p.length, 1);
-  t.regex(p[0]!, /SCO 00_00000003_00 CRC mismatch/);
-});
+for (const algo of ['crc32c', 'crc32'] as const) {
+  test(`bad SCO CRC (${algo} records)`, async (t) => {
+    const { b } = await build(algo);
+    t.deepEqual(await problems(b), [], 'intact before');
+    await b.put('ns', scoName(3), cluster(99), { overwrite: true });
+    const p = await problems(b);
+    t.is(p.length, 1);
+    t.regex(p[0]!, new RegExp(`SCO 00_00000003_00 CRC mismatch \\(${algo}\\)`));
+  });
+}
 
 test('flipped TLog byte', async (t) => {
   const { b, tlogs } = await build();

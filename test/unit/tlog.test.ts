@@ -30,6 +30,7 @@ test('records round-trip for all kinds and edge values', (t) => {
     { kind: 'tlog_crc', crc: 0 },
     { kind: 'tlog_crc', crc: 0xffffffff },
     { kind: 'sco_crc', crc: 0xdeadbeef },
+    { kind: 'sco_crc', crc: 0xfeedface, algo: 'crc32' },
   ];
   const buf = Buffer.alloc(records.length * RECORD_BYTES);
   records.forEach((r, i) => encodeRecord(r, buf, i * RECORD_BYTES));

@@ -1,3 +1,4 @@
+import { crc32 } from '../common/crc32.js';
 import { crc32c } from '../common/crc32c.js';
 import { scoName } from '../common/names.js';
 import type { SnapshotsFile, TLogRef } from '../snapshots/types.js';
@@ -13,7 +14,7 @@ export interface FsckResult {
 interface ScoUse {
   maxOffset: number;
   tlog: string;
-  crcs: number[];
+  crcs: Array<{ crc: number; algo: 'crc32c' | 'crc32' }>;
 }
 
 /**
@@ -89,7 +90,7 @@ async function collectTLog(backend: Backend, ns: string, id: string, scos: Map<n
       lastSco = use;
     } else if (r.kind === 'sco_crc') {
       // The SCO CRC record follows the location records of the SCO it closes.
-      if (lastSco) lastSco.crcs.push(r.crc);
+      if (lastSco) lastSco.crcs.push({ crc: r.crc, algo: r.algo ?? 'crc32c' });
       else problems.push(`TLog ${id} holds an SCO CRC record that follows no location record`);
     }
   }
@@ -107,9 +108,14 @@ async function checkSco(backend: Backend, ns: string, name: string, use: ScoUse,
   const need = (use.maxOffset + 1) * clusterSize;
   if (size < need) problems.push(`SCO ${name} is short: ${size} bytes < ${need} referenced by TLog ${use.tlog}`);
   if (use.crcs.length === 0) return;
-  const actual = crc32c(await backend.get(ns, name));
-  for (const expected of new Set(use.crcs)) {
-    if (expected !== actual) problems.push(`SCO ${name} CRC mismatch: TLog ${use.tlog} records ${hex(expected)}, object has ${hex(actual)}`);
+  const data = await backend.get(ns, name);
+  const actual = { crc32c: () => crc32c(data), crc32: () => crc32(data) };
+  const seen = new Set<string>();
+  for (const { crc, algo } of use.crcs) {
+    if (seen.has(`${algo}:${crc}`)) continue;
+    seen.add(`${algo}:${crc}`);
+    const has = actual[algo]();
+    if (crc !== has) problems.push(`SCO ${name} CRC mismatch (${algo}): TLog ${use.tlog} records ${hex(crc)}, object has ${hex(has)}`);
   }
 }
 

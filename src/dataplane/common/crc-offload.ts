@@ -1,9 +1,9 @@
 import { Worker } from 'node:worker_threads';
 import type { CrcRequest } from './crc-worker.js';
-import { crc32c } from './crc32c.js';
+import { crc32 } from './crc32.js';
 
 /**
- * CRC32C of bytes in shared memory, computed on a worker thread. Streaming writes sum every byte (the SCO CRC of
+ * CRC-32 of bytes in shared memory, computed on a worker thread. Streaming writes sum every byte (the SCO CRC of
  * the TLog); on the event loop that was a third of its time at 1 GB/s. The worker keeps the process alive only while
  * a sum is owed; if it cannot start or dies, sums are computed inline.
  */
@@ -16,7 +16,7 @@ class CrcOffload {
 
   crcOf(view: Uint8Array): Promise<number> {
     const w = this.start();
-    if (!w || !(view.buffer instanceof SharedArrayBuffer)) return Promise.resolve(crc32c(view));
+    if (!w || !(view.buffer instanceof SharedArrayBuffer)) return Promise.resolve(crc32(view));
     const id = this.nextId++;
     return new Promise((resolve) => {
       if (this.waiting.size === 0) w.ref(); // keeps the process up while a sum is owed
@@ -48,7 +48,7 @@ class CrcOffload {
         // Whatever was in flight is summed here instead.
         for (const [id, { resolve, view }] of this.waiting) {
           this.waiting.delete(id);
-          resolve(crc32c(view));
+          resolve(crc32(view));
         }
       };
       w.on('error', fail);
@@ -64,7 +64,7 @@ class CrcOffload {
 
 const offload = new CrcOffload();
 
-/** CRC32C of `view`: on the worker thread when it lies in shared memory, else inline. */
-export function crc32cOffloaded(view: Uint8Array): Promise<number> {
+/** CRC-32 of `view`: on the worker thread when it lies in shared memory, else inline. */
+export function crc32Offloaded(view: Uint8Array): Promise<number> {
   return offload.crcOf(view);
 }

@@ -1,6 +1,6 @@
-// Worker thread entry: CRC32C of ranges of shared memory, so the event loop does not spend its time summing.
+// Worker thread entry: CRC-32 of ranges of shared memory, so the event loop does not spend its time summing.
 import { parentPort } from 'node:worker_threads';
-import { crc32c } from './crc32c.js';
+import { crc32 } from './crc32.js';
 
 export interface CrcRequest {
   id: number;
@@ -13,5 +13,5 @@ export interface CrcRequest {
 let memory: SharedArrayBuffer | undefined;
 parentPort?.on('message', (m: CrcRequest) => {
   memory = m.memory ?? memory;
-  parentPort!.postMessage({ id: m.id, crc: crc32c(new Uint8Array(memory!, m.offset, m.length)) });
+  parentPort!.postMessage({ id: m.id, crc: crc32(new Uint8Array(memory!, m.offset, m.length)) });
 });

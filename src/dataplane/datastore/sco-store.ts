@@ -3,8 +3,8 @@ import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DIRECT_ALIGN, directIoWorks, sharedAlignedPool, type AlignedPool } from '../common/aligned-pool.js';
-import { crc32cOffloaded } from '../common/crc-offload.js';
-import { crc32c, crc32cCombine } from '../common/crc32c.js';
+import { crc32Offloaded } from '../common/crc-offload.js';
+import { crc32, crc32Combine } from '../common/crc32.js';
 import { parseScoName, scoName } from '../common/names.js';
 
 const datasync = promisify(fdatasync);
@@ -163,17 +163,17 @@ export class ScoStore {
     if (data.length <= SYNC_WRITE_MAX) {
       let written = 0;
       while (written < data.length) written += writeSync(sco.fd, data, written, data.length - written, position + written);
-      return [{ crc: crc32c(data), length: data.length }];
+      return [{ crc: crc32(data), length: data.length }];
     }
     const pending = writeAll(sco.fd, data, position);
-    const crc = crc32c(data);
+    const crc = crc32(data);
     await pending;
     return [{ crc, length: data.length }];
   }
 
   /** Extends the SCO's running CRC; pieces must come in offset order. */
   addCrc(sco: OpenSco, pieces: CrcPiece[]): void {
-    for (const p of pieces) sco.crc = crc32cCombine(sco.crc, p.crc, p.length);
+    for (const p of pieces) sco.crc = crc32Combine(sco.crc, p.crc, p.length);
   }
 
   /**
@@ -184,14 +184,14 @@ export class ScoStore {
   private writeDirect(fd: number, data: Buffer, position: number): Promise<CrcPiece[]> {
     if (this.pool.holdsAligned(data)) {
       // Received straight into a slot (NBD): written and summed from there, no copy.
-      return Promise.all([crc32cOffloaded(data), writeAll(fd, data, position)]).then(([crc]) => [{ crc, length: data.length }]);
+      return Promise.all([crc32Offloaded(data), writeAll(fd, data, position)]).then(([crc]) => [{ crc, length: data.length }]);
     }
     const issue = async (slot: Buffer, at: number): Promise<CrcPiece> => {
       const n = Math.min(slot.length, data.length - at);
       data.copy(slot, 0, at, at + n);
       const bytes = slot.subarray(0, n);
       try {
-        const [crc] = await Promise.all([crc32cOffloaded(bytes), writeAll(fd, bytes, position + at)]);
+        const [crc] = await Promise.all([crc32Offloaded(bytes), writeAll(fd, bytes, position + at)]);
         return { crc, length: n };
       } finally {
         this.pool.release(slot);

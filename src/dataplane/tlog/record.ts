@@ -4,7 +4,10 @@ export const HASH_BYTES = 16;
 export const ZERO_HASH: Buffer = Buffer.alloc(HASH_BYTES);
 
 export const CRC_TYPE_TLOG = 1;
+/** SCO checksum as CRC32C (what the original format has; still read). */
 export const CRC_TYPE_SCO = 2;
+/** SCO checksum as CRC-32 (zlib's), which this implementation writes: see common/crc32.ts. */
+export const CRC_TYPE_SCO32 = 3;
 
 export interface ClusterLocation {
   cloneId: number;
@@ -16,7 +19,8 @@ export interface ClusterLocation {
 export type TLogRecord =
   | { kind: 'loc'; ca: number; loc: ClusterLocation; hash: Buffer }
   | { kind: 'tlog_crc'; crc: number }
-  | { kind: 'sco_crc'; crc: number };
+  /** `algo` absent: CRC32C (type 2); 'crc32': CRC-32 (type 3). */
+  | { kind: 'sco_crc'; crc: number; algo?: 'crc32' };
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -42,7 +46,7 @@ export function encodeRecord(r: TLogRecord, out: Buffer = Buffer.alloc(RECORD_BY
   } else {
     checkUint('CRC', r.crc, TWO_32 - 1);
     out.writeUInt32LE(r.crc, at);
-    out.writeUInt32LE(r.kind === 'tlog_crc' ? CRC_TYPE_TLOG : CRC_TYPE_SCO, at + 4);
+    out.writeUInt32LE(r.kind === 'tlog_crc' ? CRC_TYPE_TLOG : r.algo === 'crc32' ? CRC_TYPE_SCO32 : CRC_TYPE_SCO, at + 4);
   }
   return out;
 }
@@ -84,6 +88,7 @@ export function decodeRecord(buf: Buffer, at = 0): TLogRecord {
   }
   if (hi === CRC_TYPE_TLOG) return { kind: 'tlog_crc', crc: lo };
   if (hi === CRC_TYPE_SCO) return { kind: 'sco_crc', crc: lo };
+  if (hi === CRC_TYPE_SCO32) return { kind: 'sco_crc', crc: lo, algo: 'crc32' };
   throw new RangeError(`unknown TLog record at ${at} (null location, type ${hi})`);
 }
 

@@ -16,7 +16,7 @@ import type { SnapshotsFile } from '../snapshots/types.js';
 import { readTLog, validateTLog } from '../tlog/reader.js';
 import type { TLogRecord } from '../tlog/record.js';
 import { TLogWriter } from '../tlog/writer.js';
-import { crc32c } from '../common/crc32c.js';
+import { crc32 } from '../common/crc32.js';
 import { FAILOVERCACHE_CONFIG_OBJECT, VOLUME_CONFIG_OBJECT, newVolumeConfig, type VolumeConfig } from './config.js';
 import { downloadSnapshots, namespacesByDepth, replay, volumeChain } from './chain.js';
 import { Volume, type VolumeDirs, type VolumeEvent } from './volume.js';
@@ -179,7 +179,7 @@ async function validateLocalTLogs(dirs: VolumeDirs, sco: ScoStore, cfg: VolumeCo
         const cursor = lastRec.loc.offset + 1;
         const data = Buffer.alloc(cursor * cfg.clusterSize);
         await sco.read(scoName(lastRec.loc.number), 0, cursor, data, 0);
-        entry.openSco = { number: lastRec.loc.number, cursor, crc: crc32c(data) };
+        entry.openSco = { number: lastRec.loc.number, cursor, crc: crc32(data) };
       }
       entry.closed = false;
       doc.current = [...doc.current.filter((t) => t.written || ids.slice(0, i + 1).includes(t.id))];

@@ -315,7 +315,7 @@ export class Volume {
   }
 
   private finishSco(closed: { number: number; name: string; crc: number }): void {
-    this.tlog.add([{ kind: 'sco_crc', crc: closed.crc }]);
+    this.tlog.add([{ kind: 'sco_crc', crc: closed.crc, algo: 'crc32' }]);
     this.scosInCurrentTLog++;
     this.lastScoOfTLog.set(this.currentTLogRef().id, closed.number);
     const path = this.sco.path(closed.name);
