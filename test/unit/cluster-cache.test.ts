@@ -74,3 +74,19 @@ test('putRun stores a run in one piece or many and reads back per cluster, acros
     t.true(out.equals(cluster(90 + k)));
   }
 });
+
+test('getRun copies cached clusters up to the first miss, merging consecutive slots, across scattered slots too', (t) => {
+  const c = new ClusterCache(CS, 16);
+  const v = c.view();
+  // 0..5 in one run (consecutive slots), then 6 and 7 put separately after an unrelated cluster: scattered slots.
+  v.putRun(0, 6, Buffer.concat(Array.from({ length: 6 }, (_, k) => cluster(k + 1))), 0);
+  v.put(100, cluster(0xee), 0);
+  v.put(7, cluster(8), 0);
+  v.put(6, cluster(7), 0);
+  const out = Buffer.alloc(10 * CS, 0xaa);
+  t.is(v.getRun(0, 10, out, CS), 8, 'stops at cluster 8, the first miss');
+  for (let k = 0; k < 8; k++) t.true(out.subarray((k + 1) * CS, (k + 2) * CS).equals(cluster(k + 1)), `cluster ${k}`);
+  t.true(out.subarray(0, CS).equals(Buffer.alloc(CS, 0xaa)), 'nothing written before `at`');
+  t.is(v.getRun(8, 2, out, 0), 0);
+  t.is(v.getRun(3, 2, out, 0), 2, 'at most n');
+});

@@ -39,6 +39,11 @@ export class ClusterCache {
     from.copy(this.slab, first * this.clusterSize, at, at + length);
   }
 
+  /** @internal copies `count` consecutive slots from `first` into `into` at `at` */
+  load(first: number, count: number, into: Buffer, at: number): void {
+    this.slab.copy(into, at, first * this.clusterSize, (first + count) * this.clusterSize);
+  }
+
   /** @internal marks a slot used */
   touch(i: number): void {
     this.referenced[i] = 1;
@@ -91,6 +96,28 @@ export class CacheView {
     this.cache.slot(i).copy(into, at);
     this.cache.touch(i);
     return true;
+  }
+
+  /**
+   * Copies the cached clusters from `firstCa` on (at most `n`, stopping at the first miss) into `into` at `at`;
+   * returns how many. Consecutive slots go in one copy.
+   */
+  getRun(firstCa: number, n: number, into: Buffer, at: number): number {
+    const cs = this.cache.clusterSize;
+    let k = 0;
+    let runStart = 0;
+    let runSlot = -1;
+    for (; k < n; k++) {
+      const i = this.slots.get(firstCa + k);
+      if (i === undefined) break;
+      this.cache.touch(i);
+      if (runSlot >= 0 && i === runSlot + (k - runStart)) continue;
+      if (runSlot >= 0) this.cache.load(runSlot, k - runStart, into, at + runStart * cs);
+      runStart = k;
+      runSlot = i;
+    }
+    if (runSlot >= 0) this.cache.load(runSlot, k - runStart, into, at + runStart * cs);
+    return k;
   }
 
   /** Stores cluster `ca` from `from` at `at` (a whole cluster), replacing what was cached for it. */

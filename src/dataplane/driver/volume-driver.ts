@@ -369,7 +369,7 @@ function nbdView(v: Volume): NbdVolume {
     get halted() {
       return v.halted;
     },
-    read: (offset, length) => v.read(offset, length),
+    read: (offset, length, into) => v.read(offset, length, into),
     write: async (offset, data, opts) => {
       await v.write(offset, data);
       if (opts?.fua) await v.sync();

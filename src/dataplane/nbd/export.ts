@@ -6,7 +6,8 @@ export interface NbdVolume {
   readonly readOnly: boolean;
   /** Preferred block size (the volume's cluster size). */
   readonly blockSize: number;
-  read(offset: number, length: number): Promise<Buffer>;
+  /** `into` (at least `length` bytes) may be used for the result, to save an allocation; the result is what counts. */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** With `fua` the write is durable when the promise resolves (the server does not sync again). */
   write(offset: number, data: Buffer, opts?: { fua?: boolean }): Promise<void>;
   /** Makes every acknowledged write durable. */

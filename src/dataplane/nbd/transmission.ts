@@ -31,6 +31,9 @@ const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
 const ZERO_CHUNK = 1024 * 1024;
 /** WRITE payloads of at least this size are received into an aligned I/O slot, from which O_DIRECT writes them. */
 const SLOT_MIN_BYTES = 64 * 1024;
+/** READ replies from this size up to REPLY_BUFFER_BYTES are read into reused buffers, returned once sent. */
+const REPLY_POOL_MIN = 64 * 1024;
+const REPLY_BUFFER_BYTES = 1024 * 1024;
 /** Receive-buffer read size after a large WRITE: a header and a little more (see Receiver.readLimit). */
 const SHORT_READ = 4096;
 /** Slots left to the volumes' own I/O: a payload only takes a slot while more than this many are free. */
@@ -68,6 +71,11 @@ export class Transmission {
     this.socket.uncork();
   };
   private idleWaiters: Array<() => void> = [];
+  /**
+   * Reply buffers of large READs, reused: a fresh 1 MiB per read is fresh memory each time, and on a VM that hands
+   * freed memory back to its host, touching fresh memory costs more than reading the data.
+   */
+  private readonly replyBuffers: Buffer[] = [];
 
   constructor(
     private readonly socket: Socket,
@@ -264,10 +272,14 @@ export class Transmission {
   private async doRead(cookie: Buffer, offset: number, length: number): Promise<void> {
     let error = 0;
     let data: Buffer | undefined;
+    const pooled = length >= REPLY_POOL_MIN && length <= REPLY_BUFFER_BYTES ? this.replyBuffers.pop() ?? Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES) : undefined;
+    const giveBack = (): void => {
+      if (pooled && this.replyBuffers.length < 2 * this.maxInFlight) this.replyBuffers.push(pooled);
+    };
     try {
       if (this.volume.halted) error = ESHUTDOWN;
       else if (length > 0) {
-        data = await this.volume.read(offset, length);
+        data = await this.volume.read(offset, length, pooled);
         if (data.length !== length) {
           this.log.error({ offset, length, got: data.length }, 'nbd: volume returned a short read');
           error = EIO;
@@ -276,7 +288,7 @@ export class Transmission {
     } catch (e) {
       error = this.errnoOf(e, 'read', offset, length);
     }
-    this.reply(cookie, error, error === 0 ? data : undefined);
+    this.reply(cookie, error, error === 0 ? data : undefined, giveBack);
   }
 
   private async doWrite(cookie: Buffer, offset: number, data: Buffer, fua: boolean): Promise<void> {
@@ -329,10 +341,13 @@ export class Transmission {
     return errno;
   }
 
-  /** Sends a simple reply; data only for a successful READ. Silently dropped when the socket is gone. */
-  private reply(cookie: Buffer, error: number, data?: Buffer): void {
+  /**
+   * Sends a simple reply; data only for a successful READ. Silently dropped when the socket is gone. `sent` is
+   * called once `data` is no longer needed (handed to the kernel, copied, or dropped).
+   */
+  private reply(cookie: Buffer, error: number, data?: Buffer, sent?: () => void): void {
     const s = this.socket;
-    if (s.destroyed || !s.writable) return;
+    if (s.destroyed || !s.writable) return sent?.();
     if (!this.corked) {
       this.corked = true;
       s.cork();
@@ -346,6 +361,7 @@ export class Transmission {
     cookie.copy(b, 8);
     if (data && dlen > 0 && small) data.copy(b, SIMPLE_REPLY_HEADER_SIZE);
     s.write(b);
-    if (data && dlen > 0 && !small) s.write(data); // no copy: header and data leave in the same writev
+    if (data && dlen > 0 && !small) s.write(data, () => sent?.()); // no copy: header and data leave in the same writev
+    else sent?.();
   }
 }

@@ -228,21 +228,24 @@ export class Volume {
     await this.commitTail;
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** Reads into `into` when given and the range is whole clusters (a reused buffer stays in memory), else into a new one. */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkUsable();
     this.checkRange(offset, length);
-    return this.ioLock.shared(() => this.readInternal(offset, length));
+    return this.ioLock.shared(() => this.readInternal(offset, length, into));
   }
 
-  private async readInternal(offset: number, length: number): Promise<Buffer> {
+  private async readInternal(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const cs = this.clusterSize;
     const start = Math.floor(offset / cs);
     const end = Math.ceil((offset + length) / cs);
-    const out = Buffer.allocUnsafe((end - start) * cs);
+    const span = (end - start) * cs;
+    const out = into && into.length >= span && offset % cs === 0 ? into.subarray(0, span) : Buffer.allocUnsafe(span);
     let ca = start;
     while (ca < end) {
-      if (this.cache?.get(ca, out, (ca - start) * cs)) {
-        ca++;
+      const cached = this.cache?.getRun(ca, end - ca, out, (ca - start) * cs) ?? 0;
+      if (cached > 0) {
+        ca += cached;
         continue;
       }
       const raw = this.meta.read(ca);
