@@ -128,9 +128,13 @@ export class LocalDirBackend implements Backend {
    */
   private async installBatch(ns: string, items: Install[]): Promise<Array<unknown>> {
     const errors: Array<unknown> = items.map(() => undefined);
+    // Concurrent fsyncs share the filesystem's journal commit and the disk cache flush; one after the other, each
+    // SCO upload paid for both, and the flushes stalled the O_DIRECT writes of the volumes.
+    await Promise.all(items.map((it, k) => fsyncPath(it.tmp, 'r+').catch((e: unknown) => (errors[k] = wrap(e, ns, it.name)))));
     const installAll = async (): Promise<void> => {
       const actual = items.some((it) => it.fence) ? await this.currentEtag(ns) : undefined;
       for (const [k, it] of items.entries()) {
+        if (errors[k] !== undefined) continue; // not durable: never made visible
         try {
           if (it.fence && it.fence.ns !== ns) throw new FencedError(ns, it.fence.etag, `token of namespace ${it.fence.ns}`);
           if (it.fence && actual !== it.fence.etag) throw new FencedError(ns, it.fence.etag, actual);
@@ -232,8 +236,7 @@ export class LocalDirBackend implements Backend {
     try {
       if (Buffer.isBuffer(data)) await fs.writeFile(tmp, data, { flag: 'wx' });
       else await linkOrCopy(data.path, tmp);
-      await fsyncPath(tmp, 'r+');
-      return tmp;
+      return tmp; // made durable by installBatch, together with the others of its group
     } catch (e) {
       await fs.rm(tmp, { force: true });
       if (code(e) === 'ENOENT' && !(await this.namespaceExists(ns))) throw new NamespaceMissingError(ns);
