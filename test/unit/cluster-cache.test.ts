@@ -90,3 +90,17 @@ test('getRun copies cached clusters up to the first miss, merging consecutive sl
   t.is(v.getRun(8, 2, out, 0), 0);
   t.is(v.getRun(3, 2, out, 0), 2, 'at most n');
 });
+
+test('the slot index shrinks with evictions: it follows what is cached, not every address ever cached', (t) => {
+  const c = new ClusterCache(CS, 4);
+  const v = c.view();
+  // One cluster in each of 100 different 1 MiB regions; the cache holds 4, so at most 4 index pages stay.
+  for (let k = 0; k < 100; k++) v.put(k * 256 + 3, cluster(k), 0);
+  t.is(v.size, 4);
+  t.true(v.indexPages <= 4, `${v.indexPages} index pages`);
+  const out = Buffer.alloc(CS);
+  t.true(v.get(99 * 256 + 3, out, 0));
+  t.true(out.equals(cluster(99)));
+  v.clear();
+  t.is(v.indexPages, 0);
+});

@@ -79,14 +79,73 @@ export class ClusterCache {
   }
 }
 
+const INDEX_PAGE = 256;
+
+/**
+ * Cluster address → cache slot, in pages of 256 entries (-1 = not cached) plus a count of live entries, so a page
+ * goes away with its last entry: a 1 MiB write or read looks up one page instead of hashing 256 addresses, and the
+ * index stays proportional to what is cached, not to the volume.
+ */
+class SlotIndex {
+  private readonly pages = new Map<number, Int32Array>();
+  size = 0;
+
+  get(ca: number): number | undefined {
+    const i = this.pages.get(Math.floor(ca / INDEX_PAGE))?.[ca % INDEX_PAGE];
+    return i === undefined || i < 0 ? undefined : i;
+  }
+
+  set(ca: number, slot: number): void {
+    const p = Math.floor(ca / INDEX_PAGE);
+    let page = this.pages.get(p);
+    if (!page) {
+      page = new Int32Array(INDEX_PAGE + 1).fill(-1);
+      page[INDEX_PAGE] = 0;
+      this.pages.set(p, page);
+    }
+    if (page[ca % INDEX_PAGE]! < 0) {
+      this.size++;
+      page[INDEX_PAGE]!++;
+    }
+    page[ca % INDEX_PAGE] = slot;
+  }
+
+  delete(ca: number): void {
+    const p = Math.floor(ca / INDEX_PAGE);
+    const page = this.pages.get(p);
+    if (!page || page[ca % INDEX_PAGE]! < 0) return;
+    page[ca % INDEX_PAGE] = -1;
+    this.size--;
+    if (--page[INDEX_PAGE]! === 0) this.pages.delete(p);
+  }
+
+  *values(): Generator<number> {
+    for (const page of this.pages.values()) for (let e = 0; e < INDEX_PAGE; e++) if (page[e]! >= 0) yield page[e]!;
+  }
+
+  get pageCount(): number {
+    return this.pages.size;
+  }
+
+  clear(): void {
+    this.pages.clear();
+    this.size = 0;
+  }
+}
+
 export class CacheView {
-  private readonly slots = new Map<number, number>();
+  private readonly slots = new SlotIndex();
   private closed = false;
 
   constructor(private readonly cache: ClusterCache, private readonly id: number) {}
 
   get size(): number {
     return this.slots.size;
+  }
+
+  /** Pages of the slot index (for tests: it shrinks as clusters are evicted). */
+  get indexPages(): number {
+    return this.slots.pageCount;
   }
 
   /** Copies cluster `ca` into `into` at `at`; false on a miss. */
