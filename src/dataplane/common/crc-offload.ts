@@ -4,8 +4,8 @@ import { crc32 } from './crc32.js';
 
 /**
  * CRC-32 of bytes in shared memory, computed on a worker thread. Streaming writes sum every byte (the SCO CRC of
- * the TLog); on the event loop that was a third of its time at 1 GB/s. The worker keeps the process alive only while
- * a sum is owed; if it cannot start or dies, sums are computed inline.
+ * the TLog); the worker sums a slot while the thread pool writes it, so the event loop does neither. The worker
+ * keeps the process alive only while a sum is owed; if it cannot start or dies, sums are computed inline.
  */
 class CrcOffload {
   private worker: Worker | undefined;

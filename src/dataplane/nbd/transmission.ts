@@ -53,7 +53,7 @@ interface PendingWrite {
 }
 
 /**
- * The transmission phase of one connection: parses requests from the receive queue, runs them against the
+ * The transmission phase of one connection: parses requests from the receiver, runs them against the
  * volume concurrently (at most `maxInFlight` at a time, pausing the socket at the cap) and sends simple
  * replies in completion order. Nothing here throws into socket callbacks.
  */
