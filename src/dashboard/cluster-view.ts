@@ -1,8 +1,8 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { decode } from '../protocol/codec.js';
 import type { ModelView } from '../model/view.js';
-import { NODE_HEARTBEAT_SUBJECT, type NodeHeartbeat } from '../ops/node-heartbeat.js';
-import { opsSubject } from '../ops/discovery.js';
+import type { NodeHeartbeat } from '../ops/node-heartbeat.js';
+import { EVENT_WILDCARD, NODE_HEARTBEAT_SUBJECT, opsSubject } from '../protocol/subjects.js';
 import type { ActorInfo } from '../supervisors/supervision.js';
 import type { RecentTask } from '../ops/task-stats.js';
 
@@ -53,7 +53,7 @@ export class ClusterView {
       const hb = decode(m.data) as NodeHeartbeat;
       this.beats.set(hb.storagerouter_guid, { hb, at: Date.now() });
     } }));
-    this.subs.push(this.nc.subscribe('ovs.evt.>', { callback: (_e, m) => {
+    this.subs.push(this.nc.subscribe(EVENT_WILDCARD, { callback: (_e, m) => {
       if (m.subject === NODE_HEARTBEAT_SUBJECT) return;
       let data: unknown;
       try {

@@ -1,9 +1,9 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { Logger } from 'pino';
 import { decode, encode } from '../protocol/codec.js';
+import { VOLDRV_EVENT_WILDCARD, voldrvEventSubject } from '../protocol/subjects.js';
 
 export const VOLDRV_STREAM = 'OVS_VOLDRV_EVENTS';
-export const VOLDRV_SUBJECTS = 'ovs.evt.voldrv.>';
 const CONSUMER = 'ovs-voldrv-events';
 
 /** The volume driver's events (C11, A17): facts, captured by a stream so a handler failure or a dead agent loses none. */
@@ -11,7 +11,7 @@ export async function ensureVoldrvStream(jsm: JetStreamManager, replicas = 1): P
   try {
     await jsm.streams.info(VOLDRV_STREAM);
   } catch {
-    await jsm.streams.add({ name: VOLDRV_STREAM, subjects: [VOLDRV_SUBJECTS], max_age: 7 * 24 * 3600 * 1e9, num_replicas: replicas });
+    await jsm.streams.add({ name: VOLDRV_STREAM, subjects: [VOLDRV_EVENT_WILDCARD], max_age: 7 * 24 * 3600 * 1e9, num_replicas: replicas });
   }
   try {
     await jsm.consumers.info(VOLDRV_STREAM, CONSUMER);
@@ -21,7 +21,7 @@ export async function ensureVoldrvStream(jsm: JetStreamManager, replicas = 1): P
 }
 
 export function publishVoldrvEvent(js: JetStreamClient, e: Record<string, unknown>, log: Logger): void {
-  js.publish(`ovs.evt.voldrv.${String(e.type)}`, encode(e)).catch((err: unknown) => log.warn({ err, event: e.type }, 'data-plane event not stored'));
+  js.publish(voldrvEventSubject(String(e.type)), encode(e)).catch((err: unknown) => log.warn({ err, event: e.type }, 'data-plane event not stored'));
 }
 
 export interface EventHandlers {

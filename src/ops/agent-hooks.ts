@@ -1,13 +1,13 @@
 import type nact from 'nact';
 import type { NatsConnection } from 'nats';
 import { encode } from '../protocol/codec.js';
-import { eventSubject } from '../protocol/subjects.js';
+import { actorEventSubject, type ActorEvent } from '../protocol/subjects.js';
 import type { Supervision } from '../supervisors/supervision.js';
 
 /** Supervision decisions as facts on `ovs.evt.actor.restart|escalated` (the dashboard's event stream). */
 export function publishActorEvents(supervision: Supervision, nc: NatsConnection, me: string): void {
-  const publish = (event: string, data: Record<string, unknown>): void => {
-    if (!nc.isClosed()) nc.publish(eventSubject('actor', event), encode({ storagerouter_guid: me, ...data }));
+  const publish = (event: ActorEvent, data: Record<string, unknown>): void => {
+    if (!nc.isClosed()) nc.publish(actorEventSubject(event), encode({ storagerouter_guid: me, ...data }));
   };
   supervision.on('restart', (path: string) => publish('restart', { path }));
   supervision.on('escalated', (path: string, reason: string) => publish('escalated', { path, reason }));

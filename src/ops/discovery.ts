@@ -1,11 +1,11 @@
 import type { NatsConnection, Service } from 'nats';
 import { encode } from '../protocol/codec.js';
+import { OPS_OPERATIONS, opsSubject, type OpsOperation } from '../protocol/subjects.js';
+
+// src/cli/cluster.ts still imports it from here; it goes once that file imports protocol/subjects.js.
+export { opsSubject };
 
 export const SERVICE_NAME = 'ovs-agent';
-
-export function opsSubject(storagerouterGuid: string, op: 'info' | 'tree' | 'stats' | 'tasks'): string {
-  return `ovs.node.${storagerouterGuid}.ops.${op}`;
-}
 
 export interface NodeSummary {
   storagerouter_guid: string;
@@ -25,7 +25,7 @@ export interface NodeSummary {
 export async function registerDiscovery(
   nc: NatsConnection,
   o: { guid: string; name: string; version: string; httpUrl?: string },
-  answers: Record<'info' | 'tree' | 'stats' | 'tasks', () => unknown>,
+  answers: Record<OpsOperation, () => unknown>,
 ): Promise<Service> {
   const srv = await nc.services.add({
     name: SERVICE_NAME,
@@ -33,7 +33,7 @@ export async function registerDiscovery(
     description: 'Open vStorage agent (one per StorageRouter)',
     metadata: { storagerouter_guid: o.guid, name: o.name, ...(o.httpUrl ? { http_url: o.httpUrl } : {}) },
   });
-  for (const op of ['info', 'tree', 'stats', 'tasks'] as const) {
+  for (const op of OPS_OPERATIONS) {
     srv.addEndpoint(op, {
       subject: opsSubject(o.guid, op),
       handler: (err, msg) => {

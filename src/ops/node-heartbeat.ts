@@ -1,8 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { encode } from '../protocol/codec.js';
-import { eventSubject } from '../protocol/subjects.js';
-
-export const NODE_HEARTBEAT_SUBJECT = eventSubject('node', 'heartbeat');
+import { NODE_HEARTBEAT_SUBJECT } from '../protocol/subjects.js';
 
 export interface NodeHeartbeat {
   storagerouter_guid: string;

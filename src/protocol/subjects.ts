@@ -1,36 +1,115 @@
-/** Public and internal subject names; the only place they are spelled. */
-export const TASK_PREFIX = 'ovs.task';
-export const TASK_WILDCARD = 'ovs.task.>';
-export const TASK_RESULT = 'ovs.task.result';
-export const MODEL_WILDCARD = 'ovs.model.>';
-export const CONFIG_WILDCARD = 'ovs.config.>';
+/**
+ * Every subject of the README's "Subjects" table is built and parsed here: the public requests (`ovs.task`,
+ * `ovs.model`, `ovs.config`), one agent's subjects (`ovs.node.<sr guid>.task|ops`) and the published facts
+ * (`ovs.evt`). Code that needs a subject calls these instead of spelling or slicing one.
+ */
+const ROOT = 'ovs';
+
+function subject(...tokens: string[]): string {
+  return [ROOT, ...tokens].join('.');
+}
+
+/** The tokens after `ovs.<prefix...>` when the subject has exactly `rest` more of them; otherwise undefined. */
+function tokensAfter(s: string, prefix: readonly string[], rest: number): string[] | undefined {
+  const tokens = s.split('.');
+  if (tokens.length !== 1 + prefix.length + rest || tokens[0] !== ROOT) return undefined;
+  if (prefix.some((p, i) => tokens[i + 1] !== p)) return undefined;
+  const tail = tokens.slice(1 + prefix.length);
+  return tail.every((t) => t !== '') ? tail : undefined;
+}
+
 /** Queue group every agent joins for the public subjects. */
 export const AGENT_QUEUE = 'ovs-agents';
 
-export function taskSubject(module: string, task: string): string {
-  return `${TASK_PREFIX}.${module}.${task}`;
+export const TASK_PREFIX = subject('task');
+export const TASK_WILDCARD = subject('task', '>');
+export const TASK_RESULT = subject('task', 'result');
+export const MODEL_WILDCARD = subject('model', '>');
+export const CONFIG_WILDCARD = subject('config', '>');
+export const EVENT_WILDCARD = subject('evt', '>');
+
+/** `<module>.<task>` → `ovs.task.<module>.<task>`. */
+export function taskSubject(taskName: string): string {
+  return subject('task', taskName);
 }
 
 /** `ovs.task.<module>.<task>` → `<module>.<task>`; anything else → undefined. */
-export function taskNameOf(subject: string): string | undefined {
-  const parts = subject.split('.');
-  if (parts.length !== 4 || parts[0] !== 'ovs' || parts[1] !== 'task') return undefined;
-  return `${parts[2]}.${parts[3]}`;
+export function taskNameOf(s: string): string | undefined {
+  return tokensAfter(s, ['task'], 2)?.join('.');
 }
 
 /** Work forwarded to one agent: `ovs.node.<sr guid>.task.<module>.<task>`. */
 export function nodeTaskSubject(storagerouterGuid: string, taskName: string): string {
-  return `ovs.node.${storagerouterGuid}.task.${taskName}`;
+  return subject('node', storagerouterGuid, 'task', taskName);
 }
 
 export function nodeTaskWildcard(storagerouterGuid: string): string {
-  return `ovs.node.${storagerouterGuid}.task.>`;
+  return subject('node', storagerouterGuid, 'task', '>');
 }
 
-export function taskEventSubject(taskId: string): string {
-  return `ovs.evt.task.${taskId}`;
+/** The inverse of `nodeTaskSubject`; undefined for anything that `nodeTaskSubject` cannot have built. */
+export function forwardedTaskOf(s: string): { storagerouterGuid: string; taskName: string } | undefined {
+  const tokens = tokensAfter(s, ['node'], 4);
+  if (!tokens || tokens[1] !== 'task') return undefined;
+  const [storagerouterGuid, , module, task] = tokens as [string, string, string, string];
+  return { storagerouterGuid, taskName: `${module}.${task}` };
+}
+
+export const MODEL_OPERATIONS = ['list', 'get'] as const;
+export type ModelOperation = (typeof MODEL_OPERATIONS)[number];
+
+export function modelSubject(type: string, op: ModelOperation): string {
+  return subject('model', type, op);
+}
+
+/**
+ * `ovs.model.<type>.<op>` → its type and operation, the operation unchecked so the caller can name what is wrong;
+ * any other shape → undefined.
+ */
+export function modelRequestOf(s: string): { type: string; op: string } | undefined {
+  const tokens = tokensAfter(s, ['model'], 2);
+  return tokens ? { type: tokens[0]!, op: tokens[1]! } : undefined;
+}
+
+export const CONFIG_OPERATIONS = ['get', 'set', 'list'] as const;
+export type ConfigOperation = (typeof CONFIG_OPERATIONS)[number];
+
+export function configSubject(op: ConfigOperation): string {
+  return subject('config', op);
+}
+
+/** `ovs.config.<op>` → the operation, unchecked; any other shape → undefined. */
+export function configOperationOf(s: string): string | undefined {
+  return tokensAfter(s, ['config'], 1)?.[0];
+}
+
+/** The discovery endpoints of one agent. */
+export const OPS_OPERATIONS = ['info', 'tree', 'stats', 'tasks'] as const;
+export type OpsOperation = (typeof OPS_OPERATIONS)[number];
+
+export function opsSubject(storagerouterGuid: string, op: OpsOperation): string {
+  return subject('node', storagerouterGuid, 'ops', op);
 }
 
 export function eventSubject(kind: string, event: string): string {
-  return `ovs.evt.${kind}.${event}`;
+  return subject('evt', kind, event);
+}
+
+export function taskEventSubject(taskId: string): string {
+  return eventSubject('task', taskId);
+}
+
+export const NODE_HEARTBEAT_SUBJECT = eventSubject('node', 'heartbeat');
+
+export type ActorEvent = 'restart' | 'escalated';
+
+export function actorEventSubject(event: ActorEvent): string {
+  return eventSubject('actor', event);
+}
+
+/** The data-plane facts captured by the `OVS_VOLDRV_EVENTS` stream. */
+export const VOLDRV_EVENT_WILDCARD = subject('evt', 'voldrv', '>');
+
+export function voldrvEventSubject(type: string): string {
+  return eventSubject('voldrv', type);
 }
