@@ -3,33 +3,39 @@ import type { KV } from 'nats';
 import type { Logger } from 'pino';
 import { Lease } from './lease.js';
 
-export interface SingletonSpec {
+export interface SingletonSpec<Ref> {
   /** Lease key, e.g. `cluster` or `vpool.<guid>`. */
   lease: string;
-  spawn(): nact.Ref<any>;
+  spawn(): Ref;
   /** Called when the singleton stops here (lease lost or released). */
   onStop?(): void;
+}
+
+interface Slot<Ref> {
+  lease: Lease;
+  spec: SingletonSpec<Ref>;
+  ref?: Ref;
 }
 
 /**
  * Runs each cluster-wide singleton where its lease is held: spawns the actor when this agent acquires the lease,
  * stops it when the lease is lost or released. Another agent takes over when the holder dies (lease expiry).
  */
-export class Singletons {
-  private readonly running = new Map<string, { lease: Lease; ref?: nact.Ref<any>; spec?: SingletonSpec }>();
+export class Singletons<Ref = nact.Ref<unknown>> {
+  private readonly running = new Map<string, Slot<Ref>>();
 
   constructor(
     private readonly kv: KV,
     private readonly me: string,
     private readonly ttlMs: number,
-    private readonly stopActor: (ref: nact.Ref<any>) => void,
+    private readonly stopActor: (ref: Ref) => void,
     private readonly log: Logger,
   ) {}
 
-  ensure(spec: SingletonSpec): void {
+  ensure(spec: SingletonSpec<Ref>): void {
     if (this.running.has(spec.lease)) return;
     const lease = new Lease(this.kv, spec.lease, this.me, this.ttlMs);
-    const slot: { lease: Lease; ref?: nact.Ref<any>; spec?: SingletonSpec } = { lease, spec };
+    const slot: Slot<Ref> = { lease, spec };
     lease.on('acquired', () => {
       this.log.info({ lease: spec.lease }, 'lease acquired; singleton starts here');
       slot.ref = spec.spawn();
@@ -49,13 +55,13 @@ export class Singletons {
     const slot = this.running.get(leaseKey);
     if (!slot) return;
     this.running.delete(leaseKey);
-    if (slot.lease.isHeld) slot.spec?.onStop?.();
+    if (slot.lease.isHeld) slot.spec.onStop?.();
     await slot.lease.stop();
     if (slot.ref) this.stopActor(slot.ref);
   }
 
   /** The local actor of a singleton, when this agent holds its lease. */
-  local(leaseKey: string): nact.Ref<any> | undefined {
+  local(leaseKey: string): Ref | undefined {
     const slot = this.running.get(leaseKey);
     return slot?.lease.isHeld ? slot.ref : undefined;
   }
