@@ -12,7 +12,7 @@ export class ConfigStore {
     const { path, field } = splitSubPath(spec);
     const entry = await this.kv.get(configKey(path));
     if (!entry || entry.operation !== 'PUT') return fallback;
-    let value = decode(entry.value) as unknown;
+    let value = decode(entry.value);
     for (const f of field) {
       if (value === null || typeof value !== 'object' || !Object.hasOwn(value, f)) return fallback;
       value = (value as Record<string, unknown>)[f];

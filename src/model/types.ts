@@ -138,9 +138,11 @@ export const STORAGEDRIVERPARTITION: TypeDef = {
   ],
   dynamics: {
     folder: { ttlMs: 3_600_000, compute: (p, r) => {
-      const vpool = r.find('vpool', String(r.find('storagedriver', String(p.storagedriver_guid))?.vpool_guid))?.name ?? '?';
+      const name = r.find('vpool', String(r.find('storagedriver', String(p.storagedriver_guid))?.vpool_guid))?.name;
+      const vpool = typeof name === 'string' ? name : '?';
       const role = String(p.role).toLowerCase();
-      return p.sub_role ? `${String(vpool)}_${role}_${String(p.sub_role).toLowerCase()}_${String(p.number)}` : `${String(vpool)}_${role}_${String(p.number)}`;
+      const subRole = typeof p.sub_role === 'string' && p.sub_role !== '' ? `_${p.sub_role.toLowerCase()}` : '';
+      return `${vpool}_${role}${subRole}_${String(p.number)}`;
     } },
   },
 };

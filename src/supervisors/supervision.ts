@@ -5,7 +5,8 @@ import { backoffMs, sleep } from './backoff.js';
 import { RestartWindow } from './restart-window.js';
 import { mailboxDepth } from './mailbox.js';
 
-type Ref = nact.Ref<any>;
+// nact's Ref<T> is a phantom type (no members), so any actor's ref is a Ref<unknown>.
+type Ref = nact.Ref<unknown>;
 
 export interface RestartPolicy {
   maxRestarts: number;
@@ -52,12 +53,12 @@ export class Supervision extends EventEmitter {
   }
 
   spawn<S, M>(parent: Ref, name: string, behaviour: Behaviour<S, M>, policy: RestartPolicy = DEFAULT_POLICY): nact.Ref<M> {
-    const parentPath = this.pathOfRef.get(parent as object);
+    const parentPath = this.pathOfRef.get(parent);
     const path = parentPath ? `${parentPath}/${name}` : name;
     const window = new RestartWindow(policy.maxRestarts, policy.periodMs);
     const info: ActorInfo = { path, kind: kindOfName(name), parent: parentPath, status: 'running', restarts: 0, startedAt: Date.now() };
     const log = this.log.child({ actor: path });
-    const ref = nact.spawn(
+    const ref: nact.Ref<M> = nact.spawn(
       parent,
       (state: S, msg: M, ctx: nact.ActorContext<M, Ref>) => behaviour.handle(state, msg, ctx),
       name,
@@ -93,8 +94,8 @@ export class Supervision extends EventEmitter {
           return ctx.reset;
         },
       },
-    ) as nact.Ref<M>;
-    this.pathOfRef.set(ref as object, path);
+    );
+    this.pathOfRef.set(ref, path);
     this.infos.set(path, info);
     this.refs.set(path, ref);
     return ref;
@@ -102,12 +103,12 @@ export class Supervision extends EventEmitter {
 
   /** Registers a root (the actor system or the node supervisor) so children get readable paths. */
   nameRoot(ref: Ref, path: string): void {
-    this.pathOfRef.set(ref as object, path);
+    this.pathOfRef.set(ref, path);
   }
 
   /** Delivers a message, or counts and logs it as a dead letter when the actor is gone. */
   tell<M>(ref: nact.Ref<M>, msg: M): boolean {
-    const path = this.pathOfRef.get(ref as object);
+    const path = this.pathOfRef.get(ref);
     const info = path === undefined ? undefined : this.infos.get(path);
     if (!info || info.status === 'stopped' || info.status === 'escalated') {
       this.deadLetters += 1;
@@ -120,7 +121,7 @@ export class Supervision extends EventEmitter {
   }
 
   isRunning(ref: Ref): boolean {
-    const path = this.pathOfRef.get(ref as object);
+    const path = this.pathOfRef.get(ref);
     const status = path === undefined ? undefined : this.infos.get(path)?.status;
     return status === 'running' || status === 'restarting';
   }
@@ -151,5 +152,5 @@ function kindOfName(name: string): string {
 }
 
 function kindOf(msg: unknown): string | undefined {
-  return msg !== null && typeof msg === 'object' && 't' in msg ? String((msg as { t: unknown }).t) : undefined;
+  return msg !== null && typeof msg === 'object' && 't' in msg ? String(msg.t) : undefined;
 }

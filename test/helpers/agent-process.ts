@@ -37,7 +37,7 @@ export class AgentProcess {
       if (child.exitCode !== null) throw new Error(`agent exited: ${log.join('').slice(-2000)}`);
       return JSON.parse(await readFile(ready, 'utf8').catch(() => 'null')) as { storagerouter_guid: string } | null;
     }, 30_000, 100);
-    return new AgentProcess(child, dataDir, info!.storagerouter_guid, log, o.dataDir === undefined);
+    return new AgentProcess(child, dataDir, info.storagerouter_guid, log, o.dataDir === undefined);
   }
 
   kill9(): void {

@@ -118,7 +118,7 @@ export async function readOptionReply(c: RawClient): Promise<OptionReply> {
   return { magic: h.readBigUInt64BE(0), option: h.readUInt32BE(8), type: h.readUInt32BE(12), data };
 }
 
-export function request(type: number, cookie: number, offset: number, length: number, opts: { flags?: number; data?: Buffer; magic?: number } = {}): Buffer {
+export function request(type: number, cookie: number | bigint, offset: number, length: number, opts: { flags?: number; data?: Buffer; magic?: number } = {}): Buffer {
   const h = Buffer.alloc(28);
   h.writeUInt32BE(opts.magic ?? 0x25609513, 0);
   h.writeUInt16BE(opts.flags ?? 0, 4);
@@ -134,12 +134,18 @@ export interface SimpleReply {
   cookie: number;
 }
 
-/** Reads one simple reply header (16 bytes) and checks its magic. */
-export async function readReply(c: RawClient): Promise<SimpleReply> {
+/** Reads one simple reply header (16 bytes) and checks its magic; the cookie as sent, all 64 bits of it. */
+export async function readReplyExact(c: RawClient): Promise<{ error: number; cookie: bigint }> {
   const h = await c.read(16);
   const magic = h.readUInt32BE(0);
   if (magic !== 0x67446698) throw new Error(`bad reply magic 0x${magic.toString(16)}`);
-  return { error: h.readUInt32BE(4), cookie: Number(h.readBigUInt64BE(8)) };
+  return { error: h.readUInt32BE(4), cookie: h.readBigUInt64BE(8) };
+}
+
+/** Reads one simple reply header (16 bytes) and checks its magic; cookies up to 2^53 (the tests' small ones). */
+export async function readReply(c: RawClient): Promise<SimpleReply> {
+  const { error, cookie } = await readReplyExact(c);
+  return { error, cookie: Number(cookie) };
 }
 
 /** Greeting + client flags + GO for `name`; returns the export size and transmission flags. */

@@ -63,7 +63,7 @@ test('unique values hold under concurrent creators; the loser gets a typed error
   const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   t.true(rejected?.reason instanceof UniqueConstraintError);
   // The loser released its claim on the ip it did not get to use.
-  const loserIp = (results[0]!.status === 'rejected') ? '10.0.0.2' : '10.0.0.3';
+  const loserIp = (results[0].status === 'rejected') ? '10.0.0.2' : '10.0.0.3';
   await t.notThrowsAsync(w1.create('storagerouter', { name: 'another', ip: loserIp }));
 });
 

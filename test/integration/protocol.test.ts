@@ -57,7 +57,9 @@ test('JSON request → JSON reply; msgpack by default; Ovs-Served-By is the agen
   t.is(json.headers?.get(H.servedBy), me);
 
   const mp = await nc.request(subject, encode({ storagerouter_guid: me }), { timeout: 10_000 });
-  t.throws(() => JSON.parse(Buffer.from(mp.data).toString('utf8')));
+  t.throws(() => {
+    JSON.parse(Buffer.from(mp.data).toString('utf8'));
+  });
   const first = mp.data[0]!;
   t.true((first & 0xf0) === 0x80 || first === 0xde || first === 0xdf, 'reply is a msgpack map');
   t.deepEqual((unpack(Buffer.from(mp.data)) as { ok: boolean; result: { storagerouter_guid: string } }).result.storagerouter_guid, me);

@@ -28,7 +28,7 @@ test('I2: flushed data survives SIGKILL of the node process; the unflushed tail 
   const size = 8 * MiB;
   const child = spawn(process.execPath, [CHILD, dir, 'crashvol', String(size)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => b.toString().includes('synced') && resolve());
+    child.stdout.on('data', (b: Buffer) => b.toString().includes('synced') && resolve());
     child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
   });
   await new Promise((r) => setTimeout(r, 300)); // let it write unflushed data into the second half

@@ -109,7 +109,7 @@ test('fencing: a newer claim fences the old owner', async (t) => {
   const bTok = await other.claim('ns1', doc('B'));
   t.not(a.etag, bTok.etag);
   t.is(await b.currentEtag('ns1'), bTok.etag);
-  t.is(JSON.parse((await b.get('ns1', OWNER_TAG_OBJECT)).toString()).nodeId, 'B');
+  t.is((JSON.parse((await b.get('ns1', OWNER_TAG_OBJECT)).toString()) as { nodeId: string }).nodeId, 'B');
   const e = await t.throwsAsync(b.put('ns1', 'obj', Buffer.from('A2'), { fence: a, overwrite: true }), { instanceOf: FencedError });
   t.is(e?.type, 'FENCED');
   await t.throwsAsync(b.put('ns1', 'new', Buffer.from('A2'), { fence: a }), { instanceOf: FencedError });

@@ -2,7 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { NbdServer, type NbdServerOptions } from '../../src/dataplane/nbd/server.js';
 import { MapExports } from '../helpers/nbd-file-volume.js';
 import { Gate, MemoryVolume } from '../helpers/nbd-memory-volume.js';
-import { RawClient, attach, infoData, option, readOptionReply, readReply, request } from '../helpers/nbd-raw-client.js';
+import { RawClient, attach, infoData, option, readOptionReply, readReply, readReplyExact, request } from '../helpers/nbd-raw-client.js';
 import { waitFor } from '../helpers/eventually.js';
 
 const MiB = 1024 * 1024;
@@ -182,9 +182,9 @@ test('a whole session sent one byte at a time (handshake, write, read, flush)', 
   await bytes(Buffer.concat([clientFlags(3), option(OPT.GO, infoData('vol'))]));
   for (let r = await readOptionReply(c); r.type !== REP.ACK; r = await readOptionReply(c)) t.is(r.type, REP.INFO);
   const data = pattern(300, 7);
-  await bytes(request(CMD.WRITE, 0x0102030405060708, 5000, data.length, { data }));
-  const w = await readReply(c);
-  t.deepEqual([w.error, w.cookie], [0, 0x0102030405060708]);
+  await bytes(request(CMD.WRITE, 0x0102030405060708n, 5000, data.length, { data }));
+  const w = await readReplyExact(c);
+  t.deepEqual([w.error, w.cookie], [0, 0x0102030405060708n]);
   t.true(vol.data.subarray(5000, 5300).equals(data));
   await bytes(request(CMD.READ, 2, 4999, 302));
   const r = await readReply(c);

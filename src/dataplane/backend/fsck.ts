@@ -83,7 +83,7 @@ async function collectTLog(backend: Backend, ns: string, id: string, scos: Map<n
         continue;
       }
       let versions = scos.get(r.loc.number);
-      if (!versions) scos.set(r.loc.number, (versions = new Map()));
+      if (!versions) scos.set(r.loc.number, (versions = new Map<number, ScoUse>()));
       let use = versions.get(r.loc.version);
       if (!use) versions.set(r.loc.version, (use = { maxOffset: -1, tlog: id, crcs: [] }));
       use.maxOffset = Math.max(use.maxOffset, r.loc.offset);

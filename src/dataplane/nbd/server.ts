@@ -1,4 +1,4 @@
-import { createServer, Socket, type Server, type SocketConstructorOpts } from 'node:net';
+import { createServer, Socket, type Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { NbdExports } from './export.js';
 import { Handshake } from './handshake.js';
@@ -35,7 +35,7 @@ function adoptWithOnread(accepted: Socket, rx: Receiver): Socket {
   husk._handle = null;
   accepted.destroy();
   const opts = { handle, allowHalfOpen: true, readable: true, writable: true, onread: { buffer: rx.nextBuffer, callback: rx.onRead } };
-  return new Socket(opts as SocketConstructorOpts);
+  return new Socket(opts);
 }
 
 /** One client connection: handshake, then transmission, over one receiver. */

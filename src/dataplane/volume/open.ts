@@ -178,7 +178,7 @@ async function validateLocalTLogs(dirs: VolumeDirs, sco: ScoStore, cfg: VolumeCo
       if (lastRec?.kind === 'loc') {
         const cursor = lastRec.loc.offset + 1;
         const data = Buffer.alloc(cursor * cfg.clusterSize);
-        await sco.read(scoName(lastRec.loc.number), 0, cursor, data, 0);
+        sco.read(scoName(lastRec.loc.number), 0, cursor, data, 0);
         entry.openSco = { number: lastRec.loc.number, cursor, crc: crc32(data) };
       }
       entry.closed = false;

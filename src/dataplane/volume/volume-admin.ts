@@ -127,7 +127,7 @@ export async function restoreSnapshot(v: Volume, name: string, laterSnapshotHasC
       const highestUsed = v.nextScoNumber - 1;
 
       await v.tlog.abandon();
-      await v.sco.closeCurrent();
+      v.sco.closeCurrent();
       v.meta.reset();
       v.cache?.clear();
       await v.meta.table.clear();
