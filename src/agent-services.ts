@@ -4,7 +4,7 @@ import type { ConfigStore } from './config/store.js';
 import type { ComputedFields } from './model/computed.js';
 import type { ModelStore } from './model/store.js';
 import type { ModelView } from './model/view.js';
-import type { StorageDriverManager } from './storagedriver/manager.js';
+import type { ServedStorageDrivers } from './storagedriver/manager.js';
 
 /** Host paths a task may touch; tests point them at temporary directories. */
 export interface HostPaths {
@@ -29,7 +29,8 @@ export interface AgentServices {
   paths: HostPaths;
   /** The agent's data directory (identity, volume data of the vPools served here). */
   dataDir: string;
-  storagedrivers: StorageDriverManager;
+  /** The StorageDrivers this agent serves, for tasks that read several (owned work gets its owner in `ctx.owner`). */
+  storagedrivers: ServedStorageDrivers;
   /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
   call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
   /** Starts work whose outcome is kept like an async task's (`ovs.task.result {task_id}`); returns the task id. */

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import { connect, type KV, type NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { connect, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { ConfigStore } from './config/store.js';
 import { LeaseTable } from './cluster/lease-table.js';
-import { Singletons } from './cluster/singletons.js';
 import { loadOrCreateIdentity, type Identity } from './identity.js';
 import { ComputedFields } from './model/computed.js';
 import { ModelStore } from './model/store.js';
@@ -15,15 +15,15 @@ import { buildTaskTable } from './tasks/table.js';
 import { Router } from './transport/router.js';
 import { Server } from './transport/server.js';
 import { TaskResults } from './transport/task-results.js';
-import { validateParams } from './transport/validate.js';
-import { UnknownTaskError, asOvsError } from './errors.js';
+import { Invoker } from './transport/invoke.js';
+import { UnknownTaskError } from './errors.js';
 import type { AgentServices, HostPaths } from './agent-services.js';
+import { Owners } from './actors/owners.js';
 import { HealthServer } from './http/health-server.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
 import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
-import { spawnSerialOwner } from './actors/serial-owner.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { TaskDef } from './tasks/define.js';
@@ -75,7 +75,7 @@ export class Agent {
   httpUrl: string | undefined;
   private tree!: NodeTree;
   private server!: Server;
-  private singletons!: Singletons;
+  private owners!: Owners;
   private leases!: LeaseTable;
   private view!: ModelView;
   private http: HealthServer | undefined;
@@ -99,11 +99,78 @@ export class Agent {
 
   async start(): Promise<void> {
     const o = this.opts;
-    const log = o.log;
     this.identity = await loadOrCreateIdentity(o.dataDir);
     const me = this.identity.storagerouter_guid;
+    const { js, modelKv, leaseKv, taskKv, configKv } = await this.connect(me);
+    this.view = new ModelView(MODEL_TYPES);
+    await this.view.start(modelKv);
+    this.leases = new LeaseTable();
+    await this.leases.start(leaseKv);
+    const store = new ModelStore(modelKv, this.view);
+    const config = new ConfigStore(configKv);
+    const table = buildTaskTable({ testTasks: o.testTasks });
+    const results = new TaskResults(taskKv, this.nc);
+
+    this.supervision = new Supervision(o.log);
+    this.tree = new NodeTree(this.supervision, o.log);
+    this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node });
+    const computed = new ComputedFields(this.view, { vdisk: vdiskDynamics((sd) => this.storagedrivers.runningHost(sd)) });
+    const ttl = o.leaseTtlMs ?? 15_000;
+    this.owners = new Owners({
+      me, supervision: this.supervision, parent: this.tree.node, leaseKv, leaseTtlMs: ttl, storagedrivers: this.storagedrivers, log: o.log,
+      onNodeMessage: async (msg) => {
+        if (msg.t === 'heartbeat') await processHeartbeat(store, me);
+      },
+    });
+    const router = new Router({ me, nc: this.nc, model: this.view, leases: this.leases, owners: this.owners });
+    this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
+    const invoker = new Invoker({
+      router, nc: this.nc, log: o.log, services: () => this.services, singletonWaitMs: ttl * 2 + 2_000,
+      record: (task, ms, errorType) => {
+        this.taskStats.record(task, ms, errorType);
+        this.metrics.task(task, ms / 1000, errorType);
+      },
+    });
+    this.services = {
+      storagerouterGuid: me, machineId: this.identity.machine_id, dataDir: o.dataDir, nc: this.nc, js, view: this.view, store, computed, config, log: o.log,
+      paths: { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths },
+      storagedrivers: this.storagedrivers,
+      call: (task, params, deadline) => {
+        const def = table.get(task);
+        if (!def) return Promise.reject(new UnknownTaskError(task));
+        return invoker.call(def, params, { taskId: randomUUID(), deadline: deadline ?? Date.now() + 300_000, forwarded: false });
+      },
+      spawn: (task, work, taskId = randomUUID()) => results.keep(task, work, taskId, o.log),
+    };
+
+    await registerStorageRouter(store, config, this.identity, { name: o.name ?? hostname(), ip: o.ip ?? '127.0.0.1' });
+    this.startClusterSingleton(leaseKv, config, table);
+    await ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1);
+    this.voldrvEvents = new VoldrvEventConsumer(js, { call: (task, params) => this.services.call(task, params) }, o.log.child({ component: 'events' }));
+    await this.voldrvEvents.start();
+    this.storagedrivers.start();
+    this.followVpools();
+
+    publishActorEvents(this.supervision, this.nc, me);
+    this.server = new Server({
+      me, nc: this.nc, table, invoker, results, view: this.view, computed, config, log: o.log,
+      maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
+      joinQueue: o.joinQueue ?? true,
+    });
+    this.server.start();
+    await this.startOpsSurface(me, computed, modelKv);
+    await this.nc.flush();
+    notifyReady();
+    o.log.info({ storagerouter_guid: me, nats: o.natsUrl, http: this.httpUrl }, 'agent ready');
+    if (o.refreshHardwareOnStart ?? true) {
+      this.services.call('storagerouter.refresh_hardware', { storagerouter_guid: me }).catch((e: unknown) => o.log.warn({ err: e }, 'hardware refresh at start failed'));
+    }
+  }
+
+  private async connect(me: string): Promise<{ js: JetStreamClient; modelKv: KV; configKv: KV; leaseKv: KV; taskKv: KV }> {
+    const o = this.opts;
     this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-    void this.watchConnection(log);
+    void this.watchConnection(o.log);
     const js = this.nc.jetstream();
     const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });
     const [modelKv, configKv, leaseKv, taskKv] = await Promise.all([
@@ -112,115 +179,51 @@ export class Agent {
       open(BUCKETS.leases),
       open(BUCKETS.tasks, { ttl: 24 * 3600 * 1000 }),
     ]);
-    this.view = new ModelView(MODEL_TYPES);
-    await this.view.start(modelKv);
-    this.leases = new LeaseTable();
-    await this.leases.start(leaseKv);
-    const store = new ModelStore(modelKv, this.view);
-    const config = new ConfigStore(configKv);
-    let manager: StorageDriverManager | undefined;
-    const computed = new ComputedFields(this.view, { vdisk: vdiskDynamics({ runningHost: (g: string) => manager?.runningHost(g) } as StorageDriverManager) });
-    const table = buildTaskTable({ testTasks: o.testTasks });
-    const paths: HostPaths = { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths };
+    return { js, modelKv, configKv, leaseKv, taskKv };
+  }
 
-    this.supervision = new Supervision(log);
-    this.tree = new NodeTree(this.supervision, log);
-    const ttl = o.leaseTtlMs ?? 15_000;
-    this.singletons = new Singletons(leaseKv, me, ttl, (ref) => this.supervision.stop(ref), log);
-    const router = new Router({
-      me,
-      nc: this.nc,
-      services: () => this.services,
-      leases: this.leases,
-      singletons: this.singletons,
-      supervision: this.supervision,
-      nodeOwner: () => this.tree.storagerouter as never,
-      log,
-      singletonWaitMs: ttl * 2 + 2_000,
-    });
-    const results = new TaskResults(taskKv, this.nc);
-    this.storagedrivers = new StorageDriverManager(me, this.view, this.nc, o.dataDir, log, (name) => this.tree.spawnSingleton(name), (ref) => this.supervision.stop(ref), (parent, name) => spawnSerialOwner(this.supervision, parent, name));
-    manager = this.storagedrivers;
-    this.services = {
-      storagerouterGuid: me,
-      dataDir: o.dataDir,
-      storagedrivers: this.storagedrivers,
-      machineId: this.identity.machine_id,
-      nc: this.nc,
-      js,
-      view: this.view,
-      store,
-      computed,
-      config,
-      log,
-      paths,
-      call: (task, params, deadline) => {
-        const def = table.get(task);
-        if (!def) throw new UnknownTaskError(task);
-        return router.execute(def, validateParams(def, params), { taskId: router.newTaskId(), deadline: deadline ?? Date.now() + 300_000, forwarded: false });
-      },
-      spawn: async (task, work, taskId = router.newTaskId()) => {
-        const submitted = Date.now();
-        await results.started(taskId, task);
-        void work().then(
-          (result) => results.finished(taskId, task, submitted, { result }),
-          (e: unknown) => results.finished(taskId, task, submitted, { error: asOvsError(e) }),
-        ).catch((e: unknown) => log.error({ err: e, task_id: taskId }, 'could not store a task outcome'));
-        return taskId;
-      },
-    };
-
-    await registerStorageRouter(store, config, this.identity, { name: this.opts.name ?? hostname(), ip: this.opts.ip ?? '127.0.0.1' });
-    this.tree.spawnStorageRouter(me, async (msg) => {
-      if (msg.t === 'heartbeat') await processHeartbeat(store, me);
-    });
+  /** The cluster singleton runs the scheduler wherever its lease is held. */
+  private startClusterSingleton(leaseKv: KV, config: ConfigStore, table: ReadonlyMap<string, TaskDef>): void {
     let scheduler: Scheduler | undefined;
-    this.singletons.ensure({
+    this.owners.ensureSingleton({
       lease: 'cluster',
-      spawn: () => {
+      name: 'cluster',
+      onStart: () => {
         scheduler = new Scheduler({
           kv: leaseKv,
           readConfig: () => config.get('/ovs/framework/scheduling/celery'),
           fire: (task) => this.fireScheduled(table, task),
-          log: log.child({ component: 'scheduler' }),
-          tickMs: o.schedulerTickMs ?? 10_000,
+          log: this.opts.log.child({ component: 'scheduler' }),
+          tickMs: this.opts.schedulerTickMs ?? 10_000,
           graceMs: 10 * 60_000,
         });
         scheduler.start();
-        return this.tree.spawnSingleton('cluster');
       },
       onStop: () => scheduler?.stop(),
-    });
-    await ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1);
-    this.voldrvEvents = new VoldrvEventConsumer(js, { call: (task, params) => this.services.call(task, params) }, log.child({ component: 'events' }));
-    await this.voldrvEvents.start();
-    this.storagedrivers.start();
-    for (const vpool of this.view.list('vpool')) this.ensureVpool(vpool.guid);
+    }, { lease: 'cluster' });
+  }
+
+  /** One vPool singleton per vPool in the model, competing for its lease on every agent. */
+  private followVpools(): void {
+    const ensure = (guid: string): void => this.owners.ensureSingleton({ lease: `vpool.${guid}`, name: `vpool:${guid}` }, { vpoolGuid: guid });
+    for (const vpool of this.view.list('vpool')) ensure(vpool.guid);
     this.view.on('change', ({ type, guid, obj }: { type: string; guid: string; obj: unknown }) => {
       if (type !== 'vpool' || this.stopping) return;
-      if (obj) this.ensureVpool(guid);
-      else void this.singletons.release(`vpool.${guid}`);
+      if (obj) ensure(guid);
+      else void this.owners.releaseSingleton(`vpool.${guid}`);
     });
+  }
 
-    this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
-    publishActorEvents(this.supervision, this.nc, me);
-    this.server = new Server({
-      me, nc: this.nc, table, router, results, view: this.view, computed, config, log,
-      maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
-      joinQueue: o.joinQueue ?? true,
-      onOutcome: (task, ms, errorType) => {
-        this.taskStats.record(task, ms, errorType);
-        this.metrics.task(task, ms / 1000, errorType);
-      },
-    });
-    this.server.start();
-    this.heartbeatTimer = setInterval(() => this.supervision.tell(this.tree.storagerouter!, { t: 'heartbeat' }), o.heartbeatMs ?? 60_000);
+  /** Heartbeats, HTTP (health, metrics, dashboard), discovery and the watchdog. */
+  private async startOpsSurface(me: string, computed: ComputedFields, modelKv: KV): Promise<void> {
+    const o = this.opts;
+    this.heartbeatTimer = setInterval(() => this.owners.node().tell({ t: 'heartbeat' }), o.heartbeatMs ?? 60_000);
     this.heartbeatTimer.unref();
     const beatMs = o.nodeHeartbeatMs ?? 2_000;
     if (o.httpPort !== undefined) {
-      this.clusterView = new ClusterView(this.nc, this.view, beatMs, (type, obj) => computed.expand(type, obj));
-      this.clusterView.start();
-      const clusterView = this.clusterView;
+      const clusterView = new ClusterView(this.nc, this.view, beatMs, (type, obj) => computed.expand(type, obj));
+      this.clusterView = clusterView;
+      clusterView.start();
       this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs) });
       this.httpUrl = await this.http.listen(o.httpPort, o.httpHost ?? '127.0.0.1');
     }
@@ -238,12 +241,6 @@ export class Agent {
     this.stoppers.push(this.probeKv(modelKv));
     if (o.testCrashLoopMs) this.stoppers.push(startCrashLoop(this.supervision, this.tree.node, o.testCrashLoopMs));
     this.stoppers.push(startWatchdog());
-    await this.nc.flush();
-    notifyReady();
-    log.info({ storagerouter_guid: me, nats: o.natsUrl, http: this.httpUrl }, 'agent ready');
-    if (o.refreshHardwareOnStart ?? true) {
-      this.services.call('storagerouter.refresh_hardware', { storagerouter_guid: me }).catch((e: unknown) => log.warn({ err: e }, 'hardware refresh at start failed'));
-    }
   }
 
   /** A schedule fired: start the task like an async request (its outcome is kept), unless it is not available yet. */
@@ -255,10 +252,6 @@ export class Agent {
       return;
     }
     void this.services.spawn(name, () => this.services.call(name, {})).catch((e: unknown) => this.opts.log.warn({ err: e, task: name }, 'scheduled task did not start'));
-  }
-
-  private ensureVpool(guid: string): void {
-    this.singletons.ensure({ lease: `vpool.${guid}`, spawn: () => this.tree.spawnSingleton(`vpool:${guid}`) });
   }
 
   nodeInfo(): Record<string, unknown> {
@@ -316,7 +309,7 @@ export class Agent {
     await this.discovery?.stop().catch(() => undefined);
     await this.server?.stop(deadlineMs / 2);
     this.clusterView?.stop();
-    await this.singletons?.stopAll().catch(() => undefined);
+    await this.owners?.stop();
     await this.storagedrivers?.stop().catch(() => undefined);
     this.voldrvEvents?.stop();
     this.view?.stop();

@@ -2,6 +2,7 @@ import nact from 'nact';
 import { EnsureSingleTimeoutError, NotImplementedError } from '../errors.js';
 import { dedupeKey, TaskGate } from '../ensure-single/gate.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
+import type { AnyOwnerResource } from '../tasks/owner-resources.js';
 import type { TaskContext } from '../tasks/context.js';
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -11,7 +12,7 @@ export interface Invocation {
   id: string;
   def: TaskDef;
   params: Record<string, unknown>;
-  ctx: TaskContext;
+  ctx: TaskContext<AnyOwnerResource>;
   settle: (outcome: Outcome) => void;
 }
 
@@ -96,27 +97,26 @@ function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): vo
   }
 }
 
-/** Runs a task that has no ensure_single mode: nothing to record at the owner. */
-export function executeUngated(inv: Invocation): void {
-  execute(inv, undefined, false);
+/**
+ * The one place a handler runs: with the owner's resources in its context, after the owner admitted it. Resolves
+ * whether it succeeded, once the caller has its outcome.
+ */
+export async function runTask(inv: Invocation): Promise<boolean> {
+  const handler = inv.def.handler;
+  try {
+    if (!handler) throw new NotImplementedError(fullName(inv.def), inv.def.pending ?? 'not implemented');
+    inv.settle({ ok: true, value: await handler(inv.params, inv.ctx) });
+    return true;
+  } catch (error) {
+    inv.settle({ ok: false, error });
+    return false;
+  }
 }
 
-function execute(inv: Invocation, self: nact.Ref<OwnerMsg> | undefined, gated: boolean): void {
-  const task = fullName(inv.def);
-  const handler = inv.def.handler;
-  const run = handler
-    ? Promise.resolve().then(() => handler(inv.params, inv.ctx))
-    : Promise.reject(new NotImplementedError(task, inv.def.pending ?? 'not implemented'));
-  run.then(
-    (value) => {
-      inv.settle({ ok: true, value });
-      if (gated && self) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: true });
-    },
-    (error: unknown) => {
-      inv.settle({ ok: false, error });
-      if (gated && self) nact.dispatch(self, { t: 'done', id: inv.id, task, ok: false });
-    },
-  );
+function execute(inv: Invocation, self: nact.Ref<OwnerMsg>, gated: boolean): void {
+  void runTask(inv).then((ok) => {
+    if (gated) nact.dispatch(self, { t: 'done', id: inv.id, task: fullName(inv.def), ok });
+  });
 }
 
 function onDone(state: OwnerState, task: string, id: string, ok: boolean, self: nact.Ref<OwnerMsg>): void {

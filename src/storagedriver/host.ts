@@ -7,6 +7,7 @@ import { VolumeDriver } from '../dataplane/driver/volume-driver.js';
 import { NbdServer } from '../dataplane/nbd/server.js';
 import type { ModelObject } from '../model/schema.js';
 import { publishVoldrvEvent } from '../events/voldrv-events.js';
+import { VpoolError } from '../errors.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -30,7 +31,7 @@ export function geometryOf(vpool: ModelObject): { geometry: Geometry; allowTinyS
 
 export function backendPathOf(vpool: ModelObject): string {
   const info = ((vpool.metadata as Record<string, unknown> | undefined)?.backend as { backend_info?: { path?: string } } | undefined)?.backend_info;
-  if (!info?.path) throw new Error(`vPool ${String(vpool.name)} has no local backend path`);
+  if (!info?.path) throw new VpoolError(`vPool ${String(vpool.name)} has no local backend path`, { vpool_guid: vpool.guid });
   return info.path;
 }
 
@@ -48,7 +49,6 @@ export class StorageDriverHost {
     dataRoot: string,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
-    onEvent: (e: Record<string, unknown>) => void,
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
     this.driver = new VolumeDriver({
@@ -62,7 +62,6 @@ export class StorageDriverHost {
     });
     this.driver.on('event', (e: Record<string, unknown>) => {
       if (!this.nc.isClosed()) publishVoldrvEvent(this.nc.jetstream(), e, this.log);
-      onEvent(e);
     });
   }
 

@@ -1,100 +1,134 @@
 import type nact from 'nact';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { GatedOwner } from '../actors/gated-owner.js';
+import { SerialOwner } from '../actors/serial-owner.js';
+import { NotAvailableError } from '../errors.js';
 import type { ModelObject } from '../model/schema.js';
 import type { ModelView } from '../model/view.js';
+import type { Supervision } from '../supervisors/supervision.js';
+import type { VdiskOwner } from '../tasks/owner-resources.js';
 import { StorageDriverHost } from './host.js';
 
+export interface StorageDriverManagerDeps {
+  me: string;
+  view: ModelView;
+  nc: NatsConnection;
+  dataDir: string;
+  log: Logger;
+  supervision: Supervision;
+  /** The actor the StorageDriver actors hang under (the node). */
+  parent: nact.Ref<unknown>;
+}
+
+interface ServedStorageDriver {
+  host: StorageDriverHost;
+  owner: GatedOwner<StorageDriverHost>;
+  ready: Promise<StorageDriverHost>;
+  started: boolean;
+}
+
+/** The StorageDrivers this agent serves, for tasks that read several of them (lists, reconciliation). */
+export interface ServedStorageDrivers {
+  /** The host of a StorageDriver served here, once it started; undefined when it is served elsewhere. */
+  served(storagedriverGuid: string): Promise<StorageDriverHost | undefined>;
+}
+
 /**
- * Runs a StorageDriverHost (volume driver + NBD listener) for every StorageDriver of this StorageRouter in the
- * model, each under its own owner actor `storagedriver:<vpool>@<sr>`; follows the model as StorageDrivers come
- * and go.
+ * Runs one StorageDriver actor per StorageDriver of this StorageRouter in the model, each holding its volume driver
+ * and NBD listener, and one vDisk actor per vDisk it owns, holding that vDisk's volume handle. Follows the model:
+ * actors come and go with their objects, so finding an owner never creates one.
  */
-export class StorageDriverManager {
-  private readonly vdiskActors = new Map<string, { sd: string; ref: nact.Ref<unknown> }>();
-  private readonly hosts = new Map<string, { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void>; started?: boolean }>();
+export class StorageDriverManager implements ServedStorageDrivers {
+  private readonly drivers = new Map<string, ServedStorageDriver>();
+  private readonly vdisks = new Map<string, { sd: string; owner: SerialOwner<VdiskOwner> }>();
+  private readonly onChange = ({ type, obj, guid }: { type: string; guid: string; obj?: ModelObject }): void => {
+    if (type === 'storagedriver') {
+      if (obj && obj.storagerouter_guid === this.d.me) this.ensureDriver(obj);
+      if (!obj) void this.removeDriver(guid);
+    }
+    if (type === 'vdisk') {
+      if (obj) this.ensureVdisk(obj);
+      else this.removeVdisk(guid);
+    }
+  };
 
-  constructor(
-    private readonly me: string,
-    private readonly view: ModelView,
-    private readonly nc: NatsConnection,
-    private readonly dataDir: string,
-    private readonly log: Logger,
-    private readonly spawnActor: (name: string) => nact.Ref<unknown>,
-    private readonly stopActor: (ref: nact.Ref<unknown>) => void,
-    private readonly spawnChild: (parent: nact.Ref<unknown>, name: string) => nact.Ref<unknown>,
-  ) {}
-
-  /** The actor of one vDisk (spawned on first use under its StorageDriver's actor); it serialises that vDisk's tasks. */
-  vdiskActor(sdGuid: string, vdiskGuid: string): nact.Ref<unknown> | undefined {
-    const known = this.vdiskActors.get(vdiskGuid);
-    if (known && known.sd === sdGuid) return known.ref;
-    const parent = this.hosts.get(sdGuid)?.actor;
-    if (!parent) return undefined;
-    if (known) this.stopActor(known.ref);
-    const ref = this.spawnChild(parent, `vdisk:${vdiskGuid}`);
-    this.vdiskActors.set(vdiskGuid, { sd: sdGuid, ref });
-    return ref;
-  }
+  constructor(private readonly d: StorageDriverManagerDeps) {}
 
   start(): void {
-    for (const sd of this.view.list('storagedriver', { storagerouter_guid: this.me })) this.ensure(sd);
-    this.view.on('change', ({ type, obj, guid }: { type: string; guid: string; obj?: ModelObject }) => {
-      if (type === 'vdisk' && !obj) {
-        const a = this.vdiskActors.get(guid);
-        this.vdiskActors.delete(guid);
-        // After its last task answered: the delete task itself runs in this actor.
-        if (a) setImmediate(() => this.stopActor(a.ref));
-      }
-      if (type !== 'storagedriver') return;
-      if (obj && obj.storagerouter_guid === this.me) this.ensure(obj);
-      if (!obj) void this.remove(guid);
-    });
+    for (const sd of this.d.view.list('storagedriver', { storagerouter_guid: this.d.me })) this.ensureDriver(sd);
+    this.d.view.on('change', this.onChange);
   }
 
-  /** The running host of a StorageDriver on this node (after it started). */
-  async host(sdGuid: string): Promise<StorageDriverHost | undefined> {
-    const h = this.hosts.get(sdGuid);
-    if (!h) return undefined;
-    await h.ready;
-    return h.host;
+  storagedriverOwner(sdGuid: string): GatedOwner<StorageDriverHost> | undefined {
+    return this.drivers.get(sdGuid)?.owner;
+  }
+
+  vdiskOwner(vdiskGuid: string): SerialOwner<VdiskOwner> | undefined {
+    return this.vdisks.get(vdiskGuid)?.owner;
+  }
+
+  async served(sdGuid: string): Promise<StorageDriverHost | undefined> {
+    return this.drivers.get(sdGuid)?.ready;
   }
 
   /** The host, only when it already finished starting (for synchronous readers such as computed fields). */
   runningHost(sdGuid: string): StorageDriverHost | undefined {
-    const h = this.hosts.get(sdGuid);
-    return h?.started ? h.host : undefined;
+    const served = this.drivers.get(sdGuid);
+    return served?.started ? served.host : undefined;
   }
 
-  actor(sdGuid: string): nact.Ref<unknown> | undefined {
-    return this.hosts.get(sdGuid)?.actor;
-  }
-
-  private ensure(sd: ModelObject): void {
-    if (this.hosts.has(sd.guid)) return;
-    const vpool = this.view.find('vpool', String(sd.vpool_guid));
+  private ensureDriver(sd: ModelObject): void {
+    if (this.drivers.has(sd.guid)) return;
+    const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.dataDir, this.nc, this.log, () => undefined);
-    const actor = this.spawnActor(`storagedriver:${String(vpool.name)}@${this.me}`);
-    const ready = host.start().catch((e: unknown) => {
-      this.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
-      throw e;
-    });
-    const slot: { host: StorageDriverHost; actor: nact.Ref<unknown>; ready: Promise<void>; started?: boolean } = { host, actor, ready };
-    ready.then(() => (slot.started = true), () => undefined);
-    this.hosts.set(sd.guid, slot);
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log);
+    const ready = host.start().then(
+      () => host,
+      (e: unknown) => {
+        this.d.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
+        throw new NotAvailableError(`StorageDriver ${String(sd.storagedriver_id)} did not start: ${e instanceof Error ? e.message : String(e)}`, { storagedriver_guid: sd.guid });
+      },
+    );
+    const owner = new GatedOwner(this.d.supervision, this.d.parent, `storagedriver:${String(vpool.name)}@${this.d.me}`, () => ready);
+    const served: ServedStorageDriver = { host, owner, ready, started: false };
+    ready.then(() => (served.started = true), () => undefined);
+    this.drivers.set(sd.guid, served);
+    for (const vdisk of this.d.view.list('vdisk', { storagedriver_guid: sd.guid })) this.ensureVdisk(vdisk);
   }
 
-  private async remove(sdGuid: string): Promise<void> {
-    const h = this.hosts.get(sdGuid);
-    if (!h) return;
-    this.hosts.delete(sdGuid);
-    for (const [vd, a] of this.vdiskActors) if (a.sd === sdGuid) this.vdiskActors.delete(vd);
-    await h.host.stop().catch(() => undefined);
-    this.stopActor(h.actor);
+  private ensureVdisk(vdisk: ModelObject): void {
+    const sdGuid = String(vdisk.storagedriver_guid);
+    const known = this.vdisks.get(vdisk.guid);
+    if (known?.sd === sdGuid) return;
+    if (known) this.removeVdisk(vdisk.guid);
+    const served = this.drivers.get(sdGuid);
+    if (!served) return;
+    const handle: Promise<VdiskOwner> = served.ready.then((storagedriver) => ({ vdiskGuid: vdisk.guid, volumeId: String(vdisk.volume_id), storagedriver }));
+    handle.catch(() => undefined);
+    const owner = new SerialOwner(this.d.supervision, served.owner.ref, `vdisk:${vdisk.guid}`, () => handle);
+    this.vdisks.set(vdisk.guid, { sd: sdGuid, owner });
+  }
+
+  private removeVdisk(vdiskGuid: string): void {
+    const known = this.vdisks.get(vdiskGuid);
+    if (!known) return;
+    this.vdisks.delete(vdiskGuid);
+    // After its last task answered: the delete task itself runs in this actor.
+    setImmediate(() => known.owner.stop());
+  }
+
+  private async removeDriver(sdGuid: string): Promise<void> {
+    const served = this.drivers.get(sdGuid);
+    if (!served) return;
+    this.drivers.delete(sdGuid);
+    for (const [vdiskGuid, v] of this.vdisks) if (v.sd === sdGuid) this.vdisks.delete(vdiskGuid);
+    await served.host.stop().catch(() => undefined);
+    served.owner.stop();
   }
 
   async stop(): Promise<void> {
-    for (const guid of [...this.hosts.keys()]) await this.remove(guid);
+    this.d.view.off('change', this.onChange);
+    for (const guid of [...this.drivers.keys()]) await this.removeDriver(guid);
   }
 }

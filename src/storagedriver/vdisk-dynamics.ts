@@ -1,13 +1,14 @@
 import type { DynamicDef, ModelObject } from '../model/schema.js';
-import type { StorageDriverManager } from './manager.js';
+import { readSnapshotMetadata } from './snapshot-metadata.js';
+import type { StorageDriverHost } from './host.js';
 
 /**
  * Computed fields of a vDisk that come from the data plane (model.md §3.7): `snapshots`, `info`, `dtl_status`,
  * `storagerouter_guid`. Answered from the volume driver when its StorageDriver runs on this agent; elsewhere `info`
  * says `live_status: UNKNOWN` (phase 1 has one node per vPool).
  */
-export function vdiskDynamics(manager: StorageDriverManager): Record<string, DynamicDef> {
-  const driverOf = (vd: ModelObject) => manager.runningHost(String(vd.storagedriver_guid))?.driver;
+export function vdiskDynamics(runningHost: (storagedriverGuid: string) => StorageDriverHost | undefined): Record<string, DynamicDef> {
+  const driverOf = (vd: ModelObject) => runningHost(String(vd.storagedriver_guid))?.driver;
   return {
     snapshots: {
       ttlMs: 0,
@@ -17,15 +18,12 @@ export function vdiskDynamics(manager: StorageDriverManager): Record<string, Dyn
         if (!d?.running(volumeId)) return [];
         return d.list_snapshots({ volume_id: volumeId }).map((id) => {
           const info = d.info_snapshot({ volume_id: volumeId, snapshot_id: id });
-          let m: Record<string, unknown> = {};
-          try {
-            m = JSON.parse(info.metadata.toString('utf8') || '{}') as Record<string, unknown>;
-          } catch {
-            m = {};
-          }
+          const m = readSnapshotMetadata(d, volumeId, id);
           return {
+            ...m,
             guid: id,
-            timestamp: String(m.timestamp ?? Math.floor(Date.parse(info.timestamp) / 1000)),
+            // Read back the way the caller gave it (a digit string or an integer).
+            timestamp: m.timestamp ?? String(Math.floor(Date.parse(info.timestamp) / 1000)),
             label: m.label ?? id,
             is_consistent: m.is_consistent === true,
             is_automatic: m.is_automatic !== false,

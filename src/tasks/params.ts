@@ -22,8 +22,17 @@ export const pathSafeName = z
 /** vPool names (`ext:src/generic/toolbox.py`). */
 export const vpoolName = z.string().regex(/^[0-9a-z][-a-z0-9]{1,20}[a-z0-9]$/, 'vPool names are 3-23 of [a-z0-9-], not starting or ending with -');
 
-/** vDisk names (`ovs/dal/hybrids/vdisk.py`). */
-export const vdiskName = z.string().max(255).regex(/^[0-9a-zA-Z][-_a-zA-Z0-9]+[a-zA-Z0-9]$/, 'vDisk names are [0-9a-zA-Z_-], at least 3 long, starting and ending with a letter or digit');
+/**
+ * vDisk names as the original's callers send them: a friendly name (`Foo Bar`) or a file name (`dir/one.raw`); the
+ * task turns it into a devicename with `cleanDevicename` (spec §2.1). Path tricks stay refused here.
+ */
+export const vdiskName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters or NUL')
+  .refine((s) => !s.split(/[\\/]/).includes('..'), "must not contain a '..' component")
+  .refine((s) => /[\w.-]/.test(s), 'must hold at least one letter, digit, _, - or .');
 
 /** Epoch seconds as the original passes them (float). */
 export const timestamp = z.number().finite().nonnegative();

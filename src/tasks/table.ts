@@ -1,44 +1,39 @@
 import { fullName, type TaskDef } from './define.js';
-import { pendingTasks } from './catalog/index.js';
-import { syncWithReality } from './disk/sync-with-reality.js';
-import { getMetadata } from './storagerouter/get-metadata.js';
-import { getVersionInfo } from './storagerouter/get-version-info.js';
-import { mountpointExists } from './storagerouter/mountpoint-exists.js';
-import { ping } from './storagerouter/ping.js';
-import { refreshHardware } from './storagerouter/refresh-hardware.js';
+import { diskTasks } from './disk/index.js';
+import { genericTasks } from './generic/index.js';
+import { mdsTasks } from './mds/index.js';
+import { migrationTasks } from './migration/index.js';
+import { monitoringTasks } from './monitoring/index.js';
+import { statsMonkeyTasks } from './stats_monkey/index.js';
+import { storagedriverTasks } from './storagedriver/index.js';
+import { storagerouterTasks } from './storagerouter/index.js';
 import { testTasks } from './test/sleep.js';
-import { balanceChange } from './vpool/balance-change.js';
-import { implement, type Implementation } from './implementation.js';
-import { addVpool } from './storagerouter/add-vpool.js';
-import { upAndRunning } from './vpool/up-and-running.js';
-import { vdiskImplementations } from './vdisk/vdisk-tasks.js';
-import { vdiskAdminImplementations, vdiskFanOutImplementations } from './vdisk/vdisk-admin-tasks.js';
-import { deleteSnapshots, deleteSnapshotsStoragedriver, snapshotAllVdisks } from './generic/snapshot-tasks.js';
+import { updateTasks } from './update/index.js';
+import { vdiskTasks } from './vdisk/index.js';
+import { vpoolTasks } from './vpool/index.js';
 
-const implemented = [syncWithReality, ping, getVersionInfo, getMetadata, mountpointExists, refreshHardware, balanceChange] as TaskDef[];
+/** Every seed task, each declared once by `defineTask` in its module's folder. */
+const SEED_TASKS: readonly TaskDef[] = [
+  ...diskTasks,
+  ...genericTasks,
+  ...mdsTasks,
+  ...migrationTasks,
+  ...monitoringTasks,
+  ...statsMonkeyTasks,
+  ...storagedriverTasks,
+  ...storagerouterTasks,
+  ...updateTasks,
+  ...vdiskTasks,
+  ...vpoolTasks,
+];
 
 /**
- * The one task table: every seed task, declared once. The router, validation, CLI and docs read it.
- * Tasks without a handler answer NOT_IMPLEMENTED with the reason they carry.
+ * The one task table, built from the declarations alone. The invocation path, the CLI and the docs read it; tasks
+ * without a handler answer NOT_IMPLEMENTED with the reason they carry.
  */
-const implementations: Record<string, Implementation> = {
-  ...vdiskImplementations,
-  ...vdiskAdminImplementations,
-  ...vdiskFanOutImplementations,
-  'storagerouter.add_vpool': addVpool,
-  'generic.snapshot_all_vdisks': snapshotAllVdisks,
-  'generic.delete_snapshots': deleteSnapshots,
-  'generic.delete_snapshots_storagedriver': deleteSnapshotsStoragedriver,
-  'vpool.up_and_running': upAndRunning,
-};
-
 export function buildTaskTable(opts: { testTasks?: boolean } = {}): ReadonlyMap<string, TaskDef> {
   const table = new Map<string, TaskDef>();
-  const declared = pendingTasks.map((d) => {
-    const impl = implementations[fullName(d)];
-    return impl ? implement(d, impl) : d;
-  });
-  for (const def of [...implemented, ...declared, ...(opts.testTasks ? testTasks : [])]) {
+  for (const def of [...SEED_TASKS, ...(opts.testTasks ? testTasks : [])]) {
     const name = fullName(def);
     if (table.has(name)) throw new Error(`task ${name} is declared twice`);
     table.set(name, def);

@@ -16,11 +16,22 @@ export interface HandlerOutcome {
  */
 export async function replyTo(msg: Msg, me: string, work: (encoding: Encoding) => Promise<unknown>): Promise<HandlerOutcome> {
   const encoding = encodingOf(msg.headers?.get(H.contentType));
-  let outcome: HandlerOutcome;
+  let value: unknown;
   try {
-    outcome = { reply: { ok: true, result: (await work(encoding)) ?? null } };
+    value = await work(encoding);
   } catch (e) {
-    const error = asOvsError(e);
+    return respond(msg, me, encoding, { ok: false, error: e });
+  }
+  return respond(msg, me, encoding, { ok: true, value });
+}
+
+/** Sends the reply of an outcome in the requester's encoding; an unencodable result becomes an error reply. */
+export function respond(msg: Msg, me: string, encoding: Encoding, result: { ok: true; value: unknown } | { ok: false; error: unknown }): HandlerOutcome {
+  let outcome: HandlerOutcome;
+  if (result.ok) {
+    outcome = { reply: { ok: true, result: result.value ?? null } };
+  } else {
+    const error = asOvsError(result.error);
     outcome = { reply: { ok: false, error: error.toWire() }, error };
   }
   if (!msg.reply) return outcome;

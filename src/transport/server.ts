@@ -1,25 +1,26 @@
 import type { Msg, NatsConnection, Subscription } from 'nats';
+import { z } from 'zod';
 import type { Logger } from 'pino';
-import { BadRequestError, NotImplementedError, PayloadTooLargeError, UnknownTaskError, asOvsError } from '../errors.js';
-import { decodeParams } from '../protocol/codec.js';
+import type { Outcome } from '../actors/task-owner.js';
+import { BadRequestError, PayloadTooLargeError, UnknownTaskError } from '../errors.js';
+import { decodeParams, encodingOf, type Encoding } from '../protocol/codec.js';
 import { H, deadlineOf } from '../protocol/headers.js';
-import { AGENT_QUEUE, CONFIG_WILDCARD, MODEL_WILDCARD, TASK_RESULT, TASK_WILDCARD, nodeTaskWildcard, taskNameOf } from '../protocol/subjects.js';
+import { AGENT_QUEUE, CONFIG_WILDCARD, MODEL_WILDCARD, TASK_RESULT, TASK_WILDCARD, forwardedTaskOf, nodeTaskWildcard, taskNameOf } from '../protocol/subjects.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
 import type { ConfigStore } from '../config/store.js';
 import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
 import { configRequest, modelRequest } from './admin-api.js';
-import { replyTo } from './envelope.js';
-import type { Router } from './router.js';
+import { replyTo, respond } from './envelope.js';
+import type { Invoker, ReplySink } from './invoke.js';
 import type { TaskResults } from './task-results.js';
-import { validateParams } from './validate.js';
-import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
 
 export interface ServerDeps {
   me: string;
   nc: NatsConnection;
   table: ReadonlyMap<string, TaskDef>;
-  router: Router;
+  invoker: Invoker;
   results: TaskResults;
   view: ModelView;
   computed: ComputedFields;
@@ -28,7 +29,6 @@ export interface ServerDeps {
   maxRequestBytes: number;
   /** Join the public queue group (tests turn it off to force forwarding through another agent). */
   joinQueue: boolean;
-  onOutcome?: (task: string, ms: number, errorType?: string) => void;
 }
 
 const resultParams = z.object({ task_id: z.string().min(1).max(64).regex(/^[A-Za-z0-9-]+$/), wait_ms: z.number().int().min(0).max(3_600_000).optional() }).strict();
@@ -62,45 +62,50 @@ export class Server {
     if (m.data.length > this.d.maxRequestBytes) throw new PayloadTooLargeError(m.data.length, this.d.maxRequestBytes);
   }
 
+  /** Decodes a task request and hands it to the invocation path; what cannot become a request is answered here. */
   private async onTask(m: Msg, forwarded: boolean): Promise<void> {
     this.inFlight++;
-    const t0 = performance.now();
-    let task = m.subject;
-    const outcome = await replyTo(m, this.d.me, async (encoding) => {
+    const encoding: Encoding = forwarded ? 'msgpack' : encodingOf(m.headers?.get(H.contentType));
+    try {
       this.checkSize(m);
       if (!forwarded && m.subject === TASK_RESULT) {
-        const p = resultParams.safeParse(decodeParams(m.data, encoding));
-        if (!p.success) throw new BadRequestError(`invalid parameters for ${TASK_RESULT}: ${p.error.issues.map((i) => i.message).join('; ')}`);
-        return this.d.results.get(p.data.task_id, p.data.wait_ms ?? 0);
+        await replyTo(m, this.d.me, (enc) => this.taskResult(m, enc));
+        return;
       }
-      const name = forwarded ? m.subject.split('.').slice(4).join('.') : taskNameOf(m.subject);
+      const name = forwarded ? forwardedTaskOf(m.subject)?.taskName : taskNameOf(m.subject);
       const def = name === undefined ? undefined : this.d.table.get(name);
       if (!def) throw new UnknownTaskError(m.subject);
-      task = fullName(def);
-      const params = validateParams(def, decodeParams(m.data, forwarded ? 'msgpack' : encoding));
-      if (!def.handler) throw new NotImplementedError(task, def.pending ?? 'not implemented');
-      const deadline = deadlineOf(m.headers);
-      const taskId = m.headers?.get(H.taskId) || this.d.router.newTaskId();
-      if (!forwarded && m.headers?.get(H.async) === '1') return this.startAsync(def, params, taskId, deadline);
-      return this.d.router.execute(def, params, { taskId, deadline, forwarded });
-    });
-    this.inFlight--;
-    this.d.onOutcome?.(task, performance.now() - t0, outcome.error?.type);
-    if (outcome.error && outcome.error.type === 'INTERNAL') this.d.log.error({ err: outcome.error, subject: m.subject }, 'task failed unexpectedly');
+      const params = decodeParams(m.data, encoding);
+      const meta = { taskId: m.headers?.get(H.taskId) || randomUUID(), deadline: deadlineOf(m.headers), forwarded };
+      const async = !forwarded && m.headers?.get(H.async) === '1';
+      await this.d.invoker.invoke({ def, params, meta }, async ? this.asyncSink(m, encoding, def, meta.taskId) : this.replySink(m, encoding));
+    } catch (error) {
+      respond(m, this.d.me, encoding, { ok: false, error });
+    } finally {
+      this.inFlight--;
+    }
   }
 
-  private async startAsync(def: TaskDef, params: Record<string, unknown>, taskId: string, deadline: number): Promise<{ task_id: string }> {
-    const task = fullName(def);
-    const submittedAt = Date.now();
-    await this.d.results.started(taskId, task);
-    void this.d.router
-      .execute(def, params, { taskId, deadline, forwarded: false })
-      .then(
-        (result) => this.d.results.finished(taskId, task, submittedAt, { result }),
-        (e: unknown) => this.d.results.finished(taskId, task, submittedAt, { error: asOvsError(e) }),
-      )
-      .catch((e: unknown) => this.d.log.error({ err: e, task_id: taskId }, 'could not store the outcome of an async task'));
-    return { task_id: taskId };
+  private replySink(m: Msg, encoding: Encoding): ReplySink {
+    return { reply: (outcome) => respond(m, this.d.me, encoding, outcome) };
+  }
+
+  /** `Ovs-Async: 1`: the caller gets the task id once the request is valid; the outcome is kept for `ovs.task.result`. */
+  private asyncSink(m: Msg, encoding: Encoding, def: TaskDef, taskId: string): ReplySink {
+    let finish: ((outcome: Outcome) => void) | undefined;
+    return {
+      accepted: async () => {
+        finish = await this.d.results.started(taskId, fullName(def), this.d.log);
+        respond(m, this.d.me, encoding, { ok: true, value: { task_id: taskId } });
+      },
+      reply: (outcome) => (finish ? finish(outcome) : respond(m, this.d.me, encoding, outcome)),
+    };
+  }
+
+  private async taskResult(m: Msg, encoding: Encoding): Promise<unknown> {
+    const p = resultParams.safeParse(decodeParams(m.data, encoding));
+    if (!p.success) throw new BadRequestError(`invalid parameters for ${TASK_RESULT}: ${p.error.issues.map((i) => i.message).join('; ')}`);
+    return this.d.results.get(p.data.task_id, p.data.wait_ms ?? 0);
   }
 
   private async onModel(m: Msg): Promise<void> {

@@ -1,5 +1,7 @@
 import type { KV, NatsConnection } from 'nats';
-import { TaskNotFoundError, type OvsError } from '../errors.js';
+import type { Logger } from 'pino';
+import type { Outcome } from '../actors/task-owner.js';
+import { TaskNotFoundError, asOvsError, type OvsError } from '../errors.js';
 import { decode, encode } from '../protocol/codec.js';
 import { taskEventSubject } from '../protocol/subjects.js';
 
@@ -19,23 +21,34 @@ export interface TaskRecord {
 export class TaskResults {
   constructor(private readonly kv: KV, private readonly nc: NatsConnection) {}
 
-  async started(taskId: string, task: string): Promise<void> {
-    const rec: TaskRecord = { task_id: taskId, task, status: 'RUNNING', submitted_at: Date.now() };
-    await this.kv.put(taskId, encode(rec));
-    this.nc.publish(taskEventSubject(taskId), encode(rec));
+  /** Records a task as running; the returned function stores its outcome (errors storing it are logged, not thrown). */
+  async started(taskId: string, task: string, log: Logger): Promise<(outcome: Outcome) => void> {
+    const submittedAt = Date.now();
+    await this.put({ task_id: taskId, task, status: 'RUNNING', submitted_at: submittedAt });
+    return (outcome) => {
+      const error = outcome.ok ? undefined : asOvsError(outcome.error);
+      const rec: TaskRecord = {
+        task_id: taskId,
+        task,
+        status: error ? 'FAILURE' : 'SUCCESS',
+        submitted_at: submittedAt,
+        finished_at: Date.now(),
+        ...(error ? { error: error.toWire() } : { result: (outcome.ok ? outcome.value : undefined) ?? null }),
+      };
+      this.put(rec).catch((e: unknown) => log.error({ err: e, task_id: taskId }, 'could not store the outcome of an async task'));
+    };
   }
 
-  async finished(taskId: string, task: string, submittedAt: number, outcome: { result?: unknown; error?: OvsError }): Promise<void> {
-    const rec: TaskRecord = {
-      task_id: taskId,
-      task,
-      status: outcome.error ? 'FAILURE' : 'SUCCESS',
-      submitted_at: submittedAt,
-      finished_at: Date.now(),
-      ...(outcome.error ? { error: outcome.error.toWire() } : { result: outcome.result ?? null }),
-    };
-    await this.kv.put(taskId, encode(rec));
-    this.nc.publish(taskEventSubject(taskId), encode(rec));
+  /** Runs work whose outcome is kept like an async request's; resolves with its task id once it is recorded. */
+  async keep(task: string, work: () => Promise<unknown>, taskId: string, log: Logger): Promise<string> {
+    const finish = await this.started(taskId, task, log);
+    void work().then((value) => finish({ ok: true, value }), (error: unknown) => finish({ ok: false, error }));
+    return taskId;
+  }
+
+  private async put(rec: TaskRecord): Promise<void> {
+    await this.kv.put(rec.task_id, encode(rec));
+    this.nc.publish(taskEventSubject(rec.task_id), encode(rec));
   }
 
   /** The record of a task; with `waitMs`, waits that long for a running task to finish. */

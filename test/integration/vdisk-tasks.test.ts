@@ -11,6 +11,7 @@ import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
 import { startAgent } from '../helpers/in-process-agent.js';
 import { NatsServer } from '../helpers/nats-server.js';
 import { run } from '../helpers/run.js';
+import { waitFor } from '../helpers/eventually.js';
 
 let ns: NatsServer;
 let agent: Agent;
@@ -96,7 +97,7 @@ test.serial('vDisk life cycle through NATS and NBD: write, snapshot, overwrite, 
 test.serial('bad input at the vDisk tasks: typed errors and nothing half-done', async (t) => {
   const g = await call<string>('vdisk.create_new', { volume_name: 'good', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
   t.is((await failure(call('vdisk.create_new', { volume_name: 'good', volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'NAME_IN_USE');
-  for (const name of ['../etc', 'a/b', 'x\u0000y', '..']) t.is((await failure(call('vdisk.create_new', { volume_name: name, volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'VALIDATION_FAILED', name);
+  for (const name of ['../etc', 'a/../../b', 'x\u0000y', '..', 'a\\..\\b', '']) t.is((await failure(call('vdisk.create_new', { volume_name: name, volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'VALIDATION_FAILED', name);
   t.is((await failure(call('vdisk.create_new', { volume_name: 'neg', volume_size: -4096, storagedriver_guid: sd.guid }))).type, 'VALIDATION_FAILED');
   t.is((await failure(call('vdisk.create_new', { volume_name: 'odd', volume_size: 4 * MiB + 1, storagedriver_guid: sd.guid }))).type, 'INVALID_SIZE');
   t.is((await failure(call('vdisk.create_new', { volume_name: 'xyz', volume_size: MiB, storagedriver_guid: 'no-such-sd' }))).type, 'OBJECT_NOT_FOUND');
@@ -118,6 +119,32 @@ test.serial('bad input at the vDisk tasks: typed errors and nothing half-done', 
   t.deepEqual((await fsck(new LocalDirBackend(backendPath), vdisks[0]!.volume_id)).problems, []);
   t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 0, removed: 0 }, 'model and data plane agree');
   await call('vdisk.delete', { vdisk_guid: g });
+});
+
+test.serial("the original's callers: friendly and file names, integer timestamps, extra metadata, cache_quota's shape", async (t) => {
+  // Names as the original's callers send them become cleaned devicenames (spec §2.1).
+  const friendly = await call<string>('vdisk.create_new', { volume_name: 'Foo Bar', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const file = await call<string>('vdisk.create_new', { volume_name: 'dir/one.raw', volume_size: 4 * MiB, storagedriver_guid: sd.guid });
+  const get = (guid: string) => request<{ name: string; devicename: string; snapshots: Array<Record<string, unknown>> }>(nc, 'ovs.model.vdisk.get', { guid });
+  t.like(await get(friendly), { name: 'Foo Bar', devicename: '/Foo_Bar.raw' });
+  t.like(await get(file), { name: 'dir/one.raw', devicename: '/dir/one.raw' });
+  t.is((await failure(call('vdisk.create_new', { volume_name: '/Foo Bar/', volume_size: 4 * MiB, storagedriver_guid: sd.guid }))).type, 'NAME_IN_USE', 'the cleaned name is what must be unique');
+  // Snapshot timestamps as an integer or a digit string, read back as given; extra metadata keys kept.
+  const asInt = await call<string>('vdisk.create_snapshot', { vdisk_guid: friendly, metadata: { label: 'int', timestamp: 1_700_000_000, is_consistent: true, hypervisor: 'kvm', ticket: 42 } });
+  await waitFor('first snapshot in the backend', () => call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: friendly, snapshot_id: asInt }));
+  const asString = await call<string>('vdisk.create_snapshot', { vdisk_guid: friendly, metadata: { label: 'str', timestamp: '1700000100', is_consistent: false } });
+  const snaps = (await get(friendly)).snapshots;
+  t.like(snaps.find((x) => x.guid === asInt), { timestamp: 1_700_000_000, label: 'int', hypervisor: 'kvm', ticket: 42 });
+  t.like(snaps.find((x) => x.guid === asString), { timestamp: '1700000100', label: 'str' });
+  await waitFor('second snapshot in the backend', () => call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: friendly, snapshot_id: asString }));
+  t.true(await call<boolean>('vdisk.rollback', { vdisk_guid: friendly, timestamp: 1_700_000_000 }), 'an integer timestamp finds its snapshot');
+  const huge = { label: 'big', timestamp: '1', is_consistent: true, notes: 'x'.repeat(5000) };
+  t.is((await failure(call('vdisk.create_snapshot', { vdisk_guid: friendly, metadata: huge }))).type, 'VALIDATION_FAILED', 'metadata stays bounded');
+  // cache_quota in the shape of spec §3.18, values null when neither the vDisk nor its vPool set one.
+  t.deepEqual((await call<{ cache_quota: unknown }>('vdisk.get_config_params', { vdisk_guid: friendly })).cache_quota, { fragment: null, block: null });
+  await call('vdisk.set_config_params', { vdisk_guid: friendly, new_config_params: { cache_quota: { fragment: 2 * 1024 ** 3 } } });
+  t.deepEqual((await call<{ cache_quota: unknown }>('vdisk.get_config_params', { vdisk_guid: friendly })).cache_quota, { fragment: 2 * 1024 ** 3, block: null });
+  for (const g of [friendly, file]) await call('vdisk.delete', { vdisk_guid: g });
 });
 
 test.serial('retention through the real tasks: 35 days of snapshots, sticky and cloned ones kept, same outcome as the pure policy', async (t) => {
@@ -152,7 +179,7 @@ test.serial('retention through the real tasks: 35 days of snapshots, sticky and 
 });
 
 async function waitForSnapshots(vd: string, count: number): Promise<string[]> {
-  const host = await agent.services.storagedrivers.host(sd.guid);
+  const host = await agent.services.storagedrivers.served(sd.guid);
   const volumeId = String(agent.services.view.get('vdisk', vd).volume_id);
   for (let i = 0; i < 200; i++) {
     const ids = host!.driver.list_snapshots({ volume_id: volumeId });
@@ -172,7 +199,7 @@ test.serial('config params, restart and sync_with_reality: the model follows the
   t.is((await failure(call('vdisk.restart', { vdisk_guid: vd, force: false }))).type, 'VOLUME_RUNNING');
 
   // Drift: a volume the model does not know, and a model object whose volume is gone.
-  const host = (await agent.services.storagedrivers.host(sd.guid))!;
+  const host = (await agent.services.storagedrivers.served(sd.guid))!;
   const stray = await host.driver.create_volume({ target_path: '/stray.raw', volume_size: 4 * MiB, volume_id: 'stray-volume-1' });
   const ghost = await agent.services.store.create('vdisk', { name: 'ghost', devicename: '/ghost.raw', volume_id: 'no-such-volume', size: MiB, vpool_guid: (await request<{ vpool_guid: string }>(nc, 'ovs.model.storagedriver.get', { guid: sd.guid })).vpool_guid, storagedriver_guid: sd.guid });
   t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 1, removed: 1 });

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { OvsError } from '../../errors.js';
+import { z } from 'zod';
+import { RetentionError } from '../../errors.js';
 import { DEFAULT_RETENTION, planRetention, type RetentionPolicy, type RetentionSnapshot } from '../../policies/snapshot-retention.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
-import type { Implementation } from '../implementation.js';
+import { readSnapshotMetadata } from '../../storagedriver/snapshot-metadata.js';
+import { defineTask } from '../define.js';
+import { guid, timestamp } from '../params.js';
+
+const module = 'generic';
 
 /** Runs `fn` over items with at most `width` at once (vDisks are independent; each one's own tasks stay ordered). */
 async function fanOut<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -22,13 +27,14 @@ async function policyOf(s: AgentServices, vdisk: ModelObject): Promise<Retention
   return DEFAULT_RETENTION;
 }
 
-export class RetentionError extends OvsError {
-  constructor(problems: string[]) {
-    super(`exceptions occurred while deleting snapshots:\n- ${problems.join('\n- ')}`, { type: 'SNAPSHOT_DELETE_FAILED', retryable: true, details: { problems } });
-  }
-}
-
-export const snapshotAllVdisks: Implementation = {
+export const snapshotAllVdisks = defineTask({
+  module,
+  name: 'snapshot_all_vdisks',
+  summary: 'Snapshots all vDisks',
+  params: z.object({}).strict(),
+  owner: { kind: 'cluster' },
+  // The original also discards it while delete_snapshots runs (extra_task_names); EnsureSingle has no sibling names.
+  ensureSingle: { mode: 'DEFAULT' },
   async handler(_p, { services: s, progress }) {
     const success: string[] = [];
     const fail: string[] = [];
@@ -50,13 +56,17 @@ export const snapshotAllVdisks: Implementation = {
     });
     return [success, fail];
   },
-};
+});
 
-export const deleteSnapshotsStoragedriver: Implementation = {
+export const deleteSnapshotsStoragedriver = defineTask({
+  module,
+  name: 'delete_snapshots_storagedriver',
+  summary: 'Delete snapshots per storagedriver & scrubbing policy',
+  params: z.object({ storagedriver_guid: guid, timestamp: timestamp.nullable().optional(), group_id: guid.nullable().optional() }).strict(),
+  // Runs at the StorageDriver (it reads every snapshot of its volumes), one per StorageDriver at a time.
   owner: { kind: 'storagedriver', param: 'storagedriver_guid' },
-  async handler(p: { storagedriver_guid: string; timestamp?: number | null }, { services: s, log, progress }) {
-    const host = await s.storagedrivers.host(p.storagedriver_guid);
-    if (!host) throw new OvsError(`StorageDriver ${p.storagedriver_guid} is not served here`, { type: 'NOT_AVAILABLE', retryable: true });
+  ensureSingle: { mode: 'DEDUPED' },
+  async handler(p, { services: s, owner: host, log, progress }) {
     const now = p.timestamp ?? Date.now() / 1000;
     const offset = -new Date(now * 1000).getTimezoneOffset();
     const cloneSources = new Set(s.view.list('vdisk').map((v) => v.parentsnapshot).filter((x): x is string => typeof x === 'string'));
@@ -69,12 +79,7 @@ export const deleteSnapshotsStoragedriver: Implementation = {
       const volumeId = String(vdisk.volume_id);
       const snaps: RetentionSnapshot[] = host.driver.list_snapshots({ volume_id: volumeId }).map((id) => {
         const info = host.driver.info_snapshot({ volume_id: volumeId, snapshot_id: id });
-        let m: Record<string, unknown> = {};
-        try {
-          m = JSON.parse(info.metadata.toString('utf8') || '{}') as Record<string, unknown>;
-        } catch {
-          m = {};
-        }
+        const m = readSnapshotMetadata(host.driver, volumeId, id);
         const ts = Number(m.timestamp);
         return { id, timestamp: Number.isFinite(ts) ? ts : Date.parse(info.timestamp) / 1000, is_consistent: m.is_consistent === true, is_sticky: m.is_sticky === true, is_clone_parent: cloneSources.has(id) };
       });
@@ -94,10 +99,16 @@ export const deleteSnapshotsStoragedriver: Implementation = {
     if (problems.length > 0) throw new RetentionError(problems);
     return { deleted };
   },
-};
+});
 
-export const deleteSnapshots: Implementation = {
-  async handler(p: { timestamp?: number | null }, { services: s }) {
+export const deleteSnapshots = defineTask({
+  module,
+  name: 'delete_snapshots',
+  summary: 'Delete snapshots based on the retention policy',
+  params: z.object({ timestamp: timestamp.nullable().optional() }).strict(),
+  owner: { kind: 'cluster' },
+  ensureSingle: { mode: 'DEFAULT' },
+  async handler(p, { services: s }) {
     const groupId = randomUUID();
     const sds = s.view.list('storagedriver');
     const members = sds.map((sd) => `${groupId}-${sd.guid.slice(0, 8)}`);
@@ -109,4 +120,4 @@ export const deleteSnapshots: Implementation = {
     }, groupId);
     return { group_id: groupId, task_ids: members };
   },
-};
+});

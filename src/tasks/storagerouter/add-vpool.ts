@@ -1,10 +1,10 @@
 import { createServer } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { z } from 'zod';
-import { OvsError, ValidationError } from '../../errors.js';
+import { VpoolError } from '../../errors.js';
 import { sleep } from '../../supervisors/backoff.js';
 import { vpoolName } from '../params.js';
-import type { Implementation } from '../implementation.js';
+import { defineTask } from '../define.js';
 import type { AgentServices } from '../../agent-services.js';
 
 const TLOG_MULTIPLIER: Record<number, number> = { 4: 16, 8: 8, 16: 4, 32: 2, 64: 1, 128: 1 };
@@ -30,12 +30,6 @@ export const addVpoolParameters = z
     mds_config_params: z.object({ mds_tlogs: z.number().int().min(1).optional(), mds_safety: z.number().int().min(1).max(5).optional(), mds_maxload: z.number().int().min(10).optional() }).strict().optional(),
   })
   .strict();
-
-export class VpoolError extends OvsError {
-  constructor(message: string, details: Record<string, unknown> = {}) {
-    super(message, { type: 'VPOOL_ERROR', details });
-  }
-}
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -63,15 +57,16 @@ async function freePorts(s: AgentServices, srGuid: string, machineId: string, ip
   return out;
 }
 
-export const addVpool: Implementation = {
-  async handler(p: { parameters: Record<string, unknown> }, ctx) {
+export const addVpool = defineTask({
+  module: 'storagerouter',
+  name: 'add_vpool',
+  summary: 'Add a vPool to the machine this task is running on',
+  params: z.object({ parameters: addVpoolParameters }).strict(),
+  // The target node is `parameters.storagerouter_ip`; the original runs it on any worker. The cluster singleton
+  // makes concurrent add_vpool calls for one name see each other's model writes.
+  owner: { kind: 'cluster' },
+  async handler({ parameters: q }, ctx) {
     const s = ctx.services;
-    const parsed = addVpoolParameters.safeParse(p.parameters);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: ['parameters', ...i.path.map(String)].join('.'), message: i.message }));
-      throw new ValidationError(`invalid add_vpool parameters: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
-    }
-    const q = parsed.data;
     const sr = s.view.list('storagerouter', { ip: q.storagerouter_ip })[0];
     if (!sr) throw new VpoolError(`no StorageRouter with IP ${q.storagerouter_ip}`, { storagerouter_ip: q.storagerouter_ip });
     let vpool = s.view.list('vpool', { name: q.vpool_name })[0];
@@ -114,4 +109,4 @@ export const addVpool: Implementation = {
       throw e;
     }
   },
-};
+});

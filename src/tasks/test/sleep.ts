@@ -20,7 +20,7 @@ function sleepTask(mode: EnsureSingleMode): TaskDef {
       await sleep(ms);
       return { task_id: taskId, started_at, finished_at: Date.now(), served_by: services.storagerouterGuid };
     },
-  }) as TaskDef;
+  });
 }
 
 /** Sleeps in the actor of one vDisk: shows that a vDisk's tasks are serialised by its mailbox. */
@@ -36,6 +36,6 @@ const vdiskSleep = defineTask({
     await sleep(ms);
     return { task_id: taskId, started_at, finished_at: Date.now() };
   },
-}) as TaskDef;
+});
 
 export const testTasks: TaskDef[] = [...(['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask), vdiskSleep];

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
-import { arrivesWith, pendingTask } from './shapes.js';
+import { defineTask, type TaskDef } from '../define.js';
+import { arrivesWith } from '../shapes.js';
 
-export const stats_monkeyPending: TaskDef[] = [
-  pendingTask({
+export const statsMonkeyTasks: TaskDef[] = [
+  defineTask({
     module: 'stats_monkey',
     name: 'run_all',
     summary: 'Run all the get stats methods from StatsMonkeyController',

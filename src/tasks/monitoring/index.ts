@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
-import { arrivesWith, pendingTask } from './shapes.js';
+import { defineTask, type TaskDef } from '../define.js';
+import { arrivesWith } from '../shapes.js';
 
-export const monitoringPending: TaskDef[] = [
-  pendingTask({
+export const monitoringTasks: TaskDef[] = [
+  defineTask({
     module: 'monitoring',
     name: 'verify_vdisk_cache_quota',
     summary: 'Validates whether the caching quota is reaching its limits or has surpassed it',

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
+import { defineTask, type TaskDef } from '../define.js';
 import { guid, nonNegativeInt } from '../params.js';
-import { arrivesWith, pendingTask, volumeId } from './shapes.js';
+import { arrivesWith, volumeId } from '../shapes.js';
 
 const module = 'storagedriver';
 const cluster = { kind: 'cluster' } as const;
 
-export const storagedriverPending: TaskDef[] = [
-  pendingTask({
+export const storagedriverTasks: TaskDef[] = [
+  defineTask({
     module,
     name: 'cluster_registry_checkup',
     summary: 'Verify whether changes have occurred in the cluster registry for each vPool',
@@ -17,7 +17,7 @@ export const storagedriverPending: TaskDef[] = [
     pending: arrivesWith.phase2,
   }),
   // manual_ and scheduled_voldrv_arakoon_checkup exclude each other in the original (extra_task_names).
-  pendingTask({
+  defineTask({
     module,
     name: 'manual_voldrv_arakoon_checkup',
     summary: 'Creates a new Arakoon Cluster if required and extends cluster if possible on all available master nodes',
@@ -26,7 +26,7 @@ export const storagedriverPending: TaskDef[] = [
     ensureSingle: { mode: 'DEFAULT' },
     pending: arrivesWith.phase2,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'mark_offline',
     summary: 'Marks all StorageDrivers on this StorageRouter offline',
@@ -35,7 +35,7 @@ export const storagedriverPending: TaskDef[] = [
     owner: cluster,
     pending: arrivesWith.phase2,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'refresh_configuration',
     summary: "Refresh the StorageDriver's configuration (Configuration must have been updated manually)",
@@ -43,7 +43,7 @@ export const storagedriverPending: TaskDef[] = [
     owner: cluster,
     pending: arrivesWith.issue4,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'scheduled_voldrv_arakoon_checkup',
     summary: 'Makes sure the volumedriver arakoon is on all available master nodes',
@@ -52,7 +52,7 @@ export const storagedriverPending: TaskDef[] = [
     ensureSingle: { mode: 'DEFAULT' },
     pending: arrivesWith.phase2,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'volumedriver_error',
     summary: 'Handles error messages/events from the volumedriver',

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { defineTask, type EnsureSingle, type TaskDef } from '../define.js';
-import { guid, guidList, nonNegativeInt, pathSafeName, record } from '../params.js';
+import { guid, guidList, nonNegativeInt, pathSafeName, record } from './params.js';
 
 const TiB = 1024 ** 4;
 
@@ -18,19 +17,6 @@ export const arrivesWith = {
   arakoon: 'the Arakoon clusters of the original are NATS KV here; arrives with KV maintenance',
 } as const;
 
-/** A declared task without handler: the catalog only ever holds these. */
-export function pendingTask(def: {
-  module: string;
-  name: string;
-  summary: string;
-  params: z.ZodType;
-  owner: TaskDef['owner'];
-  ensureSingle?: EnsureSingle;
-  pending: string;
-}): TaskDef {
-  return defineTask<z.ZodType>(def);
-}
-
 // Volume and storagedriver ids end up in mutex names and fallback devicenames (`/<volume_id>.raw`); snapshot ids
 // and tlog names name files of the volume driver.
 export const volumeId = pathSafeName;
@@ -38,8 +24,8 @@ export const storagedriverId = pathSafeName;
 export const snapshotId = pathSafeName;
 export const tlogName = pathSafeName;
 
-/** Unix seconds as a string: snapshot metadata stores it so and rollback compares it as a string. */
-export const snapshotTimestamp = z.string().regex(/^\d{1,20}$/, 'unix seconds as a string of digits');
+/** Unix seconds, as the original's callers send them: a string of digits or an integer; kept the way it came. */
+export const snapshotTimestamp = z.union([z.string().regex(/^\d{1,20}$/, 'unix seconds as a string of digits'), nonNegativeInt]);
 
 /** Bytes; the original refuses more than 64 TiB and has no lower bound. */
 export const volumeSize = nonNegativeInt.max(64 * TiB);
@@ -50,7 +36,13 @@ export const pagecacheRatio = z.number().gt(0).lte(1);
 const quota = nonNegativeInt.min(107_374_182).max(TiB).nullable();
 export const cacheQuota = z.object({ fragment: quota.optional(), block: quota.optional() }).strict();
 
-/** The keys the `snapshots` computed field needs; the original stored any dict and broke on missing ones later. */
+/** Snapshot metadata is stored with the snapshot; the original's volume driver keeps at most 4 KiB of it. */
+export const SNAPSHOT_METADATA_MAX_BYTES = 4096;
+
+/**
+ * The keys the `snapshots` computed field needs are checked (the original stored any dict and broke on missing ones
+ * later); other keys the caller adds are kept as given, within the size bound.
+ */
 export const snapshotMetadata = z
   .object({
     label: z.string().max(255),
@@ -59,7 +51,8 @@ export const snapshotMetadata = z
     is_automatic: z.boolean().optional(),
     is_sticky: z.boolean().optional(),
   })
-  .strict();
+  .catchall(z.unknown())
+  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= SNAPSHOT_METADATA_MAX_BYTES, `at most ${SNAPSHOT_METADATA_MAX_BYTES} bytes as JSON`);
 
 /** `{vdisk_guid: snapshot_id | [snapshot_ids]}`; a single id asks for the legacy result format. */
 export const snapshotMapping = z

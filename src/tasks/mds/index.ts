@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
+import { defineTask, type TaskDef } from '../define.js';
 import { guid, guidList, record } from '../params.js';
-import { arrivesWith, pendingTask } from './shapes.js';
+import { arrivesWith } from '../shapes.js';
 
 const module = 'mds';
 const pending = arrivesWith.mds;
 
-export const mdsPending: TaskDef[] = [
-  pendingTask({
+export const mdsTasks: TaskDef[] = [
+  defineTask({
     module,
     name: 'ensure_safety',
     summary: 'Ensures (or tries to ensure) the safety of a given vDisk',
@@ -15,7 +15,7 @@ export const mdsPending: TaskDef[] = [
     owner: { kind: 'vdisk', param: 'vdisk_guid' },
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'ensure_safety_vpool',
     summary: 'Ensures safety for a single vdisk of a vpool',
@@ -26,7 +26,7 @@ export const mdsPending: TaskDef[] = [
     ensureSingle: { mode: 'DEDUPED', ignoreArguments: ['vdisk_guid', 'excluded_storagerouter_guids'] },
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'mds_catchup',
     summary: 'Looks to catch up all MDS slaves which are too far behind',
@@ -35,7 +35,7 @@ export const mdsPending: TaskDef[] = [
     ensureSingle: { mode: 'DEFAULT' },
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'mds_checkup',
     summary: 'Validates the current MDS setup/configuration and takes actions where required',
@@ -44,7 +44,7 @@ export const mdsPending: TaskDef[] = [
     ensureSingle: { mode: 'CHAINED' },
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'mds_checkup_single',
     summary: 'Validates the MDS setup/configuration of one vPool and takes actions where required',

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
-import { arrivesWith, componentNames, ipv4, pendingTask } from './shapes.js';
+import { defineTask, type TaskDef } from '../define.js';
+import { arrivesWith, componentNames, ipv4 } from '../shapes.js';
 
 const module = 'update';
 const cluster = { kind: 'cluster' } as const;
 const pending = arrivesWith.updates;
 
-export const updatePending: TaskDef[] = [
-  pendingTask({
+export const updateTasks: TaskDef[] = [
+  defineTask({
     module,
     name: 'get_update_metadata',
     summary: 'Returns metadata required for updating',
@@ -15,7 +15,7 @@ export const updatePending: TaskDef[] = [
     owner: cluster,
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'merge_downtime_information',
     summary: 'Merge the downtime information and prerequisite information of all StorageRouters and plugins per component',
@@ -23,7 +23,7 @@ export const updatePending: TaskDef[] = [
     owner: cluster,
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'merge_package_information',
     summary: 'Merge the package information of all StorageRouters and plugins (ALBA, iSCSI, ...) per IP',
@@ -31,7 +31,7 @@ export const updatePending: TaskDef[] = [
     owner: cluster,
     pending,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'update_components',
     summary: 'Initiate the update through commandline for all StorageRouters',

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
-import { arrivesWith, pendingTask } from './shapes.js';
+import { defineTask, type TaskDef } from '../define.js';
+import { arrivesWith } from '../shapes.js';
 
-export const migrationPending: TaskDef[] = [
-  pendingTask({
+export const migrationTasks: TaskDef[] = [
+  defineTask({
     module: 'migration',
     name: 'migrate',
     summary: 'Executes async migrations',

@@ -1,23 +1,13 @@
 import { z } from 'zod';
-import type { TaskDef } from '../define.js';
+import { defineTask, type TaskDef } from '../define.js';
 import { guid, nonNegativeInt, record } from '../params.js';
-import { arrivesWith, partitionRoles, pendingTask, supportInfo } from './shapes.js';
+import { arrivesWith, partitionRoles, supportInfo } from '../shapes.js';
 
 const module = 'storagerouter';
 
 // ping, get_version_info, get_metadata, mountpoint_exists and refresh_hardware are implemented elsewhere.
 export const storagerouterPending: TaskDef[] = [
-  pendingTask({
-    module,
-    name: 'add_vpool',
-    summary: 'Add a vPool to the machine this task is running on',
-    // TODO: the precise shape of spec §5.1.1 once add_vpool is implemented.
-    params: z.object({ parameters: record }).strict(),
-    // The target node is `parameters.storagerouter_ip`; the original runs it on any worker.
-    owner: { kind: 'cluster' },
-    pending: arrivesWith.issue4,
-  }),
-  pendingTask({
+  defineTask({
     module,
     name: 'configure_disk',
     summary: 'Configures a partition',
@@ -35,7 +25,7 @@ export const storagerouterPending: TaskDef[] = [
     ensureSingle: { mode: 'CHAINED', startTimeoutMs: 1_800_000 },
     pending: arrivesWith.disks,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'configure_support',
     summary: 'Configures support on all StorageRouters',
@@ -43,7 +33,7 @@ export const storagerouterPending: TaskDef[] = [
     owner: { kind: 'cluster' },
     pending: arrivesWith.support,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'create_hprm_config_files',
     summary: 'Create the required configuration files to be able to make use of HPRM (aka PRACC)',
@@ -51,7 +41,7 @@ export const storagerouterPending: TaskDef[] = [
     owner: { kind: 'node', param: 'local_storagerouter_guid' },
     pending: arrivesWith.alba,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'get_logfiles',
     summary: "Collects logs, moves them to a web-accessible location and returns log tgz's filename",
@@ -59,7 +49,7 @@ export const storagerouterPending: TaskDef[] = [
     owner: { kind: 'node', param: 'local_storagerouter_guid' },
     pending: arrivesWith.logs,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'get_proxy_config',
     summary: 'Gets the ALBA proxy for a given StorageRouter and vPool',
@@ -67,7 +57,7 @@ export const storagerouterPending: TaskDef[] = [
     owner: { kind: 'any' },
     pending: arrivesWith.alba,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'get_support_info',
     summary: 'Returns support information for the entire cluster',
@@ -75,7 +65,7 @@ export const storagerouterPending: TaskDef[] = [
     owner: { kind: 'any' },
     pending: arrivesWith.support,
   }),
-  pendingTask({
+  defineTask({
     module,
     name: 'get_support_metadata',
     summary: 'Returns support metadata for a given StorageRouter',

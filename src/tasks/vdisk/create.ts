@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { InvalidOperationError, ObjectStillHasChildrenError } from '../../dataplane/errors.js';
+import { NotImplementedError } from '../../errors.js';
+import { defineTask } from '../define.js';
+import { guid, vdiskName } from '../params.js';
+import { cacheQuota, pagecacheRatio, snapshotId, volumeSize } from '../shapes.js';
+import type { VdiskOwner } from '../owner-resources.js';
+import { checkNameFree, checkSize, cleanDevicename, clonesOf, recordVdisk, waitInBackend } from './volume-helpers.js';
+
+const module = 'vdisk';
+const onVdisk = { kind: 'vdisk', param: 'vdisk_guid' } as const;
+
+export const createNew = defineTask({
+  module,
+  name: 'create_new',
+  summary: 'Create a new vDisk/volume using hypervisor calls',
+  params: z
+    .object({
+      volume_name: vdiskName,
+      volume_size: volumeSize,
+      storagedriver_guid: guid,
+      pagecache_ratio: pagecacheRatio.optional(),
+      cache_quota: cacheQuota.nullable().optional(),
+    })
+    .strict(),
+  owner: { kind: 'storagedriver', param: 'storagedriver_guid' },
+  async handler(p, { services: s, owner: host }) {
+    const devicename = cleanDevicename(p.volume_name);
+    checkNameFree(s, String(host.sd.vpool_guid), devicename);
+    checkSize(p.volume_size, host.driver.o.geometry.clusterSize);
+    const volumeId = await host.driver.create_volume({ target_path: devicename, volume_size: p.volume_size, volume_id: randomUUID() });
+    const vd = await recordVdisk(s, host, volumeId, devicename, { name: p.volume_name, description: p.volume_name, pagecache_ratio: p.pagecache_ratio ?? 1.0, cache_quota: p.cache_quota ?? null });
+    return vd.guid;
+  },
+});
+
+/** Clones of another StorageRouter need the cluster data plane; until then a clone stays with its parent. */
+function checkSameStorageRouter(task: string, owner: VdiskOwner, storagerouterGuid: string | null | undefined): void {
+  if (storagerouterGuid && storagerouterGuid !== owner.storagedriver.sd.storagerouter_guid) {
+    throw new NotImplementedError(task, 'a child on another StorageRouter than its parent arrives with the cluster data plane');
+  }
+}
+
+const childParams = {
+  vdisk_guid: guid,
+  name: vdiskName,
+  storagerouter_guid: guid.nullable().optional(),
+  pagecache_ratio: pagecacheRatio.nullable().optional(),
+  cache_quota: cacheQuota.nullable().optional(),
+};
+
+export const clone = defineTask({
+  module,
+  name: 'clone',
+  summary: 'Clone a vDisk',
+  params: z.object({ ...childParams, snapshot_id: snapshotId.nullable().optional() }).strict(),
+  owner: onVdisk,
+  async handler(p, { services: s, owner, deadline }) {
+    const { storagedriver: host, volumeId } = owner;
+    const vdisk = s.view.get('vdisk', owner.vdiskGuid);
+    checkSameStorageRouter('vdisk.clone', owner, p.storagerouter_guid);
+    const devicename = cleanDevicename(p.name);
+    checkNameFree(s, String(vdisk.vpool_guid), devicename);
+    const snapshot = p.snapshot_id ?? (await host.driver.create_snapshot({
+      volume_id: volumeId,
+      snapshot_id: randomUUID(),
+      metadata: Buffer.from(JSON.stringify({ label: '', is_consistent: false, timestamp: String(Math.floor(Date.now() / 1000)), is_automatic: true })),
+    }));
+    await waitInBackend(host, volumeId, snapshot, deadline);
+    const cloneId = await host.driver.create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
+    await host.driver.schedule_backend_sync({ volume_id: cloneId }).catch(() => undefined);
+    const vd = await recordVdisk(s, host, cloneId, devicename, {
+      name: p.name, description: p.name, parent_vdisk_guid: vdisk.guid, parentsnapshot: snapshot,
+      pagecache_ratio: p.pagecache_ratio ?? vdisk.pagecache_ratio, cache_quota: p.cache_quota ?? vdisk.cache_quota ?? null,
+    });
+    return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
+  },
+});
+
+export const createFromTemplate = defineTask({
+  module,
+  name: 'create_from_template',
+  summary: 'Create a vDisk from a template',
+  params: z.object(childParams).strict(),
+  owner: onVdisk,
+  async handler(p, { services: s, owner }) {
+    const { storagedriver: host, volumeId } = owner;
+    const vdisk = s.view.get('vdisk', owner.vdiskGuid);
+    if (!vdisk.is_vtemplate) throw new InvalidOperationError(`vDisk ${vdisk.guid} is not a template`, { vdisk_guid: vdisk.guid });
+    checkSameStorageRouter('vdisk.create_from_template', owner, p.storagerouter_guid);
+    const devicename = cleanDevicename(p.name);
+    checkNameFree(s, String(vdisk.vpool_guid), devicename);
+    const cloneId = await host.driver.create_clone_from_template({ target_path: devicename, parent_volume_id: volumeId, volume_id: randomUUID() });
+    await host.driver.schedule_backend_sync({ volume_id: cloneId }).catch(() => undefined);
+    const vd = await recordVdisk(s, host, cloneId, devicename, {
+      name: p.name, description: p.name, parent_vdisk_guid: vdisk.guid,
+      pagecache_ratio: p.pagecache_ratio ?? vdisk.pagecache_ratio, cache_quota: p.cache_quota ?? vdisk.cache_quota ?? null,
+    });
+    return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
+  },
+});
+
+export const setAsTemplate = defineTask({
+  module,
+  name: 'set_as_template',
+  summary: 'Set a vDisk as template',
+  params: z.object({ vdisk_guid: guid }).strict(),
+  owner: onVdisk,
+  async handler(_p, { services: s, owner }) {
+    const vdisk = s.view.get('vdisk', owner.vdiskGuid);
+    if (vdisk.is_vtemplate) return null;
+    const clones = clonesOf(s, vdisk.guid);
+    if (clones.length > 0) throw new ObjectStillHasChildrenError(`vDisk ${vdisk.guid} has ${clones.length} clone(s)`, { clones: clones.length });
+    if (vdisk.parent_vdisk_guid) throw new InvalidOperationError(`vDisk ${vdisk.guid} is a clone; clones cannot become templates`, { vdisk_guid: vdisk.guid });
+    await owner.storagedriver.driver.set_volume_as_template({ volume_id: owner.volumeId });
+    await s.store.update('vdisk', vdisk.guid, (d) => (d.is_vtemplate = true));
+    return null;
+  },
+});

@@ -1,0 +1,60 @@
+import { InvalidOperationError, InvalidSizeError } from '../../dataplane/errors.js';
+import { NameInUseError } from '../../errors.js';
+import type { AgentServices } from '../../agent-services.js';
+import type { ModelObject } from '../../model/schema.js';
+import type { StorageDriverHost } from '../../storagedriver/host.js';
+import { sleep } from '../../supervisors/backoff.js';
+
+const MAX_SIZE = 64 * 2 ** 40;
+
+/**
+ * `clean_devicename` (spec §2.1): trim `/`, spaces to `_`, collapse `//`, keep only `/`, word characters, `-` and
+ * `.`; `/<name>` when the last component is longer than 4 and ends in `.raw`, else `/<name>.raw`.
+ */
+export function cleanDevicename(name: string): string {
+  let cleaned = name.replace(/^\/+|\/+$/g, '').replace(/ /g, '_');
+  while (cleaned.includes('//')) cleaned = cleaned.replace(/\/\//g, '/');
+  cleaned = cleaned.replace(/[^/\w\-.]/g, '');
+  const last = cleaned.slice(cleaned.lastIndexOf('/') + 1);
+  return last.length > 4 && last.endsWith('.raw') ? `/${cleaned}` : `/${cleaned}.raw`;
+}
+
+export function checkSize(size: number, clusterSize: number): void {
+  if (size > MAX_SIZE) throw new InvalidSizeError(`size ${size} exceeds the maximum of 64 TiB`, { size });
+  if (size <= 0 || size % clusterSize !== 0) throw new InvalidSizeError(`size ${size} is not a positive multiple of the cluster size ${clusterSize}`, { size, cluster_size: clusterSize });
+}
+
+export function checkNameFree(s: AgentServices, vpoolGuid: string, devicename: string): void {
+  if (s.view.list('vdisk', { vpool_guid: vpoolGuid, devicename }).length > 0) throw new NameInUseError(devicename, String(s.view.get('vpool', vpoolGuid).name));
+}
+
+/** Creates the model object of a volume that now exists; if that fails the volume goes too (nothing half-done). */
+export async function recordVdisk(s: AgentServices, host: StorageDriverHost, volumeId: string, devicename: string, props: Record<string, unknown>): Promise<ModelObject> {
+  const info = host.driver.info_volume({ volume_id: volumeId });
+  try {
+    return await s.store.create('vdisk', {
+      devicename,
+      volume_id: volumeId,
+      size: info.volume_size,
+      metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier },
+      vpool_guid: host.sd.vpool_guid,
+      storagedriver_guid: host.sd.guid,
+      ...props,
+    });
+  } catch (e) {
+    await host.driver.unlink({ target_path: devicename }).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Waits until a snapshot is in the backend (spec §2.5), within the caller's deadline. */
+export async function waitInBackend(host: StorageDriverHost, volumeId: string, snapshot: string, deadline: number): Promise<void> {
+  while (!host.driver.is_volume_synced_up_to_snapshot({ volume_id: volumeId, snapshot_name: snapshot })) {
+    if (Date.now() > deadline - 200) throw new InvalidOperationError(`snapshot ${snapshot} did not reach the backend in time`, { snapshot_id: snapshot });
+    await sleep(50);
+  }
+}
+
+export function clonesOf(s: AgentServices, vdiskGuid: string): ModelObject[] {
+  return s.view.reverse('vdisk', vdiskGuid, 'child_vdisks');
+}

@@ -1,0 +1,6 @@
+import type { TaskDef } from '../define.js';
+import { balanceChange } from './balance-change.js';
+import { vpoolPending } from './pending.js';
+import { upAndRunning } from './up-and-running.js';
+
+export const vpoolTasks: TaskDef[] = [upAndRunning, balanceChange, ...vpoolPending];
