@@ -1,26 +1,172 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { EnsureSingleTimeoutError, ObjectNotFoundError, OvsError, ValidationError, asOvsError, fromWire } from '../../src/errors.js';
-import { decode, encode } from '../../src/protocol/codec.js';
+import * as errors from '../../src/errors.js';
+import {
+  BackendError, BackendRequestError, BadRequestError, CannotShrinkError, DeadlineExceededError, EnsureSingleTimeoutError, FencedError, HostCommandError,
+  InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError,
+  NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
+  ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
+  RegisteredError, RetentionError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
+  UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, asOvsError, fromWire,
+  registerError, registeredType, registeredTypes, type WireError,
+} from '../../src/errors.js';
+import { errorTypesMarkdown } from '../../src/errors/doc.js';
+import { decode, encode, type Encoding } from '../../src/protocol/codec.js';
 
-test('errors survive the wire with class, type, retryable flag and details', (t) => {
-  for (const original of [new ObjectNotFoundError('vdisk', 'g1'), new EnsureSingleTimeoutError('mds.mds_checkup', 1000), new ValidationError('bad', [{ path: 'x', message: 'm' }])]) {
-    const back = fromWire(decode(encode(original.toWire())) as ReturnType<OvsError['toWire']>);
-    t.true(back instanceof original.constructor);
-    t.is(back.type, original.type);
-    t.is(back.retryable, original.retryable);
-    t.deepEqual(back.details, original.details);
-    t.is(back.message, original.message);
+/** One instance per registered type, with details as its throwers fill them; a new type without a sample fails below. */
+const SAMPLES: Record<string, () => OvsError> = {
+  BAD_REQUEST: () => new BadRequestError('request body is not valid msgpack', { encoding: 'msgpack' }),
+  VALIDATION_FAILED: () => new ValidationError('bad', [{ path: 'vdisk_guid', message: 'Required' }]),
+  UNKNOWN_TASK: () => new UnknownTaskError('ovs.task.nope.nothing'),
+  DEADLINE_EXCEEDED: () => new DeadlineExceededError(1_700_000_000_000, 'queued'),
+  NOT_AVAILABLE: () => new NotAvailableError('StorageDriver sd1 is not running on this node', { storagedriver_guid: 'g1' }),
+  PAYLOAD_TOO_LARGE: () => new PayloadTooLargeError(2_000_000, 1_048_576),
+  ENSURE_SINGLE_TIMEOUT: () => new EnsureSingleTimeoutError('mds.mds_checkup', 1500),
+  NOT_IMPLEMENTED: () => new NotImplementedError('vdisk.move', 'issue 12'),
+  TASK_NOT_FOUND: () => new TaskNotFoundError('t-1'),
+  INTERNAL: () => new InternalError('boom', new TypeError('boom')),
+  OBJECT_NOT_FOUND: () => new ObjectNotFoundError('vdisk', 'g1'),
+  UNIQUE_CONSTRAINT_VIOLATION: () => new UniqueConstraintError('vpool', 'name', 'pool1'),
+  RACE_CONDITION: () => new RaceConditionError('/ovs/x', 10),
+  LINKED_OBJECT: () => new LinkedObjectError('storagerouter', 'g1', 'disks', 2),
+  MISSING_MANDATORY_FIELDS: () => new MissingMandatoryFieldsError('disk', ['storagerouter_guid']),
+  HOST_COMMAND_FAILED: () => new HostCommandError('lsblk', 'exit code 32', true),
+  VOLUME_NOT_FOUND: () => new VolumeNotFoundError('volume v1 is not running on node n1', { volume_id: 'v1', running: false }),
+  FILE_EXISTS: () => new VolumeExistsError('/v1.raw exists', { target_path: '/v1.raw' }),
+  SNAPSHOT_NOT_FOUND: () => new SnapshotNotFoundError('vDisk g1 has no snapshot with timestamp 17', { vdisk_guid: 'g1', timestamp: '17' }),
+  SNAPSHOT_EXISTS: () => new SnapshotExistsError('snapshot s1 exists on v1'),
+  OBJECT_STILL_HAS_CHILDREN: () => new ObjectStillHasChildrenError('vDisk g1 has 2 clone(s)', { clones: 2 }),
+  PREVIOUS_SNAPSHOT_NOT_ON_BACKEND: () => new PreviousSnapshotNotOnBackendError('previous snapshot s1 is not yet in the backend', { snapshot_id: 's1' }),
+  INVALID_OPERATION: () => new InvalidOperationError('vDisk g1 is not a template', { vdisk_guid: 'g1' }),
+  CANNOT_SHRINK: () => new CannotShrinkError('volume v1 is 8 bytes; it cannot shrink to 4'),
+  VOLUME_HALTED: () => new VolumeHaltedError('volume v1 is halted: fenced', { volume_id: 'v1' }),
+  OUT_OF_RANGE: () => new OutOfRangeError('I/O outside v1', { offset: 4096, length: 512, size: 4096 }),
+  READ_ONLY: () => new ReadOnlyVolumeError('volume v1 is a template (read-only)'),
+  INVALID_SIZE: () => new InvalidSizeError('size 5 is not a positive multiple of the cluster size 4096', { size: 5, cluster_size: 4096 }),
+  BACKEND_ERROR: () => new BackendError('local backend I/O failed: EIO', { ns: 'ns1', name: 'o1', code: 'EIO' }),
+  BACKEND_INVALID_REQUEST: () => new BackendRequestError('invalid object name "../x"', { kind: 'object', name: '../x' }),
+  BACKEND_OBJECT_MISSING: () => new ObjectMissingError('ns1', 'o1'),
+  BACKEND_OBJECT_EXISTS: () => new ObjectExistsError('ns1', 'o1'),
+  BACKEND_NAMESPACE_MISSING: () => new NamespaceMissingError('ns1'),
+  BACKEND_NAMESPACE_EXISTS: () => new NamespaceExistsError('ns1'),
+  FENCED: () => new FencedError('ns1', 'etag-1', undefined),
+  NAME_IN_USE: () => new NameInUseError('/a.raw', 'pool1'),
+  VOLUME_RUNNING: () => new VolumeRunningError('g1'),
+  INVALID_DTL_SETTINGS: () => new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_target: ['sd2'] }),
+  VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
+  SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
+  STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),
+};
+
+const registered = registeredTypes();
+
+function overTheWire(e: OvsError, encoding: Encoding): OvsError {
+  return fromWire(decode(encode(e.toWire(), encoding), encoding) as WireError);
+}
+
+test('every registered type has exactly one sample here, and every sample is of its registered type', (t) => {
+  t.deepEqual(registered.map((r) => r.spec.type).sort(), Object.keys(SAMPLES).sort());
+  for (const { errorClass, spec } of registered) {
+    const sample = SAMPLES[spec.type]!();
+    t.is(sample.constructor, errorClass, spec.type);
+    t.is(sample.type, spec.type);
+    if (spec.retryable !== 'per instance') t.is(sample.retryable, spec.retryable, spec.type);
+    t.true(spec.meaning.length > 0 && !spec.meaning.includes('\n'), `${spec.type}: meaning is one line`);
   }
 });
 
-test('unknown error types stay OvsErrors with their type', (t) => {
+test('every error class that src/errors.ts exports is registered (one class per type)', (t) => {
+  const classes = Object.values(errors).filter((v): v is typeof OvsError => typeof v === 'function' && v.prototype instanceof OvsError && v !== RegisteredError);
+  t.true(classes.length > 0);
+  for (const c of classes) t.is(registered.filter((r) => r.errorClass === c).length, 1, c.name);
+  t.is(classes.length, registered.length);
+});
+
+for (const encoding of ['msgpack', 'json'] as const) {
+  test(`every registered type survives the wire (${encoding}) as its own class with its details`, (t) => {
+    for (const { errorClass, spec } of registered) {
+      const original = SAMPLES[spec.type]!();
+      const back = overTheWire(original, encoding);
+      t.is(back.constructor, errorClass, spec.type);
+      t.true(back instanceof errorClass);
+      t.is(back.name, errorClass.name);
+      t.is(back.type, original.type);
+      t.is(back.retryable, original.retryable, spec.type);
+      t.is(back.message, original.message);
+      t.deepEqual(back.details, original.details, spec.type);
+    }
+  });
+}
+
+test('a subclass type stays its parent class too, on both sides of the wire', (t) => {
+  const back = overTheWire(new BackendRequestError('bad range -1+10', { ns: 'ns1', name: 'o1' }), 'msgpack');
+  t.true(back instanceof BackendRequestError);
+  t.true(back instanceof BackendError);
+  t.false(back.retryable);
+  t.true(new BackendError('EIO').retryable);
+});
+
+test('a per-instance retryable flag survives the wire; a fixed one cannot be overridden', (t) => {
+  for (const retryable of [true, false]) t.is(overTheWire(new HostCommandError('lsblk', 'x', retryable), 'json').retryable, retryable);
+  class FixedError extends RegisteredError {
+    static {
+      registerError(this, { type: 'TEST_FIXED_RETRYABLE', retryable: false, meaning: 'test' });
+    }
+  }
+  t.throws(() => new FixedError('m', {}, { retryable: true }), { message: /not retryable by its type/ });
+});
+
+test('registering a type twice throws when the second class is evaluated', (t) => {
+  t.throws(
+    () =>
+      class DuplicateError extends RegisteredError {
+        static {
+          registerError(this, { type: 'FENCED', retryable: false, meaning: 'a second FENCED' });
+        }
+      },
+    { message: /FENCED is registered twice: by FencedError and by DuplicateError/ },
+  );
+  t.is(registeredType('FENCED')?.errorClass, FencedError);
+  t.throws(() => registerError(FencedError, { type: 'TEST_SECOND_TYPE', retryable: false, meaning: 'x' }), { message: /FencedError is registered twice/ });
+  t.throws(() => registerError(class LowerError extends OvsError {}, { type: 'lower_case', retryable: false, meaning: 'x' }), { message: /UPPER_SNAKE/ });
+});
+
+test('a class that forgot to register cannot be thrown unnoticed', (t) => {
+  class UnregisteredError extends RegisteredError {}
+  t.throws(() => new UnregisteredError('m', {}), { message: /UnregisteredError has no registerError/ });
+});
+
+test('the volume driver and the model have their own not-found types', (t) => {
+  t.not(new VolumeNotFoundError('v').type, new ObjectNotFoundError('vdisk', 'g').type);
+  t.false(overTheWire(new VolumeNotFoundError('v'), 'msgpack') instanceof ObjectNotFoundError);
+});
+
+test('unknown error types stay OvsErrors with their type, flag and details', (t) => {
   const back = fromWire({ type: 'FROM_THE_FUTURE', message: 'm', retryable: true, details: { a: 1 } });
-  t.true(back instanceof OvsError);
+  t.is(back.constructor, OvsError);
   t.is(back.type, 'FROM_THE_FUTURE');
   t.true(back.retryable);
+  t.deepEqual(back.details, { a: 1 });
+  t.deepEqual(fromWire({ type: 'INTERNAL', message: 'm', retryable: false, details: null as never }).details, {});
 });
 
 test('anything thrown becomes an INTERNAL OvsError, never lost', (t) => {
-  t.is(asOvsError(new TypeError('x')).type, 'INTERNAL');
+  const cause = new TypeError('x');
+  const e = asOvsError(cause);
+  t.true(e instanceof InternalError);
+  t.is(e.type, 'INTERNAL');
+  t.false(e.retryable);
+  t.is(e.message, 'x');
+  t.is(e.cause, cause);
   t.is(asOvsError('plain string').message, 'plain string');
+  const typed = new FencedError('ns1', 'a', 'b');
+  t.is(asOvsError(typed), typed);
+});
+
+test("the README's list of error types is the registry's (regenerate: npm run build && node scripts/errors-doc.mjs)", (t) => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = /<!-- error-types:begin[^>]*-->\n([\s\S]*?)\n<!-- error-types:end -->/.exec(readme);
+  t.truthy(section, 'README.md has no error-types section');
+  // The types as loaded, before the tests above registered their own.
+  t.is(section?.[1], errorTypesMarkdown(registered));
 });

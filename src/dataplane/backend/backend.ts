@@ -1,4 +1,5 @@
-import { OvsError } from '../../errors.js';
+// The backend's error types are registered with all others in src/errors/backend.ts.
+export { BackendError, BackendRequestError, FencedError, NamespaceExistsError, NamespaceMissingError, ObjectExistsError, ObjectMissingError } from '../../errors/backend.js';
 
 /** Fencing token: the etag of the namespace's `owner_tag` object when this owner claimed it. */
 export interface FenceToken {
@@ -33,37 +34,6 @@ export interface Backend {
   delete(ns: string, name: string, opts?: { fence?: FenceToken; mayNotExist?: boolean }): Promise<void>;
   /** Unconditionally overwrites `owner_tag` with `ownerTagDoc`; returns the new fencing token. */
   claim(ns: string, ownerTagDoc: Buffer): Promise<FenceToken>;
-}
-
-export class BackendError extends OvsError {
-  constructor(message: string, details: Record<string, unknown> = {}, retryable = true) {
-    super(message, { type: 'BACKEND_ERROR', retryable, details });
-  }
-}
-
-export class ObjectMissingError extends OvsError {
-  constructor(ns: string, name: string) {
-    super(`backend object ${ns}/${name} does not exist`, { type: 'BACKEND_OBJECT_MISSING', details: { ns, name } });
-  }
-}
-
-export class ObjectExistsError extends OvsError {
-  constructor(ns: string, name: string) {
-    super(`backend object ${ns}/${name} already exists`, { type: 'BACKEND_OBJECT_EXISTS', details: { ns, name } });
-  }
-}
-
-export class NamespaceMissingError extends OvsError {
-  constructor(ns: string) {
-    super(`backend namespace ${ns} does not exist`, { type: 'BACKEND_NAMESPACE_MISSING', details: { ns } });
-  }
-}
-
-/** Another owner claimed the namespace: this one must stop changing it (the volume halts). */
-export class FencedError extends OvsError {
-  constructor(ns: string, expected: string, actual: string | undefined) {
-    super(`namespace ${ns} is owned by someone else now (fenced)`, { type: 'FENCED', details: { ns, expected, actual } });
-  }
 }
 
 export const OWNER_TAG_OBJECT = 'owner_tag';

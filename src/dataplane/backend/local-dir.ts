@@ -4,13 +4,9 @@ import path from 'node:path';
 import { OvsError } from '../../errors.js';
 import { Batcher } from '../common/batcher.js';
 import { Mutex } from '../common/locks.js';
-import { type Backend, BackendError, type FenceToken, FencedError, NamespaceMissingError, ObjectExistsError, ObjectMissingError, OWNER_TAG_OBJECT, type PutOptions } from './backend.js';
+import { type Backend, BackendError, BackendRequestError, type FenceToken, FencedError, NamespaceExistsError, NamespaceMissingError, ObjectExistsError, ObjectMissingError, OWNER_TAG_OBJECT, type PutOptions } from './backend.js';
 
-export class NamespaceExistsError extends OvsError {
-  constructor(ns: string) {
-    super(`backend namespace ${ns} already exists`, { type: 'BACKEND_NAMESPACE_EXISTS', details: { ns } });
-  }
-}
+export { NamespaceExistsError };
 
 export interface LocalDirOptions {
   /** Fault injection for tests: return true to make that put fail with a retryable BackendError. */
@@ -86,7 +82,7 @@ export class LocalDirBackend implements Backend {
 
   async getRange(ns: string, name: string, offset: number, length: number): Promise<Buffer> {
     const p = this.objPath(ns, name);
-    if (![offset, length].every((v) => Number.isSafeInteger(v) && v >= 0)) throw new BackendError(`bad range ${offset}+${length}`, { ns, name }, false);
+    if (![offset, length].every((v) => Number.isSafeInteger(v) && v >= 0)) throw new BackendRequestError(`bad range ${offset}+${length}`, { ns, name });
     const fh = await this.objectOp(ns, name, () => fs.open(p, 'r'));
     try {
       const buf = Buffer.alloc(length);
@@ -109,7 +105,7 @@ export class LocalDirBackend implements Backend {
 
   async put(ns: string, name: string, data: Buffer | { path: string }, opts: PutOptions = {}): Promise<void> {
     const dest = this.objPath(ns, name);
-    if (name === OWNER_TAG_OBJECT) throw new BackendError('owner_tag is written by claim() only', { ns, name }, false);
+    if (name === OWNER_TAG_OBJECT) throw new BackendRequestError('owner_tag is written by claim() only', { ns, name });
     if (this.opts.failPut?.(ns, name)) throw new BackendError(`injected put failure for ${ns}/${name}`, { ns, name });
     const tmp = await this.writeTemp(ns, name, data);
     await this.installer(ns).submit({ tmp, dest, name, overwrite: opts.overwrite === true, fence: opts.fence });
@@ -161,7 +157,7 @@ export class LocalDirBackend implements Backend {
 
   async delete(ns: string, name: string, opts: { fence?: FenceToken; mayNotExist?: boolean } = {}): Promise<void> {
     const p = this.objPath(ns, name);
-    if (name === OWNER_TAG_OBJECT) throw new BackendError('owner_tag cannot be deleted (delete the namespace)', { ns, name }, false);
+    if (name === OWNER_TAG_OBJECT) throw new BackendRequestError('owner_tag cannot be deleted (delete the namespace)', { ns, name });
     const unlink = (): Promise<void> =>
       this.objectOp(ns, name, () => fs.unlink(p)).catch((e: unknown) => {
         if (!(e instanceof ObjectMissingError && opts.mayNotExist)) throw e;
@@ -270,7 +266,7 @@ export class LocalDirBackend implements Backend {
 
 function checkName(kind: string, name: string): string {
   if (typeof name === 'string' && NAME_RE.test(name) && !name.includes('..')) return name;
-  throw new BackendError(`invalid ${kind} name ${JSON.stringify(name)}`, { kind, name }, false);
+  throw new BackendRequestError(`invalid ${kind} name ${JSON.stringify(name)}`, { kind, name });
 }
 
 async function linkNew(tmp: string, dest: string, ns: string, name: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { HostCommandError } from '../../errors.js';
 import type { CommandRunner } from './run-command.js';
 
 export interface LsblkEntry {
@@ -30,9 +31,10 @@ export async function listBlockDevices(run: CommandRunner): Promise<LsblkEntry[]
     if (parsed !== undefined) return parsed;
   }
   const without = await run('lsblk', lsblkArgs(false));
-  if (without.code !== 0) throw new Error(`lsblk failed with exit code ${without.code}`);
+  // A non-zero exit includes the timeout of a busy host, which a later run may pass.
+  if (without.code !== 0) throw new HostCommandError('lsblk', `exit code ${without.code}`, true);
   const parsed = tryParse(without.stdout);
-  if (parsed === undefined) throw new Error('lsblk returned unparsable JSON');
+  if (parsed === undefined) throw unusable('unparsable JSON');
   return parsed.map((entry) => ({ ...entry, serial: null }));
 }
 
@@ -45,10 +47,15 @@ function tryParse(stdout: string): LsblkEntry[] | undefined {
 }
 
 export function parseLsblkJson(stdout: string): LsblkEntry[] {
-  const doc: unknown = JSON.parse(stdout);
-  if (!isRecord(doc)) throw new Error('lsblk JSON is not an object');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch (e) {
+    throw unusable(`not JSON (${(e as Error).message})`);
+  }
+  if (!isRecord(doc)) throw unusable('the JSON is not an object');
   const devices = doc['blockdevices'] ?? [];
-  if (!Array.isArray(devices)) throw new Error('lsblk JSON has no blockdevices list');
+  if (!Array.isArray(devices)) throw unusable('the JSON has no blockdevices list');
   const entries: LsblkEntry[] = [];
   flatten(devices, entries);
   return entries;
@@ -57,7 +64,7 @@ export function parseLsblkJson(stdout: string): LsblkEntry[] {
 // Without a NAME column lsblk prints a flat list, but some versions still nest children; flatten depth-first.
 function flatten(devices: unknown[], into: LsblkEntry[]): void {
   for (const device of devices) {
-    if (!isRecord(device)) throw new Error('lsblk JSON device is not an object');
+    if (!isRecord(device)) throw unusable('a device is not an object');
     into.push(normaliseEntry(device));
     const children = device['children'];
     if (Array.isArray(children)) flatten(children, into);
@@ -66,7 +73,7 @@ function flatten(devices: unknown[], into: LsblkEntry[]): void {
 
 function normaliseEntry(raw: Record<string, unknown>): LsblkEntry {
   const kname = toText(raw['kname']);
-  if (kname === null) throw new Error('lsblk entry without kname');
+  if (kname === null) throw unusable('an entry has no kname');
   const majMin = toText(raw['maj:min']) ?? '';
   return {
     kname,
@@ -81,6 +88,11 @@ function normaliseEntry(raw: Record<string, unknown>): LsblkEntry {
     log_sec: toInt(raw['log-sec']) ?? DEFAULT_SECTOR_SIZE,
     serial: toText(raw['serial']),
   };
+}
+
+// Running lsblk again prints the same output: not retryable.
+function unusable(reason: string): HostCommandError {
+  return new HostCommandError('lsblk', `unusable output: ${reason}`, false);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

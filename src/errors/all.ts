@@ -1,0 +1,7 @@
+// Every module that defines error types, so that any process importing this knows every type (fromWire, the docs).
+export * from './control.js';
+export * from './model.js';
+export * from './host.js';
+export * from './dataplane.js';
+export * from './backend.js';
+export * from './tasks.js';

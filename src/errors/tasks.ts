@@ -1,0 +1,63 @@
+import { type ErrorDetails, RegisteredError, registerError } from './registry.js';
+
+/** Conditions that tasks meet above the data plane: vPools, vDisk names and settings, snapshot retention, events. */
+
+export class NameInUseError extends RegisteredError<{ devicename: string; vpool: string }> {
+  static {
+    registerError(this, { type: 'NAME_IN_USE', retryable: false, meaning: 'a vDisk with that device name exists on the vPool' });
+  }
+
+  constructor(devicename: string, vpool: string) {
+    super(`a vDisk with device name ${devicename} exists on vPool ${vpool}`, { devicename, vpool });
+  }
+}
+
+export class VolumeRunningError extends RegisteredError<{ vdisk_guid: string }> {
+  static {
+    registerError(this, { type: 'VOLUME_RUNNING', retryable: false, meaning: 'the vDisk is running (not halted), so it cannot be restarted' });
+  }
+
+  constructor(vdiskGuid: string) {
+    super(`vDisk ${vdiskGuid} is running`, { vdisk_guid: vdiskGuid });
+  }
+}
+
+export class InvalidDtlSettingsError extends RegisteredError<{ dtl_mode?: string; dtl_target?: string[] }> {
+  static {
+    registerError(this, { type: 'INVALID_DTL_SETTINGS', retryable: false, meaning: "the vDisk's DTL mode and targets do not fit together" });
+  }
+
+  constructor(message: string, details: { dtl_mode?: string; dtl_target?: string[] } = {}) {
+    super(message, details);
+  }
+}
+
+export class VpoolError extends RegisteredError {
+  static {
+    registerError(this, { type: 'VPOOL_ERROR', retryable: false, meaning: 'the vPool cannot be added or extended on this StorageRouter (reason in the message)' });
+  }
+
+  constructor(message: string, details: ErrorDetails = {}) {
+    super(message, details);
+  }
+}
+
+export class RetentionError extends RegisteredError<{ problems: string[] }> {
+  static {
+    registerError(this, { type: 'SNAPSHOT_DELETE_FAILED', retryable: true, meaning: 'snapshot retention could not delete some snapshots (`details.problems`, one line per vDisk)' });
+  }
+
+  constructor(problems: string[]) {
+    super(`exceptions occurred while deleting snapshots:\n- ${problems.join('\n- ')}`, { problems });
+  }
+}
+
+export class StorageDriverNotInModelError extends RegisteredError<{ storagedriver_id: string }> {
+  static {
+    registerError(this, { type: 'STORAGEDRIVER_NOT_IN_MODEL', retryable: true, meaning: 'a data-plane event names a StorageDriver the model does not hold yet (the event is redelivered)' });
+  }
+
+  constructor(storagedriverId: string) {
+    super(`StorageDriver ${storagedriverId} is not in the model (yet)`, { storagedriver_id: storagedriverId });
+  }
+}
