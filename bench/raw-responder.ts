@@ -25,7 +25,7 @@ await nc.flush();
 process.stdout.write('ready\n');
 
 const stop = (): void => {
-  nc.drain().finally(() => process.exit(0));
+  void nc.drain().finally(() => process.exit(0));
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

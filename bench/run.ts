@@ -19,7 +19,7 @@ async function main(): Promise<number> {
   const bench = await load();
   const res = new Resources();
   const onSignal = (): void => {
-    res.cleanup().finally(() => process.exit(130));
+    void res.cleanup().finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

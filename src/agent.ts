@@ -286,16 +286,17 @@ export class Agent {
 
   private async watchConnection(log: Logger): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect') {
+      const type = String(s.type);
+      if (type === 'disconnect') {
         this.disconnected = true;
         this.metrics?.natsDisconnects.inc();
       }
-      if (s.type === 'reconnect') {
+      if (type === 'reconnect') {
         this.disconnected = false;
         this.kvReachable = true;
         this.metrics?.natsReconnects.inc();
       }
-      if (s.type === 'disconnect' || s.type === 'reconnect') log.warn({ status: s.type, data: s.data }, 'NATS connection status');
+      if (type === 'disconnect' || type === 'reconnect') log.warn({ status: type, data: s.data }, 'NATS connection status');
     }
   }
 

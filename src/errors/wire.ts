@@ -8,7 +8,7 @@ export function fromWire(w: WireError): OvsError {
   const known = registeredType(e.type);
   if (known) {
     // Not `new`: constructors build messages from arguments, and the wire already carries the message and details.
-    Object.setPrototypeOf(e, known.errorClass.prototype);
+    Object.setPrototypeOf(e, known.errorClass.prototype as object);
     e.name = known.errorClass.name;
   }
   return e;

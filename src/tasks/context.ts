@@ -11,6 +11,6 @@ export interface TaskContext<O = unknown> {
   /** The actor that runs this task hands over what it owns (typed per owner kind, see OwnerResources). */
   owner: O;
   services: AgentServices;
-  /** Publishes progress on `ovs.evt.task.<taskId>` (fraction 0..1). */
-  progress(fraction: number, message?: string): void;
+  /** Publishes progress on `ovs.evt.task.<taskId>` (fraction 0..1); a plain function, safe to pass around. */
+  progress: (fraction: number, message?: string) => void;
 }

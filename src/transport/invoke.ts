@@ -57,7 +57,7 @@ export class Invoker {
   /** An inline call of another task (ensure_single applies: it goes through its owner like any request). */
   call(def: TaskDef, params: Record<string, unknown>, meta: ExecMeta): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      void this.invoke({ def, params, meta }, { reply: (o) => (o.ok ? resolve(o.value) : reject(o.error)) });
+      void this.invoke({ def, params, meta }, { reply: (o) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))) });
     });
   }
 
@@ -92,7 +92,7 @@ export class Invoker {
   private async runHere(def: TaskDef, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined): Promise<unknown> {
     const resources = owner ? await owner.resources() : undefined;
     return new Promise((resolve, reject) => {
-      const inv = { id: meta.taskId, def, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(o.error)) };
+      const inv = { id: meta.taskId, def, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))) };
       // `any` tasks have no owner to admit them: nothing to serialise, they run at once.
       if (owner) owner.submit(inv);
       else void runTask(inv);
@@ -111,7 +111,7 @@ export class Invoker {
       get log(): Logger {
         return (log ??= parentLog.child({ task: name, task_id: meta.taskId }));
       },
-      progress(fraction: number, message?: string) {
+      progress: (fraction: number, message?: string) => {
         nc.publish(taskEventSubject(meta.taskId), encode({ task_id: meta.taskId, task: name, status: 'RUNNING', progress: fraction, message }));
       },
     };

@@ -1,5 +1,5 @@
 import type { NatsConnection } from 'nats';
-import { DeadlineExceededError, NotAvailableError, fromWire, type WireError } from '../errors.js';
+import { DeadlineExceededError, InternalError, NotAvailableError, fromWire, type WireError } from '../errors.js';
 import { decode, encode } from '../protocol/codec.js';
 import { H, headersOf } from '../protocol/headers.js';
 import { nodeTaskSubject } from '../protocol/subjects.js';
@@ -85,7 +85,7 @@ export class Router {
     }
     const body = decode(reply.data) as { ok: boolean; result?: unknown; error?: WireError };
     if (body.ok) return body.result;
-    throw fromWire(body.error ?? { type: 'INTERNAL', message: 'malformed reply', retryable: false, details: {} });
+    throw body.error ? fromWire(body.error) : new InternalError(`malformed reply from StorageRouter ${node}`);
   }
 
   private nodeOf(storagedriverGuid: string): string {

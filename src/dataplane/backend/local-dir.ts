@@ -72,7 +72,10 @@ export class LocalDirBackend implements Backend {
 
   async exists(ns: string, name: string): Promise<boolean> {
     const p = this.objPath(ns, name);
-    return this.objectOp(ns, name, () => fs.stat(p)).then(() => true, (e: unknown) => (e instanceof ObjectMissingError ? false : Promise.reject(e)));
+    return this.objectOp(ns, name, () => fs.stat(p)).then(() => true, (e: unknown) => {
+      if (e instanceof ObjectMissingError) return false;
+      throw e;
+    });
   }
 
   async get(ns: string, name: string): Promise<Buffer> {
@@ -147,7 +150,7 @@ export class LocalDirBackend implements Backend {
       items.forEach((it, k) => (errors[k] ??= wrap(e, ns, it.name)));
     }
     // A rename consumed its temporary name; a link or a failure left it behind.
-    await Promise.all(items.map((it, k) => (errors[k] !== undefined || !it.overwrite ? fs.rm(it.tmp, { force: true }) : undefined)));
+    await Promise.all(items.map(async (it, k) => (errors[k] !== undefined || !it.overwrite ? fs.rm(it.tmp, { force: true }) : undefined)));
     if (errors.some((e) => e === undefined)) {
       const synced = await fsyncDir(this.nsDir(ns)).then(() => undefined, (e: unknown) => wrap(e, ns));
       if (synced) items.forEach((it, k) => (errors[k] ??= synced));

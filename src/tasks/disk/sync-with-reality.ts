@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
-import { HostCommandError } from '../../errors.js';
+import { HostCommandError, OvsError } from '../../errors.js';
 import { discoverDisks } from '../../host/disks/discover.js';
 import { planDiskSync, type DiskSyncAction, type ModelDisk, type ModelPartition } from '../../host/disks/plan.js';
 import type { ModelStore } from '../../model/store.js';
@@ -52,12 +52,10 @@ export const syncWithReality = defineTask({
   async handler({ storagerouter_guid }, { services, log, progress }) {
     services.view.get('storagerouter', storagerouter_guid);
     progress(0, 'reading lsblk, sysfs and parted');
-    let discovery;
-    try {
-      discovery = await discoverDisks();
-    } catch (e) {
-      throw new HostCommandError('lsblk', (e as Error).message, true);
-    }
+    // Discovery throws typed errors (HostCommandError for lsblk, parted); anything else is a host inconsistency.
+    const discovery = await discoverDisks().catch((e: unknown) => {
+      throw e instanceof OvsError ? e : new HostCommandError('disk discovery', e instanceof Error ? e.message : String(e), true);
+    });
     const actions = planDiskSync(modelDisks(services.view, storagerouter_guid), discovery);
     progress(0.5, `${actions.length} model changes`);
     await apply(services.store, storagerouter_guid, actions);
