@@ -31,11 +31,14 @@ test.serial('/metrics parses as Prometheus text: task counts, errors and latency
   const fam = await metrics(agent.httpUrl!);
   t.is(value(fam, 'ovs_task_requests_total', { task: 'storagerouter.get_version_info', outcome: 'ok' }), 3);
   t.is(value(fam, 'ovs_task_requests_total', { task: 'storagerouter.get_version_info', outcome: 'error', error_type: 'OBJECT_NOT_FOUND' }), 1);
-  // This parser flattens labelled histograms into one bucket map; only one task has been observed here.
+  // This parser keeps one bucket map per histogram and drops the series' labels, so only one task is observed here.
   const hist = fam.find((f) => f.name === 'ovs_task_duration_seconds');
   t.is(hist?.type, 'HISTOGRAM');
-  t.is(Number(hist?.metrics[0]?.buckets?.['+Inf']), 4);
-  t.truthy(fam.find((f) => f.name === 'ovs_process_cpu_user_seconds_total'));
+  const buckets = Object.entries(hist?.metrics[0]?.buckets ?? {}).map(([le, n]) => [le === '+Inf' ? Infinity : Number(le), Number(n)] as const).sort((a, b) => a[0] - b[0]);
+  t.true(buckets.length > 1);
+  t.deepEqual(buckets.at(-1), [Infinity, 4], 'every request, answered or refused, is timed');
+  for (let i = 1; i < buckets.length; i++) t.true(buckets[i]![1] >= buckets[i - 1]![1], `bucket le=${buckets[i]![0]} is cumulative`);
+  t.true((value(fam, 'ovs_process_cpu_user_seconds_total') ?? -1) > 0);
   t.is(value(fam, 'ovs_ready'), 1);
   // No label carries an object guid: cardinality stays bounded by the task table and actor kinds.
   for (const f of fam) for (const m of f.metrics) for (const v of Object.values(m.labels ?? {})) t.false(/[0-9a-f]{8}-[0-9a-f]{4}-/.test(v), `${f.name} has a guid label`);
@@ -66,7 +69,7 @@ test.serial('/readyz turns not-ready when NATS stops and ready again after it re
   await waitFor('ready again', async () => (await ready()).status === 200, 30_000);
   const nc = await connectClient(again.url);
   t.truthy(await request(nc, 'ovs.task.storagerouter.get_version_info', { storagerouter_guid: agent.storagerouterGuid }), 'and serves requests again');
-  t.true(((await metrics(agent.httpUrl!)).find((f) => f.name === 'ovs_nats_reconnects_total')?.metrics[0]?.value ?? '0') >= '1');
+  t.true((value(await metrics(agent.httpUrl!), 'ovs_nats_reconnects_total') ?? 0) >= 1);
   await nc.close();
   await agent.stop();
   await again.stop();
