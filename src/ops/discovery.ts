@@ -2,9 +2,6 @@ import type { NatsConnection, Service } from 'nats';
 import { encode } from '../protocol/codec.js';
 import { OPS_OPERATIONS, opsSubject, type OpsOperation } from '../protocol/subjects.js';
 
-// src/cli/cluster.ts still imports it from here; it goes once that file imports protocol/subjects.js.
-export { opsSubject };
-
 export const SERVICE_NAME = 'ovs-agent';
 
 export interface NodeSummary {

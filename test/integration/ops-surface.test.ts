@@ -89,9 +89,8 @@ test.serial('a crash-looping actor shows restarts in /metrics and ovs tree, then
   });
   t.regex(r, /degraded: .*crashloop crashed/);
   t.is(value(await metrics(agent.httpUrl!), 'ovs_actor_escalations_total', { kind: 'crashloop' }), 1);
-  const snapshot = (await (await fetch(`${agent.httpUrl}/api/cluster`)).json()) as { nodes: Array<{ tree: Array<{ path: string; status: string }> }> };
   await waitFor('dashboard shows the escalated actor', async () => {
-    const s = (await (await fetch(`${agent.httpUrl}/api/cluster`)).json()) as typeof snapshot;
+    const s = (await (await fetch(`${agent.httpUrl}/api/cluster`)).json()) as { nodes: Array<{ tree: Array<{ path: string; status: string }> }> };
     return s.nodes[0]?.tree.some((a) => a.path.endsWith('crashloop') && a.status === 'escalated');
   });
   t.pass();

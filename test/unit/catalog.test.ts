@@ -87,7 +87,7 @@ const table = buildTaskTable();
 
 function shapeOf(def: Def): Record<string, unknown> {
   if (!(def.params instanceof z.ZodObject)) throw new Error(`${nameOf(def)}: params is not a z.object`);
-  return def.params.shape as Record<string, unknown>;
+  return def.params.shape;
 }
 
 test('the seed fixture matches the seed document when it is present', (t) => {

@@ -187,20 +187,24 @@ test('the lease table follows holders through the KV watch', async (t) => {
   t.pass();
 });
 
+// Long enough that a loaded machine stalling this process does not pass for an expired holder.
+const SINGLETON_TTL = 3_000;
+
 test('singletons run where the lease is held and move when it is released', async (t) => {
   const key = freshKey();
   const log = pino({ level: 'silent' });
   const stopped: string[] = [];
   const onStop: string[] = [];
   const place = (me: string): Singletons<string> => {
-    const s = new Singletons<string>(kv, me, 600, (ref) => stopped.push(ref), log);
+    const s = new Singletons<string>(kv, me, SINGLETON_TTL, (ref) => stopped.push(ref), log);
     s.ensure({ lease: key, spawn: () => `actor@${me}`, onStop: () => onStop.push(me) });
     return s;
   };
   const a = place('a');
   await waitFor('a runs it', () => a.local(key) === 'actor@a');
   const b = place('b');
-  await new Promise((r) => setTimeout(r, 450));
+  // b reads the key at once and again every ttl/3: two more rounds, each seeing a renewal.
+  await new Promise((r) => setTimeout(r, SINGLETON_TTL * 0.75));
   t.is(b.local(key), undefined, 'b waits while a renews');
   t.deepEqual(b.keys(), [key]);
   await a.release(key);
@@ -208,7 +212,7 @@ test('singletons run where the lease is held and move when it is released', asyn
   t.deepEqual(stopped, ['actor@a']);
   t.is(a.local(key), undefined);
   t.deepEqual(a.keys(), []);
-  await waitFor('b runs it', () => b.local(key) === 'actor@b', 5_000);
+  await waitFor('b runs it, within a round and without waiting out a ttl', () => b.local(key) === 'actor@b', SINGLETON_TTL * 0.9);
   await b.stopAll();
   t.deepEqual(stopped, ['actor@a', 'actor@b']);
 });
