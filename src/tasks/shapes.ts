@@ -5,9 +5,9 @@ const TiB = 1024 ** 4;
 
 /** Why a declared task has no handler yet. */
 export const arrivesWith = {
-  issue4: 'arrives with issue 4 (vPools and vDisks on the phase-1 volume driver)',
-  phase2: 'needs phase 2 (several agents, DTL, migration)',
-  mds: 'arrives with the MDS issue',
+  cluster: 'arrives with the cluster data plane (one vPool on several nodes, moves, failover)',
+  phase2: 'arrives with the cluster data plane and the DTL (several agents, migration, write log)',
+  mds: 'arrives with metadata safety (MDS roles)',
   scrub: 'arrives with scrubbing',
   alba: 'ALBA backends are out of scope for now',
   updates: 'arrives with rolling updates',

@@ -41,7 +41,7 @@ export const storagedriverTasks: TaskDef[] = [
     summary: "Refresh the StorageDriver's configuration (Configuration must have been updated manually)",
     params: z.object({ storagedriver_guid: guid }).strict(),
     owner: cluster,
-    pending: arrivesWith.issue4,
+    pending: arrivesWith.cluster,
   }),
   defineTask({
     module,

@@ -9,7 +9,7 @@ import type { AgentServices } from '../../agent-services.js';
 
 const TLOG_MULTIPLIER: Record<number, number> = { 4: 16, 8: 8, 16: 4, 32: 2, 64: 1, 128: 1 };
 
-/** add_vpool parameters (spec §5.1.1) for phase 1: a local-directory backend instead of ALBA. */
+/** add_vpool parameters (spec §5.1.1) with a local-directory backend instead of ALBA. */
 export const addVpoolParameters = z
   .object({
     vpool_name: vpoolName,

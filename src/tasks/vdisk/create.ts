@@ -5,6 +5,9 @@ import { NotImplementedError } from '../../errors.js';
 import { defineTask } from '../define.js';
 import { guid, vdiskName } from '../params.js';
 import { cacheQuota, pagecacheRatio, snapshotId, volumeSize } from '../shapes.js';
+import type { AgentServices } from '../../agent-services.js';
+import type { ModelObject } from '../../model/schema.js';
+import type { StorageDriverHost } from '../../storagedriver/host.js';
 import type { VdiskOwner } from '../owner-resources.js';
 import { checkNameFree, checkSize, cleanDevicename, clonesOf, recordVdisk, waitInBackend } from './volume-helpers.js';
 
@@ -50,6 +53,27 @@ const childParams = {
   cache_quota: cacheQuota.nullable().optional(),
 };
 
+/**
+ * The model side of a new clone (spec §3.3 steps 3–5): a best-effort backend sync (the original's workaround), then the
+ * vDisk with the parent's cache settings unless given.
+ */
+async function recordChild(
+  s: AgentServices,
+  host: StorageDriverHost,
+  volumeId: string,
+  devicename: string,
+  parent: ModelObject,
+  p: { name: string; pagecache_ratio?: number | null; cache_quota?: unknown },
+  extra: Record<string, unknown>,
+): Promise<{ vdisk_guid: string; name: string; backingdevice: string }> {
+  await host.driver.schedule_backend_sync({ volume_id: volumeId }).catch(() => undefined);
+  const vd = await recordVdisk(s, host, volumeId, devicename, {
+    name: p.name, description: p.name, parent_vdisk_guid: parent.guid, ...extra,
+    pagecache_ratio: p.pagecache_ratio ?? parent.pagecache_ratio, cache_quota: p.cache_quota ?? parent.cache_quota ?? null,
+  });
+  return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
+}
+
 export const clone = defineTask({
   module,
   name: 'clone',
@@ -69,12 +93,7 @@ export const clone = defineTask({
     }));
     await waitInBackend(host, volumeId, snapshot, deadline);
     const cloneId = await host.driver.create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
-    await host.driver.schedule_backend_sync({ volume_id: cloneId }).catch(() => undefined);
-    const vd = await recordVdisk(s, host, cloneId, devicename, {
-      name: p.name, description: p.name, parent_vdisk_guid: vdisk.guid, parentsnapshot: snapshot,
-      pagecache_ratio: p.pagecache_ratio ?? vdisk.pagecache_ratio, cache_quota: p.cache_quota ?? vdisk.cache_quota ?? null,
-    });
-    return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
+    return recordChild(s, host, cloneId, devicename, vdisk, p, { parentsnapshot: snapshot });
   },
 });
 
@@ -92,12 +111,7 @@ export const createFromTemplate = defineTask({
     const devicename = cleanDevicename(p.name);
     checkNameFree(s, String(vdisk.vpool_guid), devicename);
     const cloneId = await host.driver.create_clone_from_template({ target_path: devicename, parent_volume_id: volumeId, volume_id: randomUUID() });
-    await host.driver.schedule_backend_sync({ volume_id: cloneId }).catch(() => undefined);
-    const vd = await recordVdisk(s, host, cloneId, devicename, {
-      name: p.name, description: p.name, parent_vdisk_guid: vdisk.guid,
-      pagecache_ratio: p.pagecache_ratio ?? vdisk.pagecache_ratio, cache_quota: p.cache_quota ?? vdisk.cache_quota ?? null,
-    });
-    return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
+    return recordChild(s, host, cloneId, devicename, vdisk, p, {});
   },
 });
 

@@ -10,7 +10,7 @@ const cluster = { kind: 'cluster' } as const;
 const fanOut = { kind: 'any' } as const;
 const dtlState = z.number().int().min(0).max(3);
 
-function onOneVdisk(name: string, summary: string, params: z.ZodType, pending: string = arrivesWith.issue4): TaskDef {
+function onOneVdisk(name: string, summary: string, params: z.ZodType, pending: string = arrivesWith.cluster): TaskDef {
   return defineTask({ module, name, summary, params, owner: onVdisk, pending });
 }
 

@@ -15,6 +15,6 @@ export const vpoolPending: TaskDef[] = [
       .object({ storagedriver_guid: guid, offline_storage_router_guids: guidList.nullable().optional() })
       .strict(),
     owner: { kind: 'cluster' },
-    pending: arrivesWith.issue4,
+    pending: arrivesWith.cluster,
   }),
 ];
