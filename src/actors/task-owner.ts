@@ -1,7 +1,7 @@
 import nact from 'nact';
-import { EnsureSingleTimeoutError, NotImplementedError } from '../errors.js';
+import { EnsureSingleTimeoutError } from '../errors.js';
 import { dedupeKey, TaskGate } from '../ensure-single/gate.js';
-import { fullName, type TaskDef } from '../tasks/define.js';
+import { fullName, type TaskDef, type TaskHandler } from '../tasks/define.js';
 import type { AnyOwnerResource } from '../tasks/owner-resources.js';
 import type { TaskContext } from '../tasks/context.js';
 
@@ -11,6 +11,8 @@ export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown
 export interface Invocation {
   id: string;
   def: TaskDef;
+  /** The task's handler: only tasks that have one reach an owner (the invocation path answers pending ones). */
+  handler: TaskHandler;
   params: Record<string, unknown>;
   ctx: TaskContext<AnyOwnerResource>;
   settle: (outcome: Outcome) => void;
@@ -102,10 +104,8 @@ function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): vo
  * whether it succeeded, once the caller has its outcome.
  */
 export async function runTask(inv: Invocation): Promise<boolean> {
-  const handler = inv.def.handler;
   try {
-    if (!handler) throw new NotImplementedError(fullName(inv.def), inv.def.pending ?? 'not implemented');
-    inv.settle({ ok: true, value: await handler(inv.params, inv.ctx) });
+    inv.settle({ ok: true, value: await inv.handler(inv.params, inv.ctx) });
     return true;
   } catch (error) {
     inv.settle({ ok: false, error });

@@ -9,7 +9,7 @@ import { taskEventSubject } from '../protocol/subjects.js';
 import { sleep } from '../supervisors/backoff.js';
 import type { TaskContext } from '../tasks/context.js';
 import type { AnyOwnerResource } from '../tasks/owner-resources.js';
-import { fullName, type TaskDef } from '../tasks/define.js';
+import { fullName, type TaskDef, type TaskHandler } from '../tasks/define.js';
 import type { ExecMeta, Router } from './router.js';
 import { validateParams } from './validate.js';
 
@@ -62,15 +62,16 @@ export class Invoker {
   }
 
   private async admitAndRun({ def, params: raw, meta }: TaskRequest, sink: ReplySink): Promise<unknown> {
-    if (!def.handler) throw new NotImplementedError(fullName(def), def.pending ?? 'not implemented');
+    const handler = def.handler;
+    if (!handler) throw new NotImplementedError(fullName(def), def.pending ?? 'not implemented');
     const params = validateParams(def, raw);
     if (meta.deadline <= Date.now()) throw new DeadlineExceededError(meta.deadline, 'admission');
     await sink.accepted?.();
-    return withDeadline(meta.deadline, 'running', this.atOwner(def, params, meta));
+    return withDeadline(meta.deadline, 'running', this.atOwner(def, handler, params, meta));
   }
 
   /** Runs at the owner the router finds, here or forwarded; waits while a singleton's lease moves between agents. */
-  private async atOwner(def: TaskDef, params: Record<string, unknown>, meta: ExecMeta): Promise<unknown> {
+  private async atOwner(def: TaskDef, handler: TaskHandler, params: Record<string, unknown>, meta: ExecMeta): Promise<unknown> {
     const giveUpAt = Math.min(meta.deadline, Date.now() + this.d.singletonWaitMs);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -80,7 +81,7 @@ export class Invoker {
           if (meta.forwarded) throw new NotAvailableError('ownership moved while forwarding', { owner: location.remote });
           return await this.d.router.forward(def, params, location.remote, meta);
         }
-        return await this.runHere(def, params, meta, location.here);
+        return await this.runHere(def, handler, params, meta, location.here);
       } catch (e) {
         const movable = def.owner.kind === 'cluster' || def.owner.kind === 'vpool';
         if (!(e instanceof NotAvailableError) || !movable || meta.forwarded || Date.now() + 100 > giveUpAt) throw e;
@@ -89,10 +90,10 @@ export class Invoker {
     }
   }
 
-  private async runHere(def: TaskDef, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined): Promise<unknown> {
+  private async runHere(def: TaskDef, handler: TaskHandler, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined): Promise<unknown> {
     const resources = owner ? await owner.resources() : undefined;
     return new Promise((resolve, reject) => {
-      const inv = { id: meta.taskId, def, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))) };
+      const inv = { id: meta.taskId, def, handler, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))) };
       // `any` tasks have no owner to admit them: nothing to serialise, they run at once.
       if (owner) owner.submit(inv);
       else void runTask(inv);
