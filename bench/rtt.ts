@@ -1,4 +1,5 @@
 // `bench rtt`: request/reply round trip of the agent against raw NATS request/reply, on one nats-server.
+import { modelSubject, taskSubject } from '../src/protocol/subjects.js';
 import { connect } from 'nats';
 import { DEFAULT_RTT, formatTable, measureRtt, packr, type RttCase, type RttResult } from './lib/measure.js';
 import { Resources, startAgent, startNatsServer, waitForOutput } from './lib/procs.js';
@@ -21,11 +22,11 @@ export async function rtt(res: Resources): Promise<void> {
   try {
     const cases: RttCase[] = [
       { label: 'raw nats echo', subject: RAW_SUBJECT, body: packr.pack({ guid: agent.guid }) },
-      { label: 'ovs.model.storagerouter.get', subject: 'ovs.model.storagerouter.get', body: packr.pack({ guid: agent.guid }) },
+      { label: 'ovs.model.storagerouter.get', subject: modelSubject('storagerouter', 'get'), body: packr.pack({ guid: agent.guid }) },
       {
         // A node-pinned task whose own work is negligible, so the figure is the runtime's cost, not the task's I/O.
         label: 'ovs.task.storagerouter.get_version_info',
-        subject: 'ovs.task.storagerouter.get_version_info',
+        subject: taskSubject('storagerouter.get_version_info'),
         body: packr.pack({ storagerouter_guid: agent.guid }),
       },
     ];

@@ -1,11 +1,12 @@
 // `bench snapshots`: generic.snapshot_all_vdisks over many vDisks on one node (default 1000), through NATS.
 import { join } from 'node:path';
 import { connect } from 'nats';
+import { taskSubject } from '../src/protocol/subjects.js';
 import { packr } from './lib/measure.js';
 import { Resources, startAgent, startNatsServer } from './lib/procs.js';
 
 async function call<T>(nc: Awaited<ReturnType<typeof connect>>, task: string, params: Record<string, unknown>, timeout = 600_000): Promise<T> {
-  const reply = await nc.request(`ovs.task.${task}`, packr.pack(params), { timeout });
+  const reply = await nc.request(taskSubject(task), packr.pack(params), { timeout });
   const body = packr.unpack(Buffer.from(reply.data)) as { ok: boolean; result?: T; error?: { type: string; message: string } };
   if (!body.ok) throw new Error(`${task}: ${body.error?.type} ${body.error?.message}`);
   return body.result as T;

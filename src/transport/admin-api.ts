@@ -5,6 +5,7 @@ import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
 import { publicView } from '../model/schema.js';
 import { guid } from '../tasks/params.js';
+import { configOperationOf, modelRequestOf } from '../protocol/subjects.js';
 
 const listParams = z.object({ filter: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional() }).strict();
 const getParams = z.object({ guid }).strict();
@@ -21,8 +22,9 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, unknown>, 
 
 /** `ovs.model.<type>.list|get`: answered by any agent from its watch-fed view. */
 export function modelRequest(view: ModelView, computed: ComputedFields, subject: string, params: Record<string, unknown>): unknown {
-  const [, , type, op, ...rest] = subject.split('.');
-  if (type === undefined || op === undefined || rest.length > 0 || !view.typeDef(type)) {
+  const request = modelRequestOf(subject);
+  const { type, op } = request ?? {};
+  if (type === undefined || op === undefined || !view.typeDef(type)) {
     throw new BadRequestError(`unknown model subject '${subject}'; use ovs.model.<type>.list|get`, { subject });
   }
   if (op === 'list') {
@@ -38,7 +40,7 @@ export function modelRequest(view: ModelView, computed: ComputedFields, subject:
 
 /** `ovs.config.get|set|list` on the configuration tree. */
 export async function configRequest(config: ConfigStore, subject: string, params: Record<string, unknown>): Promise<unknown> {
-  const op = subject.split('.')[2];
+  const op = configOperationOf(subject);
   switch (op) {
     case 'get': {
       const p = parse(configGet, params, subject);
