@@ -4,6 +4,22 @@ import { LocalDirBackend } from '../dataplane/backend/local-dir.js';
 import { DEFAULT_GEOMETRY, type Geometry } from '../dataplane/common/geometry.js';
 import { VolumeDriver, parseSize } from '../dataplane/driver/volume-driver.js';
 import { NbdServer } from '../dataplane/nbd/server.js';
+import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
+import { onSignals } from './signals.js';
+
+export interface VolumeServeFlags {
+  dir: string;
+  backend: string;
+  name: string;
+  size: string;
+  port: number;
+  host: string;
+  clusterSize?: number;
+  scoClusters?: number;
+  directIo: boolean;
+  readCache?: number;
+  logFormat?: LogFormat;
+}
 
 export interface ServeOptions {
   dir: string;
@@ -53,4 +69,14 @@ export async function serveVolume(o: ServeOptions): Promise<{ port: number; stop
       await driver.stop();
     },
   };
+}
+
+/** `ovs volume serve`: one volume over NBD, standalone. */
+export async function runVolumeServe(o: VolumeServeFlags): Promise<void> {
+  const log = createCommandLogger({ proc: 'ovs-volume' }, chooseLogFormat(o.logFormat));
+  const geometry = { ...(o.clusterSize ? { clusterSize: o.clusterSize } : {}), ...(o.scoClusters ? { scoMultiplier: o.scoClusters } : {}) };
+  const readCacheBytes = o.readCache === undefined ? undefined : Math.max(0, o.readCache) * 2 ** 20;
+  const served = await serveVolume({ ...o, geometry, readCacheBytes, log });
+  onSignals(served.stop);
+  process.stderr.write(`serving ${o.name} on nbd://${o.host}:${served.port}/${o.name}\n`);
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from 'nats';
 import type { Agent } from '../../src/agent.js';
 import { connectClient, request } from '../../src/client.js';
+import { listNodes, modelNodes } from '../../src/cli/cluster.js';
 import { fullName } from '../../src/tasks/define.js';
 import { buildTaskTable } from '../../src/tasks/table.js';
 import { startAgent } from '../helpers/in-process-agent.js';
@@ -67,7 +68,9 @@ test('task without --json prints human output', async (t) => {
   const r = await ovs('task', 'storagerouter.get_version_info', `storagerouter_guid=${me}`, '--nats', server.url);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, new RegExp(`^storagerouter_guid: ${me}$`, 'm'));
-  t.throws(() => JSON.parse(r.stdout));
+  t.throws(() => {
+    JSON.parse(r.stdout);
+  });
 });
 
 test('errors exit 1 and name the error type', async (t) => {
@@ -152,4 +155,50 @@ test('tasks --json lists every declared task and no test task', async (t) => {
     t.is(row.status, d.handler ? 'available' : `pending: ${d.pending}`);
   }
   t.like(rows.find((x) => x.task === 'vdisk.create_snapshot'), { owner: 'vdisk' });
+});
+
+test('--nats with several servers uses every one: a dead server in the list does not matter', async (t) => {
+  const dead = 'nats://127.0.0.1:1';
+  for (const urls of [`${server.url},${dead}`, `${dead},${server.url}`]) {
+    const r = await ovs('model', 'list', 'storagerouter', '--json', '--nats', urls);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(json<Array<{ guid: string }>>(r).map((s) => s.guid), [me]);
+    const ls = await ovs('ls', '--json', '--nats', urls);
+    t.is(ls.code, 0, ls.stderr);
+    t.like(json<unknown[]>(ls)[0], { storagerouter_guid: me, status: 'up' });
+  }
+  const none = await ovs('ls', '--nats', `${dead},nats://127.0.0.1:2`);
+  t.is(none.code, 1);
+  t.regex(none.stderr, /CONNECTION_REFUSED/);
+});
+
+test('ls shows every node of the model, up or down, and an agent the model does not know', async (t) => {
+  const r = await ovs('ls', '--json', '--nats', server.url);
+  t.is(r.code, 0, r.stderr);
+  t.like(json<unknown[]>(r), [{ storagerouter_guid: me, status: 'up', ready: true, in_model: true }]);
+
+  const model = await modelNodes(nc);
+  const ghost = { guid: randomUUID(), name: 'ghost', ip: '192.0.2.9' };
+  const rows = await listNodes(nc, [...model, ghost], { waitMs: 300 });
+  t.like(rows.find((row) => row.storagerouter_guid === ghost.guid), { status: 'down', in_model: true, ip: ghost.ip, version: null });
+  t.like(rows.find((row) => row.storagerouter_guid === me), { status: 'up', in_model: true });
+
+  const unknown = await listNodes(nc, [], { waitMs: 300 });
+  t.like(unknown, [{ storagerouter_guid: me, status: 'up', in_model: false, ip: model[0]!.ip }]);
+});
+
+test('ls stops waiting once every node of the model has answered', async (t) => {
+  const started = Date.now();
+  const rows = await listNodes(nc, await modelNodes(nc), { waitMs: 30_000 });
+  t.like(rows, [{ storagerouter_guid: me, status: 'up' }]);
+  t.true(Date.now() - started < 15_000, `took ${Date.now() - started} ms of a 30 s window`);
+});
+
+test('--help and --version answer without a NATS server', async (t) => {
+  const help = await ovs('--help');
+  t.is(help.code, 0, help.stderr);
+  t.regex(help.stdout, /^ {2}ls \[options\]/m);
+  const version = await ovs('--version');
+  t.is(version.code, 0, version.stderr);
+  t.regex(version.stdout.trim(), /^\d+\.\d+\.\d+/);
 });
