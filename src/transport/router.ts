@@ -51,8 +51,11 @@ export class Router {
         return this.singleton('cluster');
       case 'vpool': {
         const guid = String(params[owner.param]);
-        this.d.model.get('vpool', guid);
-        return this.singleton(`vpool.${guid}`);
+        const lease = `vpool.${guid}`;
+        // A vPool this agent's view has not caught up with yet: its lease holder has seen it, so the request goes there.
+        const holder = this.d.leases.holderOf(lease);
+        if (!this.d.model.find('vpool', guid) && (!holder || holder === this.d.me)) this.d.model.get('vpool', guid);
+        return this.singleton(lease);
       }
       case 'vdisk': {
         const vdisk = this.d.model.get('vdisk', String(params[owner.param]));

@@ -67,6 +67,7 @@ const cases: Array<{ title: string; owner: Owner; params: Record<string, unknown
   { title: 'cluster: nobody holds it yet', owner: { kind: 'cluster' }, params: {}, expect: 'wait:cluster' },
   { title: 'cluster: a stale lease naming this agent without a running singleton', owner: { kind: 'cluster' }, params: {}, r: { holders: { cluster: ME } }, expect: 'wait:cluster' },
   { title: 'vpool: its lease elsewhere', owner: { kind: 'vpool', param: 'vp' }, params: { vp: 'vp1' }, r: { holders: { 'vpool.vp1': OTHER } }, expect: `remote:${OTHER}` },
+  { title: 'vpool: not in this view yet, but its lease is held elsewhere', owner: { kind: 'vpool', param: 'vp' }, params: { vp: 'vp-new' }, r: { holders: { 'vpool.vp-new': OTHER } }, expect: `remote:${OTHER}` },
   { title: 'storagedriver here', owner: { kind: 'storagedriver', param: 'sd' }, params: { sd: 'sd-here' }, expect: 'here:storagedriver:sd-here' },
   { title: 'storagedriver on another node', owner: { kind: 'storagedriver', param: 'sd' }, params: { sd: 'sd-there' }, expect: `remote:${OTHER}` },
   { title: 'vdisk here', owner: { kind: 'vdisk', param: 'vd' }, params: { vd: 'vd-here' }, expect: 'here:vdisk:vd-here' },
