@@ -7,13 +7,8 @@ import { NbdServer } from '../dataplane/nbd/server.js';
 import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
 import { onSignals } from './signals.js';
 
-export interface VolumeServeFlags {
-  dir: string;
-  backend: string;
-  name: string;
-  size: string;
-  port: number;
-  host: string;
+/** The command line of `ovs volume serve`: the served volume as in ServeOptions, the rest as flags. */
+export interface VolumeServeFlags extends Pick<ServeOptions, 'dir' | 'backend' | 'name' | 'size' | 'port' | 'host'> {
   clusterSize?: number;
   scoClusters?: number;
   directIo: boolean;
