@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { connect, type JetStreamClient, type KV, type NatsConnection } from 'nats';
-import type { Logger } from 'pino';
 import { ConfigStore } from './config/store.js';
 import { LeaseTable } from './cluster/lease-table.js';
 import { loadOrCreateIdentity, type Identity } from './identity.js';
@@ -17,7 +16,7 @@ import { Server } from './transport/server.js';
 import { TaskResults } from './transport/task-results.js';
 import { Invoker } from './transport/invoke.js';
 import { UnknownTaskError } from './errors.js';
-import type { AgentServices, HostPaths } from './agent-services.js';
+import type { AgentServices } from './agent-services.js';
 import { Owners } from './actors/owners.js';
 import { HealthServer } from './http/health-server.js';
 import type { Service } from 'nats';
@@ -33,36 +32,12 @@ import { AgentMetrics } from './ops/metrics.js';
 import { startNodeHeartbeat } from './ops/node-heartbeat.js';
 import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
 import { TaskStats } from './ops/task-stats.js';
+import { ConnectionHealth } from './ops/connection-health.js';
+import type { AgentOptions } from './agent-options.js';
 import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
 import { processHeartbeat, registerStorageRouter } from './registration.js';
 
-export interface AgentOptions {
-  natsUrl: string;
-  dataDir: string;
-  log: Logger;
-  /** StorageRouter name (default: host name) and management IP (default 127.0.0.1). */
-  name?: string;
-  ip?: string;
-  /** HTTP port for /healthz and /readyz; 0 picks a free one; undefined serves no HTTP. */
-  httpPort?: number;
-  httpHost?: string;
-  leaseTtlMs?: number;
-  heartbeatMs?: number;
-  testTasks?: boolean;
-  joinQueue?: boolean;
-  maxRequestBytes?: number;
-  paths?: Partial<HostPaths>;
-  /** Refresh hardware facts (disks) once after start. */
-  refreshHardwareOnStart?: boolean;
-  /** Liveness beats on `ovs.evt.node.heartbeat` for dashboards and `ovs ls` (default 2000 ms; down after 3 missed). */
-  nodeHeartbeatMs?: number;
-  /** Test only: an actor that crashes every this many ms (restarts, escalation and degraded readiness). */
-  testCrashLoopMs?: number;
-  /** Replicas of the KV buckets when this agent creates them (3 on a 3-node NATS cluster). */
-  kvReplicas?: number;
-  /** How often the scheduler (on the cluster lease holder) checks its schedules. */
-  schedulerTickMs?: number;
-}
+export type { AgentOptions } from './agent-options.js';
 
 export const BUCKETS = { model: 'ovs_model', config: 'ovs_config', leases: 'ovs_leases', tasks: 'ovs_tasks' } as const;
 
@@ -76,13 +51,13 @@ export class Agent {
   private tree!: NodeTree;
   private server!: Server;
   private owners!: Owners;
+  private connection!: ConnectionHealth;
   private leases!: LeaseTable;
   private view!: ModelView;
   private http: HealthServer | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private startedAt = Date.now();
-  private kvReachable = true;
   readonly taskStats = new TaskStats();
   metrics!: AgentMetrics;
   private discovery: Service | undefined;
@@ -123,7 +98,7 @@ export class Agent {
       },
     });
     const router = new Router({ me, nc: this.nc, model: this.view, leases: this.leases, owners: this.owners });
-    this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => !this.disconnected && !this.nc.isClosed());
+    this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => this.connection.connected);
     const invoker = new Invoker({
       router, nc: this.nc, log: o.log, services: () => this.services, singletonWaitMs: ttl * 2 + 2_000,
       record: (task, ms, errorType) => {
@@ -170,7 +145,7 @@ export class Agent {
   private async connect(me: string): Promise<{ js: JetStreamClient; modelKv: KV; configKv: KV; leaseKv: KV; taskKv: KV }> {
     const o = this.opts;
     this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-    void this.watchConnection(o.log);
+    this.connection = new ConnectionHealth(this.nc, o.log, () => this.metrics);
     const js = this.nc.jetstream();
     const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });
     const [modelKv, configKv, leaseKv, taskKv] = await Promise.all([
@@ -238,7 +213,7 @@ export class Agent {
       storagerouter_guid: me, name, ts: Date.now(), uptime_s: Math.round((Date.now() - this.startedAt) / 1000), ...this.readiness(), http_url: this.httpUrl,
       actors: this.supervision.tree().length, restarts: this.supervision.tree().reduce((n, a) => n + a.restarts, 0),
     })));
-    this.stoppers.push(this.probeKv(modelKv));
+    this.stoppers.push(this.connection.probe(modelKv));
     if (o.testCrashLoopMs) this.stoppers.push(startCrashLoop(this.supervision, this.tree.node, o.testCrashLoopMs));
     this.stoppers.push(startWatchdog());
   }
@@ -263,41 +238,8 @@ export class Agent {
     };
   }
 
-  /** Keeps a cheap KV round trip going so /readyz can say when the store is unreachable. */
-  private probeKv(kv: KV): () => void {
-    const t = setInterval(() => {
-      kv.get('probe.readiness').then(() => (this.kvReachable = true), () => (this.kvReachable = false));
-    }, 2_000);
-    t.unref();
-    return () => clearInterval(t);
-  }
-
   readiness(): { ready: boolean; reasons: string[] } {
-    const reasons: string[] = [];
-    if (this.nc.isClosed()) reasons.push('NATS connection closed');
-    else if (this.disconnected) reasons.push('NATS disconnected (reconnecting)');
-    else if (!this.kvReachable) reasons.push('KV store not reachable');
-    for (const r of this.supervision.degraded) reasons.push(`degraded: ${r}`);
-    if (this.stopping) reasons.push('shutting down');
-    return { ready: reasons.length === 0, reasons };
-  }
-
-  private disconnected = false;
-
-  private async watchConnection(log: Logger): Promise<void> {
-    for await (const s of this.nc.status()) {
-      const type = String(s.type);
-      if (type === 'disconnect') {
-        this.disconnected = true;
-        this.metrics?.natsDisconnects.inc();
-      }
-      if (type === 'reconnect') {
-        this.disconnected = false;
-        this.kvReachable = true;
-        this.metrics?.natsReconnects.inc();
-      }
-      if (type === 'disconnect' || type === 'reconnect') log.warn({ status: type, data: s.data }, 'NATS connection status');
-    }
+    return this.connection.readiness(this.supervision.degraded, this.stopping);
   }
 
   /** Stops taking work, lets in-flight requests answer, releases leases, stops actors, drains NATS. */
