@@ -47,6 +47,8 @@ export class StorageDriverManager implements ServedStorageDrivers {
       if (obj && obj.storagerouter_guid === this.d.me) this.ensureDriver(obj);
       if (!obj) void this.removeDriver(guid);
     }
+    // A StorageDriver can reach this view before its vPool does: it starts once the vPool is there.
+    if (type === 'vpool' && obj) for (const sd of this.d.view.list('storagedriver', { vpool_guid: guid, storagerouter_guid: this.d.me })) this.ensureDriver(sd);
     if (type === 'vdisk') {
       if (obj) this.ensureVdisk(obj);
       else this.removeVdisk(guid);
