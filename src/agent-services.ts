@@ -4,7 +4,7 @@ import type { ConfigStore } from './config/store.js';
 import type { ComputedFields } from './model/computed.js';
 import type { ModelStore } from './model/store.js';
 import type { ModelView } from './model/view.js';
-import type { ServedStorageDrivers } from './storagedriver/manager.js';
+import type { VoldrvApi } from './storagedriver/voldrv-api.js';
 
 /** Host paths a task may touch; tests point them at temporary directories. */
 export interface HostPaths {
@@ -29,8 +29,8 @@ export interface AgentServices {
   paths: HostPaths;
   /** The agent's data directory (identity, volume data of the vPools served here). */
   dataDir: string;
-  /** The StorageDrivers this agent serves, for tasks that read several (owned work gets its owner in `ctx.owner`). */
-  storagedrivers: ServedStorageDrivers;
+  /** The volume driver of any StorageDriver of the cluster: here, or at its node over NATS (owned work has its own in `ctx.owner`). */
+  voldrv(storagedriverGuid: string): VoldrvApi;
   /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
   call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
   /** Starts work whose outcome is kept like an async task's (`ovs.task.result {task_id}`); returns the task id. */

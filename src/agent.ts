@@ -23,6 +23,8 @@ import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
 import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
+import { VoldrvClients } from './storagedriver/voldrv-client.js';
+import { VoldrvService } from './storagedriver/voldrv-service.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import type { TaskDef } from './tasks/define.js';
@@ -52,6 +54,7 @@ export class Agent {
   private server!: Server;
   private owners!: Owners;
   private connection!: ConnectionHealth;
+  private voldrvService: VoldrvService | undefined;
   private leases!: LeaseTable;
   private view!: ModelView;
   private http: HealthServer | undefined;
@@ -97,6 +100,8 @@ export class Agent {
         if (msg.t === 'heartbeat') await processHeartbeat(store, me);
       },
     });
+    const voldrv = new VoldrvClients(me, this.nc, this.view, this.storagedrivers);
+    this.voldrvService = new VoldrvService(me, this.nc, this.storagedrivers);
     const router = new Router({ me, nc: this.nc, model: this.view, leases: this.leases, owners: this.owners });
     this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => this.connection.connected);
     const invoker = new Invoker({
@@ -109,7 +114,7 @@ export class Agent {
     this.services = {
       storagerouterGuid: me, machineId: this.identity.machine_id, dataDir: o.dataDir, nc: this.nc, js, view: this.view, store, computed, config, log: o.log,
       paths: { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths },
-      storagedrivers: this.storagedrivers,
+      voldrv: (sd) => voldrv.at(sd),
       call: (task, params, deadline) => {
         const def = table.get(task);
         if (!def) return Promise.reject(new UnknownTaskError(task));
@@ -124,6 +129,7 @@ export class Agent {
     this.voldrvEvents = new VoldrvEventConsumer(js, { call: (task, params) => this.services.call(task, params) }, o.log.child({ component: 'events' }));
     await this.voldrvEvents.start();
     this.storagedrivers.start();
+    this.voldrvService.start();
     this.followVpools();
 
     publishActorEvents(this.supervision, this.nc, me);
@@ -251,6 +257,7 @@ export class Agent {
     for (const stop of this.stoppers) stop();
     await this.discovery?.stop().catch(() => undefined);
     await this.server?.stop(deadlineMs / 2);
+    this.voldrvService?.stop();
     this.clusterView?.stop();
     await this.owners?.stop();
     await this.storagedrivers?.stop().catch(() => undefined);

@@ -55,6 +55,39 @@ export function forwardedTaskOf(s: string): { storagerouterGuid: string; taskNam
   return { storagerouterGuid, taskName: `${module}.${task}` };
 }
 
+/** The data-plane API of one StorageDriver, answered by the agent that runs it: `ovs.node.<sr>.voldrv.<sd guid>.<method>`. */
+export function voldrvSubject(storagerouterGuid: string, storagedriverGuid: string, method: string): string {
+  return subject('node', storagerouterGuid, 'voldrv', storagedriverGuid, method);
+}
+
+export function voldrvWildcard(storagerouterGuid: string): string {
+  return subject('node', storagerouterGuid, 'voldrv', '>');
+}
+
+/** The inverse of `voldrvSubject`. */
+export function voldrvCallOf(s: string): { storagerouterGuid: string; storagedriverGuid: string; method: string } | undefined {
+  const tokens = tokensAfter(s, ['node'], 4);
+  if (!tokens || tokens[1] !== 'voldrv') return undefined;
+  const [storagerouterGuid, , storagedriverGuid, method] = tokens as [string, string, string, string];
+  return { storagerouterGuid, storagedriverGuid, method };
+}
+
+/** A model read answered by one agent (the one whose data plane fills the computed fields): `ovs.node.<sr>.model.<type>.<op>`. */
+export function nodeModelSubject(storagerouterGuid: string, type: string, op: ModelOperation): string {
+  return subject('node', storagerouterGuid, 'model', type, op);
+}
+
+export function nodeModelWildcard(storagerouterGuid: string): string {
+  return subject('node', storagerouterGuid, 'model', '>');
+}
+
+/** `ovs.node.<sr>.model.<type>.<op>` → the public `ovs.model.<type>.<op>` it stands for. */
+export function publicModelSubjectOf(s: string): string | undefined {
+  const tokens = tokensAfter(s, ['node'], 4);
+  if (!tokens || tokens[1] !== 'model') return undefined;
+  return subject('model', tokens[2]!, tokens[3]!);
+}
+
 export const MODEL_OPERATIONS = ['list', 'get'] as const;
 export type ModelOperation = (typeof MODEL_OPERATIONS)[number];
 

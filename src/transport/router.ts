@@ -1,11 +1,12 @@
 import type { NatsConnection } from 'nats';
-import { DeadlineExceededError, InternalError, NotAvailableError, fromWire, type WireError } from '../errors.js';
-import { decode, encode } from '../protocol/codec.js';
+import { DeadlineExceededError, NotAvailableError } from '../errors.js';
+import { encode } from '../protocol/codec.js';
 import { H, headersOf } from '../protocol/headers.js';
 import { nodeTaskSubject } from '../protocol/subjects.js';
 import type { ModelReader } from '../model/schema.js';
 import type { LocalOwner } from '../actors/local-owner.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
+import { requestNode } from './request-owner.js';
 
 export interface ExecMeta {
   taskId: string;
@@ -74,21 +75,11 @@ export class Router {
   async forward(def: TaskDef, params: Record<string, unknown>, node: string, meta: ExecMeta): Promise<unknown> {
     const remaining = meta.deadline - Date.now();
     if (remaining <= 0) throw new DeadlineExceededError(meta.deadline, 'forwarding');
-    let reply;
-    try {
-      reply = await this.d.nc.request(nodeTaskSubject(node, fullName(def)), encode(params), {
-        timeout: remaining,
-        headers: headersOf({ [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId }),
-      });
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === '503') throw new NotAvailableError(`StorageRouter ${node} is not reachable (no agent answers for it)`, { storagerouter_guid: node });
-      if (code === 'TIMEOUT') throw new DeadlineExceededError(meta.deadline, `waiting for StorageRouter ${node}`);
-      throw e;
-    }
-    const body = decode(reply.data) as { ok: boolean; result?: unknown; error?: WireError };
-    if (body.ok) return body.result;
-    throw body.error ? fromWire(body.error) : new InternalError(`malformed reply from StorageRouter ${node}`);
+    return requestNode(this.d.nc, node, nodeTaskSubject(node, fullName(def)), encode(params), {
+      timeout: remaining,
+      deadline: meta.deadline,
+      headers: headersOf({ [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId }),
+    });
   }
 
   private nodeOf(storagedriverGuid: string): string {

@@ -5,7 +5,10 @@ import type { Outcome } from '../actors/task-owner.js';
 import { BadRequestError, PayloadTooLargeError, UnknownTaskError } from '../errors.js';
 import { decodeParams, encodingOf, type Encoding } from '../protocol/codec.js';
 import { H, deadlineOf } from '../protocol/headers.js';
-import { AGENT_QUEUE, CONFIG_WILDCARD, MODEL_WILDCARD, TASK_RESULT, TASK_WILDCARD, forwardedTaskOf, nodeTaskWildcard, taskNameOf } from '../protocol/subjects.js';
+import {
+  AGENT_QUEUE, CONFIG_WILDCARD, MODEL_WILDCARD, TASK_RESULT, TASK_WILDCARD, forwardedTaskOf, modelRequestOf, nodeModelSubject, nodeModelWildcard, nodeTaskWildcard,
+  publicModelSubjectOf, taskNameOf,
+} from '../protocol/subjects.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
 import type { ConfigStore } from '../config/store.js';
 import type { ComputedFields } from '../model/computed.js';
@@ -49,6 +52,7 @@ export class Server {
       this.subs.push(nc.subscribe(CONFIG_WILDCARD, { ...queue, callback: (_e, m) => void this.onConfig(m) }));
     }
     this.subs.push(nc.subscribe(nodeTaskWildcard(this.d.me), { callback: (_e, m) => void this.onTask(m, true) }));
+    this.subs.push(nc.subscribe(nodeModelWildcard(this.d.me), { callback: (_e, m) => void this.onModel(m, publicModelSubjectOf(m.subject)) }));
   }
 
   /** Stops taking new requests; in-flight ones still get their replies. */
@@ -108,11 +112,43 @@ export class Server {
     return this.d.results.get(p.data.task_id, p.data.wait_ms ?? 0);
   }
 
-  private async onModel(m: Msg): Promise<void> {
+  /**
+   * A model read. A vDisk's computed fields come from its volume driver, so `vdisk.get` for a vDisk served by
+   * another agent is relayed there (`relayedAs` is the public subject when this is such a relay); if that agent does
+   * not answer, this one answers with what it knows (live fields UNKNOWN).
+   */
+  private async onModel(m: Msg, relayedAs?: string): Promise<void> {
+    const subject = relayedAs ?? m.subject;
+    const owner = relayedAs === undefined ? this.computedAt(m) : undefined;
+    if (owner && (await this.relay(m, nodeModelSubject(owner, 'vdisk', 'get')))) return;
     await replyTo(m, this.d.me, async (encoding) => {
       this.checkSize(m);
-      return modelRequest(this.d.view, this.d.computed, m.subject, decodeParams(m.data, encoding));
+      return modelRequest(this.d.view, this.d.computed, subject, decodeParams(m.data, encoding));
     });
+  }
+
+  /** The agent that computes the live fields of the object a `vdisk.get` asks for, when it is not this one. */
+  private computedAt(m: Msg): string | undefined {
+    const request = modelRequestOf(m.subject);
+    if (request?.type !== 'vdisk' || request.op !== 'get' || m.data.length > this.d.maxRequestBytes) return undefined;
+    try {
+      const { guid } = decodeParams(m.data, encodingOf(m.headers?.get(H.contentType)));
+      const sd = this.d.view.find('storagedriver', String(this.d.view.find('vdisk', String(guid))?.storagedriver_guid));
+      const node = sd ? String(sd.storagerouter_guid) : undefined;
+      return node !== this.d.me ? node : undefined;
+    } catch {
+      return undefined; // the local answer says what is wrong with the request
+    }
+  }
+
+  private async relay(m: Msg, subject: string): Promise<boolean> {
+    try {
+      const reply = await this.d.nc.request(subject, m.data, { timeout: 5_000, ...(m.headers ? { headers: m.headers } : {}) });
+      m.respond(reply.data, reply.headers ? { headers: reply.headers } : undefined);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async onConfig(m: Msg): Promise<void> {

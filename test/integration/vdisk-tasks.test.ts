@@ -179,7 +179,7 @@ test.serial('retention through the real tasks: 35 days of snapshots, sticky and 
 });
 
 async function waitForSnapshots(vd: string, count: number): Promise<string[]> {
-  const host = await agent.services.storagedrivers.served(sd.guid);
+  const host = await agent.storagedrivers.served(sd.guid);
   const volumeId = String(agent.services.view.get('vdisk', vd).volume_id);
   for (let i = 0; i < 200; i++) {
     const ids = host!.driver.list_snapshots({ volume_id: volumeId });
@@ -199,7 +199,7 @@ test.serial('config params, restart and sync_with_reality: the model follows the
   t.is((await failure(call('vdisk.restart', { vdisk_guid: vd, force: false }))).type, 'VOLUME_RUNNING');
 
   // Drift: a volume the model does not know, and a model object whose volume is gone.
-  const host = (await agent.services.storagedrivers.served(sd.guid))!;
+  const host = (await agent.storagedrivers.served(sd.guid))!;
   const stray = await host.driver.create_volume({ target_path: '/stray.raw', volume_size: 4 * MiB, volume_id: 'stray-volume-1' });
   const ghost = await agent.services.store.create('vdisk', { name: 'ghost', devicename: '/ghost.raw', volume_id: 'no-such-volume', size: MiB, vpool_guid: (await request<{ vpool_guid: string }>(nc, 'ovs.model.storagedriver.get', { guid: sd.guid })).vpool_guid, storagedriver_guid: sd.guid });
   t.deepEqual(await call('vdisk.sync_with_reality', {}), { created: 1, removed: 1 });

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidOperationError, ObjectStillHasChildrenError } from '../../dataplane/errors.js';
-import { NotImplementedError } from '../../errors.js';
+import { VpoolError } from '../../errors.js';
 import { defineTask } from '../define.js';
 import { guid, vdiskName } from '../params.js';
 import { cacheQuota, pagecacheRatio, snapshotId, volumeSize } from '../shapes.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
-import type { StorageDriverHost } from '../../storagedriver/host.js';
 import type { VdiskOwner } from '../owner-resources.js';
 import { checkNameFree, checkSize, cleanDevicename, clonesOf, recordVdisk, waitInBackend } from './volume-helpers.js';
 
@@ -33,16 +32,22 @@ export const createNew = defineTask({
     checkNameFree(s, String(host.sd.vpool_guid), devicename);
     checkSize(p.volume_size, host.driver.o.geometry.clusterSize);
     const volumeId = await host.driver.create_volume({ target_path: devicename, volume_size: p.volume_size, volume_id: randomUUID() });
-    const vd = await recordVdisk(s, host, volumeId, devicename, { name: p.volume_name, description: p.volume_name, pagecache_ratio: p.pagecache_ratio ?? 1.0, cache_quota: p.cache_quota ?? null });
+    const vd = await recordVdisk(s, host.sd, volumeId, devicename, { name: p.volume_name, description: p.volume_name, pagecache_ratio: p.pagecache_ratio ?? 1.0, cache_quota: p.cache_quota ?? null });
     return vd.guid;
   },
 });
 
-/** Clones of another StorageRouter need the cluster data plane; until then a clone stays with its parent. */
-function checkSameStorageRouter(task: string, owner: VdiskOwner, storagerouterGuid: string | null | undefined): void {
-  if (storagerouterGuid && storagerouterGuid !== owner.storagedriver.sd.storagerouter_guid) {
-    throw new NotImplementedError(task, 'a child on another StorageRouter than its parent arrives with the cluster data plane');
-  }
+/**
+ * Where a child of a vDisk goes (spec §3.3): the StorageDriver of the parent's vPool on `storagerouterGuid` when
+ * given, else the parent's own StorageDriver.
+ */
+function targetOf(s: AgentServices, owner: VdiskOwner, storagerouterGuid: string | null | undefined): ModelObject {
+  const here = owner.storagedriver.sd;
+  if (!storagerouterGuid || storagerouterGuid === here.storagerouter_guid) return here;
+  s.view.get('storagerouter', storagerouterGuid);
+  const sd = s.view.list('storagedriver', { vpool_guid: here.vpool_guid, storagerouter_guid: storagerouterGuid })[0];
+  if (!sd) throw new VpoolError(`StorageRouter ${storagerouterGuid} does not serve the vPool of vDisk ${owner.vdiskGuid}`, { storagerouter_guid: storagerouterGuid, vpool_guid: here.vpool_guid });
+  return sd;
 }
 
 const childParams = {
@@ -59,15 +64,15 @@ const childParams = {
  */
 async function recordChild(
   s: AgentServices,
-  host: StorageDriverHost,
+  target: ModelObject,
   volumeId: string,
   devicename: string,
   parent: ModelObject,
   p: { name: string; pagecache_ratio?: number | null; cache_quota?: unknown },
   extra: Record<string, unknown>,
 ): Promise<{ vdisk_guid: string; name: string; backingdevice: string }> {
-  await host.driver.schedule_backend_sync({ volume_id: volumeId }).catch(() => undefined);
-  const vd = await recordVdisk(s, host, volumeId, devicename, {
+  await s.voldrv(target.guid).schedule_backend_sync({ volume_id: volumeId }).catch(() => undefined);
+  const vd = await recordVdisk(s, target, volumeId, devicename, {
     name: p.name, description: p.name, parent_vdisk_guid: parent.guid, ...extra,
     pagecache_ratio: p.pagecache_ratio ?? parent.pagecache_ratio, cache_quota: p.cache_quota ?? parent.cache_quota ?? null,
   });
@@ -83,7 +88,7 @@ export const clone = defineTask({
   async handler(p, { services: s, owner, deadline }) {
     const { storagedriver: host, volumeId } = owner;
     const vdisk = s.view.get('vdisk', owner.vdiskGuid);
-    checkSameStorageRouter('vdisk.clone', owner, p.storagerouter_guid);
+    const target = targetOf(s, owner, p.storagerouter_guid);
     const devicename = cleanDevicename(p.name);
     checkNameFree(s, String(vdisk.vpool_guid), devicename);
     const snapshot = p.snapshot_id ?? (await host.driver.create_snapshot({
@@ -92,8 +97,8 @@ export const clone = defineTask({
       metadata: Buffer.from(JSON.stringify({ label: '', is_consistent: false, timestamp: String(Math.floor(Date.now() / 1000)), is_automatic: true })),
     }));
     await waitInBackend(host, volumeId, snapshot, deadline);
-    const cloneId = await host.driver.create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
-    return recordChild(s, host, cloneId, devicename, vdisk, p, { parentsnapshot: snapshot });
+    const cloneId = await s.voldrv(target.guid).create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
+    return recordChild(s, target, cloneId, devicename, vdisk, p, { parentsnapshot: snapshot });
   },
 });
 
@@ -107,11 +112,14 @@ export const createFromTemplate = defineTask({
     const { storagedriver: host, volumeId } = owner;
     const vdisk = s.view.get('vdisk', owner.vdiskGuid);
     if (!vdisk.is_vtemplate) throw new InvalidOperationError(`vDisk ${vdisk.guid} is not a template`, { vdisk_guid: vdisk.guid });
-    checkSameStorageRouter('vdisk.create_from_template', owner, p.storagerouter_guid);
+    const target = targetOf(s, owner, p.storagerouter_guid);
     const devicename = cleanDevicename(p.name);
     checkNameFree(s, String(vdisk.vpool_guid), devicename);
-    const cloneId = await host.driver.create_clone_from_template({ target_path: devicename, parent_volume_id: volumeId, volume_id: randomUUID() });
-    return recordChild(s, host, cloneId, devicename, vdisk, p, {});
+    // A template has one snapshot, read here at its owner; the target clones from it in the backend, on any node.
+    const [snapshot] = host.driver.list_snapshots({ volume_id: volumeId });
+    if (!snapshot) throw new InvalidOperationError(`template ${vdisk.guid} has no snapshot`, { vdisk_guid: vdisk.guid });
+    const cloneId = await s.voldrv(target.guid).create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
+    return recordChild(s, target, cloneId, devicename, vdisk, p, {});
   },
 });
 

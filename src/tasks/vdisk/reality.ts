@@ -1,8 +1,16 @@
 import { z } from 'zod';
+import { VolumeNotFoundError } from '../../errors.js';
+import type { AgentServices } from '../../agent-services.js';
+import type { ModelObject } from '../../model/schema.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
 
 const module = 'vdisk';
+
+function storagedriversOf(s: AgentServices, vpoolGuid: string | null | undefined): ModelObject[] {
+  if (vpoolGuid) s.view.get('vpool', vpoolGuid);
+  return s.view.list('storagedriver', vpoolGuid ? { vpool_guid: vpoolGuid } : {});
+}
 
 export const listVolumes = defineTask({
   module,
@@ -11,14 +19,9 @@ export const listVolumes = defineTask({
   params: z.object({ vpool_guid: guid.nullable().optional() }).strict(),
   owner: { kind: 'any' },
   async handler(p, { services: s }) {
-    if (p.vpool_guid) s.view.get('vpool', p.vpool_guid);
-    const out: string[] = [];
-    for (const sd of s.view.list('storagedriver', p.vpool_guid ? { vpool_guid: p.vpool_guid } : {})) {
-      // The StorageDrivers this agent serves; cluster-wide listing arrives with the cluster data plane.
-      const host = await s.storagedrivers.served(sd.guid);
-      if (host) out.push(...host.driver.list_volumes({ node_id: String(sd.storagedriver_id) }));
-    }
-    return out;
+    // Each StorageDriver answers for the volumes registered to it, wherever it runs.
+    const perDriver = await Promise.all(storagedriversOf(s, p.vpool_guid).map((sd) => s.voldrv(sd.guid).list_volumes({ node_id: String(sd.storagedriver_id) })));
+    return perDriver.flat();
   },
 });
 
@@ -28,13 +31,20 @@ export const syncWithReality = defineTask({
   summary: 'Syncs vDisks in the model with reality',
   params: z.object({ vpool_guid: guid.nullable().optional() }).strict(),
   owner: { kind: 'cluster' },
-  async handler(p, { services: s }) {
+  async handler(p, { services: s, log }) {
     let created = 0;
     let removed = 0;
-    for (const sd of s.view.list('storagedriver', p.vpool_guid ? { vpool_guid: p.vpool_guid } : {})) {
-      const host = await s.storagedrivers.served(sd.guid);
-      if (!host) continue;
-      const registered = new Map(host.driver.registry.list().map((r) => [r.object_id, r]));
+    const unreachable: string[] = [];
+    for (const sd of storagedriversOf(s, p.vpool_guid)) {
+      const driver = s.voldrv(sd.guid);
+      const registrations = await driver.registrations().catch((e: unknown) => {
+        // A StorageDriver that does not answer says nothing about its vDisks: they stay in the model.
+        log.warn({ err: e, storagedriver_guid: sd.guid }, 'StorageDriver did not answer; its vDisks are left as they are');
+        unreachable.push(sd.guid);
+        return undefined;
+      });
+      if (!registrations) continue;
+      const registered = new Map(registrations.filter((r) => r.node_id === sd.storagedriver_id).map((r) => [r.object_id, r]));
       for (const vd of s.view.list('vdisk', { storagedriver_guid: sd.guid })) {
         if (!registered.has(String(vd.volume_id))) {
           await s.store.delete('vdisk', vd.guid).catch(() => undefined);
@@ -42,8 +52,12 @@ export const syncWithReality = defineTask({
         }
       }
       for (const r of registered.values()) {
-        if (s.view.list('vdisk', { volume_id: r.object_id }).length > 0 || !host.driver.running(r.object_id)) continue;
-        const info = host.driver.info_volume({ volume_id: r.object_id });
+        if (s.view.list('vdisk', { volume_id: r.object_id }).length > 0) continue;
+        const info = await driver.info_volume({ volume_id: r.object_id }).catch((e: unknown) => {
+          if (e instanceof VolumeNotFoundError) return undefined; // registered but not running: nothing to show yet
+          throw e;
+        });
+        if (!info) continue;
         const name = r.target_path.replace(/^.*\//, '').replace(/\.raw$/, '');
         const parent = r.parent_volume ? s.view.list('vdisk', { volume_id: r.parent_volume })[0] : undefined;
         await s.store.create('vdisk', {
@@ -54,6 +68,6 @@ export const syncWithReality = defineTask({
         created++;
       }
     }
-    return { created, removed };
+    return unreachable.length > 0 ? { created, removed, unreachable } : { created, removed };
   },
 });

@@ -28,21 +28,22 @@ export function checkNameFree(s: AgentServices, vpoolGuid: string, devicename: s
   if (s.view.list('vdisk', { vpool_guid: vpoolGuid, devicename }).length > 0) throw new NameInUseError(devicename, String(s.view.get('vpool', vpoolGuid).name));
 }
 
-/** Creates the model object of a volume that now exists; if that fails the volume goes too (nothing half-done). */
-export async function recordVdisk(s: AgentServices, host: StorageDriverHost, volumeId: string, devicename: string, props: Record<string, unknown>): Promise<ModelObject> {
-  const info = host.driver.info_volume({ volume_id: volumeId });
+/** Creates the model object of a volume that now exists on `sd`; if that fails the volume goes too (nothing half-done). */
+export async function recordVdisk(s: AgentServices, sd: ModelObject, volumeId: string, devicename: string, props: Record<string, unknown>): Promise<ModelObject> {
+  const driver = s.voldrv(sd.guid);
   try {
+    const info = await driver.info_volume({ volume_id: volumeId });
     return await s.store.create('vdisk', {
       devicename,
       volume_id: volumeId,
       size: info.volume_size,
       metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier },
-      vpool_guid: host.sd.vpool_guid,
-      storagedriver_guid: host.sd.guid,
+      vpool_guid: sd.vpool_guid,
+      storagedriver_guid: sd.guid,
       ...props,
     });
   } catch (e) {
-    await host.driver.unlink({ target_path: devicename }).catch(() => undefined);
+    await driver.unlink({ target_path: devicename }).catch(() => undefined);
     throw e;
   }
 }
