@@ -102,3 +102,17 @@ test('the public wildcards do not overlap, so each request reaches one handler',
     t.is(hits.length, 1, s);
   }
 });
+
+test('data-plane calls and relayed model reads round-trip and stay under their node\'s wildcards', (t) => {
+  const sd = 'a1b2c3d4-0000-4000-8000-000000000001';
+  const call = S.voldrvSubject(guid, sd, 'create_clone');
+  t.deepEqual(S.voldrvCallOf(call), { storagerouterGuid: guid, storagedriverGuid: sd, method: 'create_clone' });
+  t.true(matches(S.voldrvWildcard(guid), call));
+  t.false(matches(S.voldrvWildcard('other'), call));
+  for (const s of [S.nodeTaskSubject(guid, 'a.b'), S.nodeModelSubject(guid, 'vdisk', 'get'), `ovs.node.${guid}.voldrv.${sd}`]) t.is(S.voldrvCallOf(s), undefined, s);
+  const relayed = S.nodeModelSubject(guid, 'vdisk', 'get');
+  t.true(matches(S.nodeModelWildcard(guid), relayed));
+  t.false(matches(S.MODEL_WILDCARD, relayed), 'a relay never reaches the public queue group');
+  t.is(S.publicModelSubjectOf(relayed), 'ovs.model.vdisk.get');
+  t.is(S.publicModelSubjectOf(call), undefined);
+});
