@@ -19,13 +19,36 @@ export interface Registration {
   owner_tag: number;
 }
 
+/**
+ * Where the volume driver keeps its registrations (C7). Reads are synchronous (an in-memory copy); writes are
+ * durable when their promise resolves and visible to this instance's reads at once.
+ */
+export interface Registry {
+  /** Resolves once the stored registrations can be read; calling it again is harmless. */
+  load(): Promise<void>;
+  find(id: string): Registration | undefined;
+  /** The registration created under a devicename path (`/name.raw`). */
+  findByPath(path: string): Registration | undefined;
+  list(): Registration[];
+  /** A new owner tag, larger than every tag handed out before in this vPool. */
+  nextOwnerTag(): Promise<number>;
+  /** Registers a volume and, for a clone, records it in its parent's descendants. */
+  add(r: Registration): Promise<void>;
+  /** Changes a registration in place; `fn` may run more than once (on a fresh copy when another writer won). No-op when absent. */
+  update(id: string, fn: (r: Registration) => void): Promise<void>;
+  /** Unregisters a volume and drops it from its parent's descendants. */
+  remove(id: string): Promise<void>;
+  /** Releases what the registry holds (watches); the connection or file stays its owner's. */
+  close(): Promise<void>;
+}
+
 interface RegistryFile {
   objects: Record<string, Registration>;
   owner_tag_counter: number;
 }
 
 /** Phase-1 registry (C7 FileRegistry): one JSON file per vPool, changes serialised by a mutex, saved atomically. */
-export class FileRegistry {
+export class FileRegistry implements Registry {
   private readonly mutex = new Mutex();
   private data: RegistryFile = { objects: {}, owner_tag_counter: 0 };
 
@@ -80,6 +103,10 @@ export class FileRegistry {
       delete d.objects[id];
       if (r.parent_volume) delete d.objects[r.parent_volume]?.descendants[id];
     });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private change<T>(fn: (d: RegistryFile) => T): Promise<T> {

@@ -13,7 +13,7 @@ import {
   scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
 } from '../volume/volume-admin.js';
 import type { Volume } from '../volume/volume.js';
-import { FileRegistry, type Registration } from './registry.js';
+import { FileRegistry, type Registration, type Registry } from './registry.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -30,6 +30,8 @@ export interface VolumeDriverOptions {
   directIo?: boolean;
   /** Bytes of the process's read cache shared by its volumes (default: 1/16 of memory, at most 2 GiB; 0: none). */
   readCacheBytes?: number;
+  /** Where registrations live (a KvRegistry in a cluster); default: a FileRegistry in `<dataRoot>/<vpool>/registry.json`. */
+  registry?: Registry;
   log: Logger;
 }
 
@@ -60,7 +62,7 @@ export interface VolumeInfo {
  * original) and the events of C11 (`volume_create`, `volume_resize`, `volume_delete`, `up_and_running`, ...).
  */
 export class VolumeDriver extends EventEmitter implements NbdExports {
-  readonly registry: FileRegistry;
+  readonly registry: Registry;
   private readonly volumes = new Map<string, Volume>();
   private readonly root: string;
 
@@ -69,7 +71,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     const problem = checkGeometry(o.geometry, o.allowTinyScos);
     if (problem) throw new InvalidOperationError(problem);
     this.root = join(o.dataRoot, o.vpool);
-    this.registry = new FileRegistry(join(this.root, 'registry.json'));
+    this.registry = o.registry ?? new FileRegistry(join(this.root, 'registry.json'));
   }
 
   private ctx(): OpenContext {
