@@ -8,6 +8,7 @@ import { NbdServer } from '../dataplane/nbd/server.js';
 import type { ModelObject } from '../model/schema.js';
 import { publishVoldrvEvent } from '../events/voldrv-events.js';
 import { VpoolError } from '../errors.js';
+import { KvRegistry } from '../dataplane/registry/kv-registry.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -41,6 +42,7 @@ export function backendPathOf(vpool: ModelObject): string {
  */
 export class StorageDriverHost {
   readonly driver: VolumeDriver;
+  private readonly registry: KvRegistry;
   private nbd: NbdServer | undefined;
 
   constructor(
@@ -49,9 +51,13 @@ export class StorageDriverHost {
     dataRoot: string,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
+    kvReplicas = 1,
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
+    // One registry per vPool on the cluster's KV: every StorageDriver of the vPool sees every volume and its owner.
+    this.registry = new KvRegistry(nc.jetstream(), { vpool: vpool.guid, nodeId: String(sd.storagedriver_id), replicas: kvReplicas, log });
     this.driver = new VolumeDriver({
+      registry: this.registry,
       vpool: vpool.guid,
       nodeId: String(sd.storagedriver_id),
       dataRoot: join(dataRoot, 'vpools'),
@@ -75,6 +81,7 @@ export class StorageDriverHost {
   async stop(): Promise<void> {
     await this.nbd?.close();
     await this.driver.stop();
+    await this.registry.close();
   }
 
   edgeClients(): Array<{ object_id: string; ip: string; port: number }> {

@@ -19,6 +19,8 @@ export interface StorageDriverManagerDeps {
   supervision: Supervision;
   /** The actor the StorageDriver actors hang under (the node). */
   parent: nact.Ref<unknown>;
+  /** Replicas of the vPool registry buckets this agent creates. */
+  kvReplicas: number;
 }
 
 interface ServedStorageDriver {
@@ -84,7 +86,7 @@ export class StorageDriverManager implements ServedStorageDrivers {
     if (this.drivers.has(sd.guid)) return;
     const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log);
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas);
     const ready = host.start().then(
       () => host,
       (e: unknown) => {
