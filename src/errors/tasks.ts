@@ -61,3 +61,13 @@ export class StorageDriverNotInModelError extends RegisteredError<{ storagedrive
     super(`StorageDriver ${storagedriverId} is not in the model (yet)`, { storagedriver_id: storagedriverId });
   }
 }
+
+export class StorageDriverInUseError extends RegisteredError<{ storagedriver_guid: string; vdisks: Array<{ guid: string; name: string }> }> {
+  static {
+    registerError(this, { type: 'STORAGEDRIVER_IN_USE', retryable: false, meaning: 'the StorageDriver still owns vDisks (`details.vdisks`), so it cannot leave its vPool' });
+  }
+
+  constructor(storagedriverGuid: string, vdisks: Array<{ guid: string; name: string }>) {
+    super(`StorageDriver ${storagedriverGuid} still serves ${vdisks.length} vDisk(s): ${vdisks.map((v) => v.name).join(', ')}`, { storagedriver_guid: storagedriverGuid, vdisks });
+  }
+}

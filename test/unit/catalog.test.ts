@@ -55,6 +55,7 @@ const IMPLEMENTED = [
   'vdisk.set_config_params',
   'vdisk.sync_with_reality',
   'vpool.balance_change',
+  'vpool.shrink_vpool',
   'vpool.up_and_running',
 ];
 

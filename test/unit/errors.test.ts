@@ -6,7 +6,7 @@ import {
   InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError,
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
-  RegisteredError, RetentionError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
+  RegisteredError, RetentionError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverInUseError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
   UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, asOvsError, fromWire,
   registerError, registeredType, registeredTypes, type WireError,
 } from '../../src/errors.js';
@@ -56,6 +56,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
   SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
   STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),
+  STORAGEDRIVER_IN_USE: () => new StorageDriverInUseError('sd1', [{ guid: 'g1', name: 'disk1' }]),
 };
 
 const registered = registeredTypes();

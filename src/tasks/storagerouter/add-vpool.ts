@@ -3,6 +3,7 @@ import { isAbsolute, normalize } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { VpoolError } from '../../errors.js';
+import { opsSubject } from '../../protocol/subjects.js';
 import { sleep } from '../../supervisors/backoff.js';
 import { guid, vpoolName } from '../params.js';
 import { defineTask } from '../define.js';
@@ -153,6 +154,12 @@ async function createVpool(s: AgentServices, q: AddVpoolParameters, backendInfo:
   return vpool;
 }
 
+/** The target's agent starts the volume driver, so it must be there (the original refuses an unreachable target). */
+async function checkAnswers(s: AgentServices, sr: ModelObject): Promise<void> {
+  const up = await s.nc.request(opsSubject(sr.guid, 'info'), new Uint8Array(), { timeout: 1_000 }).then(() => true, () => false);
+  if (!up) throw new VpoolError(`StorageRouter ${String(sr.name)} (${String(sr.ip)}) does not answer`, { storagerouter_guid: sr.guid });
+}
+
 /** RUNNING → EXTENDING with compare-and-set, so two extensions of one vPool never overlap. */
 async function startExtending(s: AgentServices, vpool: ModelObject): Promise<void> {
   await s.store.update('vpool', vpool.guid, (v) => {
@@ -161,21 +168,23 @@ async function startExtending(s: AgentServices, vpool: ModelObject): Promise<voi
   });
 }
 
-/** Models the StorageDriver; the StorageRouter's agent starts its volume driver, which then reports up_and_running. */
-async function addStorageDriver(s: AgentServices, q: AddVpoolParameters, vpool: ModelObject, sr: ModelObject, deadline: number, created: (guid: string) => void): Promise<ModelObject> {
+/** Models the StorageDriver; the StorageRouter's agent starts its volume driver when it sees it in the model. */
+async function createStorageDriver(s: AgentServices, q: AddVpoolParameters, vpool: ModelObject, sr: ModelObject): Promise<ModelObject> {
   const storageIp = q.storage_ip ?? String(sr.ip);
   const [management, xmlrpc, dtl, edge] = await freePorts(s, sr.guid, String(sr.machine_id), storageIp);
   const sdId = `${q.vpool_name}${String(sr.machine_id)}`;
-  const sd = await s.store.create('storagedriver', {
+  return s.store.create('storagedriver', {
     name: sdId, description: sdId, ports: { management, xmlrpc, dtl, edge }, cluster_ip: String(sr.ip), storage_ip: storageIp,
     storagedriver_id: sdId, mountpoint: `/mnt/${q.vpool_name}`, startup_counter: 0, vpool_guid: vpool.guid, storagerouter_guid: sr.guid,
   });
-  created(sd.guid);
+}
+
+/** The volume driver is up once it reported up_and_running (`startup_counter`). */
+async function waitUntilUp(s: AgentServices, sd: ModelObject, deadline: number): Promise<void> {
   while (Number(s.view.find('storagedriver', sd.guid)?.startup_counter ?? 0) < 1) {
-    if (Date.now() > deadline - 500) throw new VpoolError(`StorageDriver ${sdId} did not come up in time`, { storagedriver_guid: sd.guid });
+    if (Date.now() > deadline - 500) throw new VpoolError(`StorageDriver ${String(sd.storagedriver_id)} did not come up in time`, { storagedriver_guid: sd.guid });
     await sleep(50);
   }
-  return sd;
 }
 
 export const addVpool = defineTask({
@@ -190,16 +199,16 @@ export const addVpool = defineTask({
     const s = ctx.services;
     const sr = s.view.list('storagerouter', { ip: q.storagerouter_ip })[0];
     if (!sr) throw new VpoolError(`no StorageRouter with IP ${q.storagerouter_ip}`, { storagerouter_ip: q.storagerouter_ip });
+    await checkAnswers(s, sr);
     const existing = s.view.list('vpool', { name: q.vpool_name })[0];
     const ignored = ignoredKeys(q, existing !== undefined);
-    let sdGuid: string | undefined;
-    const created = (g: string): void => void (sdGuid = g);
     if (!existing) {
       const backendInfo = ownBackendInfo(q.backend_info);
       if (!backendInfo) throw new VpoolError(`vPool ${q.vpool_name} needs backend_info {type: "local", path}: there are no ALBA backends here`, { vpool_name: q.vpool_name });
       const vpool = await createVpool(s, q, backendInfo);
       try {
-        const sd = await addStorageDriver(s, q, vpool, sr, ctx.deadline, created);
+        const sd = await createStorageDriver(s, q, vpool, sr);
+        await waitUntilUp(s, sd, ctx.deadline);
         await s.store.update('vpool', vpool.guid, (v) => (v.status = 'RUNNING'));
         return { vpool_guid: vpool.guid, storagedriver_guid: sd.guid, ignored };
       } catch (e) {
@@ -213,13 +222,16 @@ export const addVpool = defineTask({
     }
     checkExtendable(existing, q);
     await startExtending(s, existing);
+    let sd: ModelObject | undefined;
     try {
-      const sd = await addStorageDriver(s, q, existing, sr, ctx.deadline, created);
+      sd = await createStorageDriver(s, q, existing, sr);
+      await waitUntilUp(s, sd, ctx.deadline);
       await s.store.update('vpool', existing.guid, (v) => (v.status = 'RUNNING'));
       return { vpool_guid: existing.guid, storagedriver_guid: sd.guid, ignored };
     } catch (e) {
       // The vPool is as it was before: the half-added StorageDriver goes (its agent stops what it started).
-      if (sdGuid) await s.store.delete('storagedriver', sdGuid).catch((err: unknown) => ctx.log.warn({ err, storagedriver_guid: sdGuid }, 'could not remove the StorageDriver of a failed extension'));
+      const half = sd?.guid;
+      if (half) await s.store.delete('storagedriver', half).catch((err: unknown) => ctx.log.warn({ err, storagedriver_guid: half }, 'could not remove the StorageDriver of a failed extension'));
       await s.store.update('vpool', existing.guid, (v) => (v.status = 'RUNNING')).catch((err: unknown) => ctx.log.warn({ err }, 'could not set the vPool RUNNING again'));
       throw e;
     }

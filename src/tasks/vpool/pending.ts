@@ -1,20 +1,4 @@
-import { z } from 'zod';
-import { defineTask, type TaskDef } from '../define.js';
-import { guid, guidList } from '../params.js';
-import { arrivesWith } from '../shapes.js';
+import type { TaskDef } from '../define.js';
 
-const module = 'vpool';
-
-// balance_change is implemented elsewhere.
-export const vpoolPending: TaskDef[] = [
-  defineTask({
-    module,
-    name: 'shrink_vpool',
-    summary: 'Removes a StorageDriver (if its the last StorageDriver for a vPool, the vPool is removed as well)',
-    params: z
-      .object({ storagedriver_guid: guid, offline_storage_router_guids: guidList.nullable().optional() })
-      .strict(),
-    owner: { kind: 'cluster' },
-    pending: arrivesWith.cluster,
-  }),
-];
+// balance_change, shrink_vpool and up_and_running are implemented in their own files.
+export const vpoolPending: TaskDef[] = [];
