@@ -1,5 +1,5 @@
 import type nact from 'nact';
-import { NotAvailableError } from '../errors.js';
+import { routingFailure } from '../errors/routing-failure.js';
 import { fullName } from '../tasks/define.js';
 import type { RestartPolicy, Supervision } from '../supervisors/supervision.js';
 import type { AnyOwnerResource } from '../tasks/owner-resources.js';
@@ -45,7 +45,7 @@ export class GatedOwner<R extends AnyOwnerResource> implements LocalOwner<R> {
 
   submit(inv: Invocation): void {
     if (!this.supervision.isRunning(this.ref)) {
-      inv.settle({ ok: false, error: new NotAvailableError(`the owner of ${fullName(inv.def)} is not running on this agent`, { owner: this.name }) });
+      inv.settle({ ok: false, error: routingFailure(`the owner of ${fullName(inv.def)} is not running on this agent`, { owner: this.name }) });
       return;
     }
     // Without ensure_single there is nothing to serialise: the mailbox would only add an event-loop turn per request

@@ -1,5 +1,5 @@
 import type nact from 'nact';
-import { NotAvailableError } from '../errors.js';
+import { routingFailure } from '../errors/routing-failure.js';
 import { fullName } from '../tasks/define.js';
 import type { Supervision } from '../supervisors/supervision.js';
 import type { AnyOwnerResource } from '../tasks/owner-resources.js';
@@ -35,7 +35,7 @@ export class SerialOwner<R extends AnyOwnerResource> implements LocalOwner<R> {
 
   submit(inv: Invocation): void {
     if (!this.supervision.tell(this.ref, inv)) {
-      inv.settle({ ok: false, error: new NotAvailableError(`the owner of ${fullName(inv.def)} is not running on this agent`, { owner: this.name }) });
+      inv.settle({ ok: false, error: routingFailure(`the owner of ${fullName(inv.def)} is not running on this agent`, { owner: this.name }) });
     }
   }
 

@@ -67,18 +67,40 @@ export class StorageDriverHost {
       log: log.child({ storagedriver: sd.storagedriver_id }),
     });
     this.driver.on('event', (e: Record<string, unknown>) => {
-      if (!this.nc.isClosed()) publishVoldrvEvent(this.nc.jetstream(), e, this.log);
+      // "Up and running" means clients can attach: it waits until the NBD listener is bound.
+      if (e.type === 'up_and_running' && !this.listening) this.heldBack = e;
+      else this.publish(e);
     });
   }
 
-  async start(): Promise<void> {
+  private listening = false;
+  private heldBack: Record<string, unknown> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
+
+  private publish(e: Record<string, unknown>): void {
+    if (!this.nc.isClosed()) publishVoldrvEvent(this.nc.jetstream(), e, this.log);
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<void> {
     await this.driver.start();
+    if (this.stopped) return;
     const ports = this.sd.ports as { edge: number };
     this.nbd = new NbdServer(this.driver, { log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }) });
     await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
+    this.listening = true;
+    if (this.heldBack) this.publish(this.heldBack);
   }
 
+  /** Stops serving; a stop while starting waits for the start, so no listener is left behind. */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting?.catch(() => undefined);
     await this.nbd?.close();
     await this.driver.stop();
     await this.registry.close();

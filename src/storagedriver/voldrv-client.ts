@@ -14,7 +14,7 @@ export class VoldrvClients {
     private readonly nc: NatsConnection,
     private readonly model: ModelReader,
     private readonly served: ServedStorageDrivers,
-    private readonly timeoutMs = 60_000,
+    private readonly timeoutMs = 30_000,
   ) {}
 
   at(storagedriverGuid: string): VoldrvApi {

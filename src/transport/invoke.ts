@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AgentServices } from '../agent-services.js';
 import type { LocalOwner } from '../actors/local-owner.js';
 import { runTask, type Outcome } from '../actors/task-owner.js';
-import { DeadlineExceededError, NotAvailableError, NotImplementedError, asOvsError } from '../errors.js';
+import { DeadlineExceededError, NotImplementedError, asOvsError } from '../errors.js';
 import { encode } from '../protocol/codec.js';
 import { taskEventSubject } from '../protocol/subjects.js';
 import { sleep } from '../supervisors/backoff.js';
@@ -11,6 +11,7 @@ import type { TaskContext } from '../tasks/context.js';
 import type { AnyOwnerResource } from '../tasks/owner-resources.js';
 import { fullName, type TaskDef, type TaskHandler } from '../tasks/define.js';
 import type { ExecMeta, Router } from './router.js';
+import { isRoutingFailure, routingFailure } from '../errors/routing-failure.js';
 import { validateParams } from './validate.js';
 
 export interface TaskRequest {
@@ -76,15 +77,15 @@ export class Invoker {
     for (let attempt = 0; ; attempt++) {
       try {
         const location = this.d.router.locate(def, params);
-        if ('waitFor' in location) throw new NotAvailableError(`no agent holds ${location.waitFor} yet`, { lease: location.waitFor });
+        if ('waitFor' in location) throw routingFailure(`no agent holds ${location.waitFor} yet`, { lease: location.waitFor });
         if ('remote' in location) {
-          if (meta.forwarded) throw new NotAvailableError('ownership moved while forwarding', { owner: location.remote });
+          if (meta.forwarded) throw routingFailure('ownership moved while forwarding', { owner: location.remote });
           return await this.d.router.forward(def, params, location.remote, meta);
         }
         return await this.runHere(def, handler, params, meta, location.here);
       } catch (e) {
         const movable = def.owner.kind === 'cluster' || def.owner.kind === 'vpool';
-        if (!(e instanceof NotAvailableError) || !movable || meta.forwarded || Date.now() + 100 > giveUpAt) throw e;
+        if (!isRoutingFailure(e) || !movable || meta.forwarded || Date.now() + 100 > giveUpAt) throw e;
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
       }
     }

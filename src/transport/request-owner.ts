@@ -1,5 +1,6 @@
 import type { NatsConnection, RequestOptions } from 'nats';
-import { DeadlineExceededError, InternalError, NotAvailableError, fromWire, type WireError } from '../errors.js';
+import { DeadlineExceededError, InternalError, fromWire, type WireError } from '../errors.js';
+import { routingFailure } from '../errors/routing-failure.js';
 import { decode } from '../protocol/codec.js';
 
 /**
@@ -12,7 +13,7 @@ export async function requestNode(nc: NatsConnection, node: string, subject: str
     reply = await nc.request(subject, body, opts);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === '503') throw new NotAvailableError(`StorageRouter ${node} is not reachable (no agent answers for it)`, { storagerouter_guid: node });
+    if (code === '503') throw routingFailure(`StorageRouter ${node} is not reachable (no agent answers for it)`, { storagerouter_guid: node });
     if (code === 'TIMEOUT') throw new DeadlineExceededError(opts.deadline, `waiting for StorageRouter ${node}`);
     throw e;
   }

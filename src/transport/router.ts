@@ -7,6 +7,7 @@ import type { ModelReader } from '../model/schema.js';
 import type { LocalOwner } from '../actors/local-owner.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
 import { requestNode } from './request-owner.js';
+import { routingFailure } from '../errors/routing-failure.js';
 
 export interface ExecMeta {
   taskId: string;
@@ -87,7 +88,7 @@ export class Router {
   }
 
   private here(owner: LocalOwner | undefined, what: string): Location {
-    if (!owner) throw new NotAvailableError(`${what} has no running owner on this agent`, { owner: what });
+    if (!owner) throw routingFailure(`${what} has no running owner on this agent`, { owner: what });
     return { here: owner };
   }
 

@@ -44,6 +44,14 @@ export class AgentProcess {
     this.child.kill('SIGKILL');
   }
 
+  /** kill -9, then wait until the process is gone (NATS drops its subscriptions once its socket closes). */
+  async kill9AndWait(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+
   async stop(): Promise<number | null> {
     let code = this.child.exitCode;
     if (this.child.exitCode === null && this.child.signalCode === null) {

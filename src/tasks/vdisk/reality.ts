@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { VolumeNotFoundError } from '../../errors.js';
+import { VolumeNotFoundError, asOvsError } from '../../errors.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import { defineTask } from '../define.js';
@@ -19,11 +19,29 @@ export const listVolumes = defineTask({
   params: z.object({ vpool_guid: guid.nullable().optional() }).strict(),
   owner: { kind: 'any' },
   async handler(p, { services: s }) {
-    // Each StorageDriver answers for the volumes registered to it, wherever it runs.
-    const perDriver = await Promise.all(storagedriversOf(s, p.vpool_guid).map((sd) => s.voldrv(sd.guid).list_volumes({ node_id: String(sd.storagedriver_id) })));
-    return perDriver.flat();
+    const vpools = p.vpool_guid ? [s.view.get('vpool', p.vpool_guid)] : s.view.list('vpool');
+    const perVpool = await Promise.all(vpools.map((vpool) => volumesOf(s, vpool.guid)));
+    return perVpool.flat();
   },
 });
+
+/**
+ * Every StorageDriver of a vPool reads the vPool's one registry, so one that answers lists every volume, its own
+ * node's first (no network), then the others: a node that is down does not hide the volumes it owned.
+ */
+async function volumesOf(s: AgentServices, vpoolGuid: string): Promise<string[]> {
+  const sds = s.view.list('storagedriver', { vpool_guid: vpoolGuid }).sort((a, b) => Number(b.storagerouter_guid === s.storagerouterGuid) - Number(a.storagerouter_guid === s.storagerouterGuid));
+  let last: unknown;
+  for (const sd of sds) {
+    try {
+      return await s.voldrv(sd.guid).list_volumes({});
+    } catch (e) {
+      last = e;
+    }
+  }
+  if (last !== undefined) throw asOvsError(last);
+  return [];
+}
 
 export const syncWithReality = defineTask({
   module,

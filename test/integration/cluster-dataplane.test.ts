@@ -1,0 +1,126 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import type { NatsConnection } from 'nats';
+import { connectClient, request, requestRaw } from '../../src/client.js';
+import type { OvsError } from '../../src/errors.js';
+import { H } from '../../src/protocol/headers.js';
+import { AgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/eventually.js';
+import { NatsServer } from '../helpers/nats-server.js';
+import { run } from '../helpers/run.js';
+
+/** One vPool on three agent processes (each its own loopback address), sharing a local backend directory. */
+let ns: NatsServer;
+let nc: NatsConnection;
+let dir: string;
+const agents: AgentProcess[] = [];
+const IPS = ['127.0.0.21', '127.0.0.22', '127.0.0.23'];
+const MiB = 1024 * 1024;
+let vpool: string;
+const sds: Array<{ guid: string; storage_ip: string; ports: { edge: number } }> = [];
+
+const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
+const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
+const nbd = (i: number, name: string): string => `nbd://${sds[i]!.storage_ip}:${sds[i]!.ports.edge}/${name}`;
+
+async function qemuIo(url: string, cmd: string): Promise<string> {
+  const r = await run('qemu-io', ['-f', 'raw', url, '-c', cmd]);
+  return r.stdout + r.stderr;
+}
+
+test.before(async () => {
+  ns = await NatsServer.start();
+  nc = await connectClient(ns.url);
+  dir = await mkdtemp(join(tmpdir(), 'ovs-cluster-'));
+  for (const [i, ip] of IPS.entries()) agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `node-${i}`, ip }));
+  const base = 31_000 + Math.floor(Math.random() * 300) * 100;
+  for (const a of agents) {
+    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
+    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
+  }
+  const backend_info = { type: 'local', path: join(dir, 'backend') };
+  for (const ip of IPS) {
+    const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'cpool', storagerouter_ip: ip, backend_info } });
+    vpool = r.vpool_guid;
+    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
+  }
+});
+
+test.after.always(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await nc?.close();
+  await ns?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test.serial('one vPool on three nodes: each StorageDriver listens on its own node address', (t) => {
+  t.deepEqual(sds.map((s) => s.storage_ip), IPS);
+});
+
+test.serial('a vDisk on node 1, created through any agent, is listed, read and snapshotted the same from every agent', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'shared1', volume_size: 16 * MiB, storagedriver_guid: sds[1]!.guid });
+  t.regex(await qemuIo(nbd(1, 'shared1'), 'write -P 0x31 0 4M'), /wrote 4194304/);
+  const volumeId = (await request<{ volume_id: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).volume_id;
+  const servedBy = new Set<string>();
+  for (let i = 0; i < 12; i++) {
+    const { body, headers } = await requestRaw(nc, 'ovs.task.vdisk.list_volumes', { vpool_guid: vpool });
+    t.true(body.ok);
+    t.true((body.result as string[]).includes(volumeId), `list_volumes through ${headers?.get(H.servedBy)}`);
+    servedBy.add(String(headers?.get(H.servedBy)));
+  }
+  t.true(servedBy.size > 1, 'the answers came from more than one agent');
+  const snap = await call<string>('vdisk.create_snapshot', { vdisk_guid: vd, metadata: { label: 's1', timestamp: '1700000000', is_consistent: true } });
+  await waitFor('snapshot in the backend', () => call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: vd, snapshot_id: snap }));
+  for (let i = 0; i < 9; i++) {
+    const got = await request<{ snapshots: Array<{ guid: string }>; info: { live_status: string } }>(nc, 'ovs.model.vdisk.get', { guid: vd });
+    t.deepEqual(got.snapshots.map((s) => s.guid), [snap], `snapshots on try ${i}`);
+    t.is(got.info.live_status, 'RUNNING');
+  }
+  t.deepEqual(await call('vdisk.sync_with_reality', { vpool_guid: vpool }), { created: 0, removed: 0 }, 'model and every data plane agree');
+});
+
+test.serial('clone and create_from_template onto another node read the parent\'s snapshot there', async (t) => {
+  const parent = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'shared1')!;
+  const snaps = (await request<{ snapshots: Array<{ guid: string }> }>(nc, 'ovs.model.vdisk.get', { guid: parent.guid })).snapshots;
+  const clone = await call<{ vdisk_guid: string }>('vdisk.clone', { vdisk_guid: parent.guid, name: 'shared1-clone', snapshot_id: snaps[0]!.guid, storagerouter_guid: agents[2]!.guid });
+  const got = await request<{ storagedriver_guid: string; parent_vdisk_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: clone.vdisk_guid });
+  t.is(got.storagedriver_guid, sds[2]!.guid, 'the clone lives on node 2');
+  t.is(got.parent_vdisk_guid, parent.guid);
+  const read = await qemuIo(nbd(2, 'shared1-clone'), 'read -P 0x31 0 4M');
+  t.regex(read, /read 4194304/);
+  t.notRegex(read, /fail/i);
+  // Writes to the clone stay the clone's; the parent keeps its bytes.
+  t.regex(await qemuIo(nbd(2, 'shared1-clone'), 'write -P 0x77 0 1M'), /wrote/);
+  t.notRegex(await qemuIo(nbd(1, 'shared1'), 'read -P 0x31 0 4M'), /fail/i);
+
+  const tpl = await call<string>('vdisk.create_new', { volume_name: 'tpl1', volume_size: 8 * MiB, storagedriver_guid: sds[0]!.guid });
+  t.regex(await qemuIo(nbd(0, 'tpl1'), 'write -P 0x44 0 2M'), /wrote/);
+  await call('vdisk.set_as_template', { vdisk_guid: tpl });
+  const child = await call<{ vdisk_guid: string }>('vdisk.create_from_template', { vdisk_guid: tpl, name: 'from-tpl', storagerouter_guid: agents[1]!.guid });
+  t.is((await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: child.vdisk_guid })).storagedriver_guid, sds[1]!.guid);
+  t.notRegex(await qemuIo(nbd(1, 'from-tpl'), 'read -P 0x44 0 2M'), /fail/i);
+
+  // A node that does not serve the vPool is refused, and nothing is created.
+  const before = (await request<unknown[]>(nc, 'ovs.model.vdisk.list', {})).length;
+  const outsider = await AgentProcess.start({ natsUrl: ns.url, name: 'outsider', ip: '127.0.0.24' });
+  agents.push(outsider);
+  t.is((await failure(call('vdisk.clone', { vdisk_guid: parent.guid, name: 'nowhere', storagerouter_guid: outsider.guid }))).type, 'VPOOL_ERROR');
+  t.is((await failure(call('vdisk.clone', { vdisk_guid: parent.guid, name: 'nowhere', storagerouter_guid: 'no-such-sr' }))).type, 'OBJECT_NOT_FOUND');
+  t.is((await request<unknown[]>(nc, 'ovs.model.vdisk.list', {})).length, before);
+});
+
+test.serial('a node that is down: list_volumes still lists every volume; sync_with_reality leaves its vDisks alone and says so', async (t) => {
+  const victim = agents[2]!;
+  const listed = await call<string[]>('vdisk.list_volumes', { vpool_guid: vpool });
+  const vdisksBefore = (await request<Array<{ guid: string }>>(nc, 'ovs.model.vdisk.list', {})).length;
+  await victim.kill9AndWait();
+  await waitFor('node 2 gone from NATS', async () => {
+    const r = await call<{ unreachable?: string[] }>('vdisk.sync_with_reality', { vpool_guid: vpool });
+    return r.unreachable ? r : undefined;
+  });
+  t.like(await call('vdisk.sync_with_reality', { vpool_guid: vpool }), { created: 0, removed: 0, unreachable: [sds[2]!.guid] });
+  t.deepEqual((await call<string[]>('vdisk.list_volumes', { vpool_guid: vpool })).sort(), [...listed].sort(), 'the shared registry still lists node 2\'s volumes');
+  t.is((await request<unknown[]>(nc, 'ovs.model.vdisk.list', {})).length, vdisksBefore, 'no vDisk left the model');
+});
