@@ -52,6 +52,12 @@ export class InvalidOperationError extends VolumeDriverError<{ vdisk_guid: strin
   }
 }
 
+export class NotOwnerError extends VolumeDriverError<{ volume_id: string; node_id: string }> {
+  static {
+    registerError(this, { type: 'NOT_OWNER', retryable: false, meaning: 'the volume is registered to another node (moved or failed over): this node must not run it' });
+  }
+}
+
 export class CannotShrinkError extends VolumeDriverError<Record<string, never>> {
   static {
     registerError(this, { type: 'CANNOT_SHRINK', retryable: false, meaning: 'a volume can grow, never shrink' });

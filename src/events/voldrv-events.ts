@@ -76,6 +76,9 @@ export class VoldrvEventConsumer {
       case 'volume_delete':
         await this.h.call('vdisk.delete_from_voldrv', { volume_id: e.volume_id });
         return;
+      case 'owner_changed':
+        await this.h.call('vdisk.migrate_from_voldrv', { volume_id: e.volume_id, new_owner_id: e.new_owner_id });
+        return;
       case 'volume_create':
       case 'volume_resize':
         this.resizeSoon(e);

@@ -111,6 +111,61 @@ test.serial('clone and create_from_template onto another node read the parent\'s
   t.is((await request<unknown[]>(nc, 'ovs.model.vdisk.list', {})).length, before);
 });
 
+test.serial('I18: a move under write load loses no acknowledged write; owner_changed, registry and model follow; no local data left at the source', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'mv1', volume_size: 32 * MiB, storagedriver_guid: sds[0]!.guid });
+  const volumeId = (await request<{ volume_id: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).volume_id;
+  const acked: Array<{ offset: number; pattern: number }> = [];
+  let target = 0;
+  let moved = false;
+  let reconnects = 0;
+  // The client writes 1 MiB blocks with flush; a write that fails was not acknowledged and is retried at the owner the model names.
+  const writer = (async () => {
+    for (let block = 0; block < 24; block++) {
+      const pattern = 0x10 + block;
+      for (;;) {
+        const out = await qemuIo(nbd(target, 'mv1'), `write -P ${pattern} ${block * MiB} 1M`).catch((e: unknown) => String(e));
+        if (/wrote 1048576/.test(out) && !/error|fail/i.test(out)) break;
+        reconnects++;
+        const owner = (await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid;
+        target = sds.findIndex((x) => x.guid === owner);
+        await new Promise((r) => setTimeout(r, 50));
+        if (reconnects > 200) throw new Error(`block ${block} never written: ${out}`);
+      }
+      acked.push({ offset: block * MiB, pattern });
+      if (block === 6) moved = true;
+    }
+  })();
+  await waitFor('a few writes before the move', () => moved);
+  await call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: agents[1]!.guid, force: false });
+  await writer;
+  t.is(acked.length, 24);
+  const got = await request<{ storagedriver_guid: string; info: { live_status: string } }>(nc, 'ovs.model.vdisk.get', { guid: vd });
+  t.is(got.storagedriver_guid, sds[1]!.guid, 'the model names the new owner');
+  t.is(got.info.live_status, 'RUNNING');
+  for (const { offset, pattern } of acked) {
+    const out = await qemuIo(nbd(1, 'mv1'), `read -P ${pattern} ${offset} 1M`);
+    t.notRegex(out, /fail/i, `block at ${offset / MiB} MiB`);
+  }
+  t.true(reconnects > 0 || target === 1, 'the writer ended at the new owner');
+  // The old owner neither exports the volume nor keeps its data.
+  t.regex(await qemuIo(nbd(0, 'mv1'), 'read 0 4k').catch((e: unknown) => String(e)), /error|fail|not|No such/i);
+  const { existsSync } = await import('node:fs');
+  for (const kind of ['wc', 'tlogs', 'md']) t.false(existsSync(join(agents[0]!.dataDir, 'vpools', vpool, kind, volumeId)), `${kind} left at the source`);
+  // owner_changed reached the model through migrate_from_voldrv too: moving back and forth keeps it right.
+  await call('vdisk.move_multiple', { vdisk_guids: [vd], target_storagerouter_guid: agents[0]!.guid, force: false });
+  t.is((await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid, sds[0]!.guid);
+  t.notRegex(await qemuIo(nbd(0, 'mv1'), `read -P ${0x10 + 23} ${23 * MiB} 1M`), /fail/i);
+});
+
+test.serial('moves that cannot be: unknown and non-member StorageRouters are refused and nothing changes', async (t) => {
+  const vd = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'mv1')!.guid;
+  const before = await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd });
+  t.is((await failure(call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: 'no-such-sr' }))).type, 'OBJECT_NOT_FOUND');
+  t.is((await failure(call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: agents[3]!.guid }))).type, 'VPOOL_ERROR');
+  t.is((await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid, before.storagedriver_guid);
+  t.notRegex(await qemuIo(nbd(0, 'mv1'), `read -P ${0x10} 0 1M`), /fail/i, 'still served by its owner');
+});
+
 test.serial('a node that is down: list_volumes still lists every volume; sync_with_reality leaves its vDisks alone and says so', async (t) => {
   const victim = agents[2]!;
   const listed = await call<string[]>('vdisk.list_volumes', { vpool_guid: vpool });
@@ -123,4 +178,9 @@ test.serial('a node that is down: list_volumes still lists every volume; sync_wi
   t.like(await call('vdisk.sync_with_reality', { vpool_guid: vpool }), { created: 0, removed: 0, unreachable: [sds[2]!.guid] });
   t.deepEqual((await call<string[]>('vdisk.list_volumes', { vpool_guid: vpool })).sort(), [...listed].sort(), 'the shared registry still lists node 2\'s volumes');
   t.is((await request<unknown[]>(nc, 'ovs.model.vdisk.list', {})).length, vdisksBefore, 'no vDisk left the model');
+  // A move to the node that is down is refused before anything changes: the vDisk stays served where it is.
+  const mv = (await request<Array<{ guid: string; name: string; storagedriver_guid: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'mv1')!;
+  t.is((await failure(call('vdisk.move', { vdisk_guid: mv.guid, target_storagerouter_guid: victim.guid }))).type, 'NOT_AVAILABLE');
+  t.is((await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: mv.guid })).storagedriver_guid, mv.storagedriver_guid);
+  t.notRegex(await qemuIo(nbd(0, 'mv1'), `read -P ${0x10} 0 1M`), /fail/i);
 });

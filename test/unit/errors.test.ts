@@ -3,7 +3,7 @@ import test from 'ava';
 import * as errors from '../../src/errors.js';
 import {
   BackendError, BackendRequestError, BadRequestError, CannotShrinkError, DeadlineExceededError, EnsureSingleTimeoutError, FencedError, HostCommandError,
-  InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError,
+  InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError, NotOwnerError,
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
   RegisteredError, RetentionError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverInUseError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
@@ -39,6 +39,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   PREVIOUS_SNAPSHOT_NOT_ON_BACKEND: () => new PreviousSnapshotNotOnBackendError('previous snapshot s1 is not yet in the backend', { snapshot_id: 's1' }),
   INVALID_OPERATION: () => new InvalidOperationError('vDisk g1 is not a template', { vdisk_guid: 'g1' }),
   CANNOT_SHRINK: () => new CannotShrinkError('volume v1 is 8 bytes; it cannot shrink to 4'),
+  NOT_OWNER: () => new NotOwnerError('volume v1 is registered to node n2, not n1', { volume_id: 'v1', node_id: 'n2' }),
   VOLUME_HALTED: () => new VolumeHaltedError('volume v1 is halted: fenced', { volume_id: 'v1' }),
   OUT_OF_RANGE: () => new OutOfRangeError('I/O outside v1', { offset: 4096, length: 512, size: 4096 }),
   READ_ONLY: () => new ReadOnlyVolumeError('volume v1 is a template (read-only)'),

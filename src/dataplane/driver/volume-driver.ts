@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend/backend.js';
 import { checkGeometry, type Geometry } from '../common/geometry.js';
-import { InvalidOperationError, InvalidSizeError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
+import { InvalidOperationError, InvalidSizeError, NotOwnerError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
 import type { NbdExports, NbdVolume } from '../nbd/export.js';
 import { defaultReadCacheBytes } from '../cache/cluster-cache.js';
 import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type OpenContext } from '../volume/open.js';
@@ -203,10 +203,27 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     await restoreSnapshot(v, a.snapshot_id, (later) => Object.values(r.descendants).some((s) => s !== null && later.includes(s)));
   }
 
+  /**
+   * Moves a volume to another node, source side (C7 transfer): the volume hands everything to the backend and stops,
+   * its local data goes, and the registration names the target, which then restarts it from the backend.
+   */
+  async release_volume(a: { volume_id: string; target_node_id: string }): Promise<void> {
+    const r = this.registry.find(a.volume_id);
+    if (!r) throw new VolumeNotFoundError(`volume ${a.volume_id} does not exist`, { volume_id: a.volume_id });
+    const v = this.volume(a.volume_id);
+    await v.handOver();
+    this.volumes.delete(a.volume_id);
+    await removeLocal(this.root, r.namespace);
+    await this.registry.update(a.volume_id, (x) => (x.node_id = a.target_node_id));
+    this.publish('owner_changed', { name: r.target_path, volume_id: a.volume_id, new_owner_id: a.target_node_id });
+  }
+
   /** Local restart on this node (falls back to a backend restart when there is no local state). */
   async restart_object(a: { object_id: string; force_restart?: boolean }): Promise<void> {
     const r = this.registry.find(a.object_id);
     if (!r) throw new VolumeNotFoundError(`volume ${a.object_id} does not exist`, { volume_id: a.object_id });
+    // Only the registered owner runs a volume: a node that was replaced must not start it again.
+    if (r.node_id !== this.o.nodeId) throw new NotOwnerError(`volume ${a.object_id} is registered to node ${r.node_id}, not ${this.o.nodeId}`, { volume_id: a.object_id, node_id: r.node_id });
     const running = this.volumes.get(a.object_id);
     if (running && !running.halted) return;
     if (running) {

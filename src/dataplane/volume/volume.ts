@@ -400,6 +400,27 @@ export class Volume {
     await this.backend.put(this.cfg.ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(this.cfg)), { fence: this.fence, overwrite: true });
   }
 
+  /**
+   * Hands the volume to another node (a move): I/O stops for good, every acknowledged write goes into a TLog that is
+   * uploaded with its SCOs, and the volume stops once the backend has all of it. A failed upload leaves the volume
+   * halted here, not handed over.
+   */
+  async handOver(): Promise<string> {
+    this.checkUsable();
+    let last = '';
+    await this.ioLock.exclusive(async () => {
+      await this.writeMutex.run(async () => {
+        await this.syncLocked();
+        last = await this.rollTLogNow({ closeOpenSco: true });
+      });
+      await this.queue.idle();
+      this.checkUsable();
+      this.haltReason = 'handed over to another node';
+    });
+    await this.stop({ abandon: true });
+    return last;
+  }
+
   /** Stops the volume: no more I/O; pending uploads finish unless `abandon`. Local state stays for a restart. */
   async stop(opts: { abandon?: boolean } = {}): Promise<void> {
     if (!opts.abandon && !this.halted) {

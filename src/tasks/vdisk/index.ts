@@ -3,6 +3,7 @@ import { clone, createFromTemplate, createNew, setAsTemplate } from './create.js
 import { getConfigParams, setConfigParams } from './config-params.js';
 import { createSnapshots, deleteSnapshots } from './fan-outs.js';
 import { deleteVdisk, extend, restart } from './lifecycle.js';
+import { migrateFromVoldrv, move, moveMultiple } from './move.js';
 import { vdiskPending } from './pending.js';
 import { listVolumes, syncWithReality } from './reality.js';
 import { createSnapshot, deleteSnapshot, isVolumeSyncedUpToSnapshot, isVolumeSyncedUpToTlog, rollback, scheduleBackendSync } from './snapshots.js';
@@ -13,5 +14,6 @@ export const vdiskTasks: TaskDef[] = [
   createSnapshot, deleteSnapshot, rollback, isVolumeSyncedUpToSnapshot, isVolumeSyncedUpToTlog, scheduleBackendSync,
   extend, deleteVdisk, restart, getConfigParams, setConfigParams,
   deleteFromVoldrv, resizeFromVoldrv, renameFromVoldrv, listVolumes, syncWithReality, createSnapshots, deleteSnapshots,
+  move, moveMultiple, migrateFromVoldrv,
   ...vdiskPending,
 ];
