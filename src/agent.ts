@@ -27,6 +27,7 @@ import { VoldrvClients } from './storagedriver/voldrv-client.js';
 import { VoldrvService } from './storagedriver/voldrv-service.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { FailureDetector } from './cluster/failure-detector.js';
 import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
 import { registerDiscovery } from './ops/discovery.js';
@@ -163,13 +164,19 @@ export class Agent {
     return { js, modelKv, configKv, leaseKv, taskKv };
   }
 
-  /** The cluster singleton runs the scheduler wherever its lease is held. */
+  /** The cluster singleton runs the scheduler and the failure detector wherever its lease is held. */
   private startClusterSingleton(leaseKv: KV, config: ConfigStore, table: ReadonlyMap<string, TaskDef>): void {
     let scheduler: Scheduler | undefined;
+    let detector: FailureDetector | undefined;
     this.owners.ensureSingleton({
       lease: 'cluster',
       name: 'cluster',
       onStart: () => {
+        detector = new FailureDetector({
+          nc: this.nc, model: this.view, config, log: this.opts.log.child({ component: 'failure-detector' }),
+          call: (task, params) => this.services.call(task, params), voldrv: (sd) => this.services.voldrv(sd),
+        });
+        detector.start();
         scheduler = new Scheduler({
           kv: leaseKv,
           readConfig: () => config.get('/ovs/framework/scheduling/celery'),
@@ -180,7 +187,10 @@ export class Agent {
         });
         scheduler.start();
       },
-      onStop: () => scheduler?.stop(),
+      onStop: () => {
+        scheduler?.stop();
+        detector?.stop();
+      },
     }, { lease: 'cluster' });
   }
 

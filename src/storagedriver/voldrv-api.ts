@@ -5,7 +5,7 @@ import type { VolumeDriver } from '../dataplane/driver/volume-driver.js';
 export const VOLDRV_METHODS = [
   'create_volume', 'create_clone', 'create_clone_from_template', 'unlink', 'truncate', 'set_volume_as_template', 'rollback_volume',
   'restart_object', 'list_volumes', 'info_volume', 'create_snapshot', 'delete_snapshot', 'list_snapshots', 'info_snapshot',
-  'is_volume_synced_up_to_snapshot', 'is_volume_synced_up_to_tlog', 'schedule_backend_sync',
+  'is_volume_synced_up_to_snapshot', 'is_volume_synced_up_to_tlog', 'schedule_backend_sync', 'node_states', 'set_node_state', 'steal_volume',
 ] as const satisfies ReadonlyArray<keyof VolumeDriver>;
 
 export type VoldrvMethod = (typeof VOLDRV_METHODS)[number];

@@ -40,11 +40,17 @@ export interface Registry {
   remove(id: string): Promise<void>;
   /** Releases what the registry holds (watches); the connection or file stays its owner's. */
   close(): Promise<void>;
+  /** The cluster registry (`cluster_configuration`): which nodes of the vPool are ONLINE or OFFLINE. */
+  nodeStates(): Record<string, NodeState>;
+  setNodeState(nodeId: string, state: NodeState): Promise<void>;
 }
+
+export type NodeState = 'ONLINE' | 'OFFLINE';
 
 interface RegistryFile {
   objects: Record<string, Registration>;
   owner_tag_counter: number;
+  nodes?: Record<string, NodeState>;
 }
 
 /** Phase-1 registry (C7 FileRegistry): one JSON file per vPool, changes serialised by a mutex, saved atomically. */
@@ -72,6 +78,16 @@ export class FileRegistry implements Registry {
 
   list(): Registration[] {
     return Object.values(this.data.objects);
+  }
+
+  nodeStates(): Record<string, NodeState> {
+    return { ...this.data.nodes };
+  }
+
+  setNodeState(nodeId: string, state: NodeState): Promise<void> {
+    return this.change((d) => {
+      d.nodes = { ...d.nodes, [nodeId]: state };
+    });
   }
 
   nextOwnerTag(): Promise<number> {

@@ -13,7 +13,7 @@ import {
   scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
 } from '../volume/volume-admin.js';
 import type { Volume } from '../volume/volume.js';
-import { FileRegistry, type Registration, type Registry } from './registry.js';
+import { FileRegistry, type NodeState, type Registration, type Registry } from './registry.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -93,6 +93,9 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   /** Starts the driver: every volume registered to this node is restarted (locally when local state exists). */
   async start(): Promise<void> {
     await this.registry.load();
+    // A node that starts is back: it serves what the registry gives it and nothing else.
+    await this.registry.setNodeState(this.o.nodeId, 'ONLINE');
+    await this.dropForeignLocalState();
     for (const r of this.registry.list().filter((x) => x.node_id === this.o.nodeId)) {
       try {
         await this.restart_object({ object_id: r.object_id });
@@ -201,6 +204,52 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     const v = this.volume(a.volume_id);
     const r = this.registry.find(a.volume_id)!;
     await restoreSnapshot(v, a.snapshot_id, (later) => Object.values(r.descendants).some((s) => s !== null && later.includes(s)));
+  }
+
+  /** Local data of volumes registered elsewhere (moved or failed over while this node was down) is stale: it goes. */
+  private async dropForeignLocalState(): Promise<void> {
+    const { readdir } = await import('node:fs/promises');
+    const local = await readdir(join(this.root, 'md')).catch(() => [] as string[]);
+    const mine = new Set(this.registry.list().filter((r) => r.node_id === this.o.nodeId).map((r) => r.namespace));
+    for (const ns of local.filter((n) => !mine.has(n))) {
+      this.o.log.warn({ namespace: ns }, 'local data of a volume this node no longer owns removed');
+      await removeLocal(this.root, ns);
+    }
+  }
+
+  node_states(): Record<string, NodeState> {
+    return this.registry.nodeStates();
+  }
+
+  /** `mark_node_offline` / `mark_node_online` (C7): a node cannot declare itself offline. */
+  async set_node_state(a: { node_id: string; state: NodeState }): Promise<void> {
+    if (a.state === 'OFFLINE' && a.node_id === this.o.nodeId) throw new InvalidOperationError(`node ${a.node_id} cannot mark itself offline`);
+    await this.registry.setNodeState(a.node_id, a.state);
+  }
+
+  /**
+   * Takes over a volume whose owner is OFFLINE (C7 steal): the registration names this node, and the volume restarts
+   * here from the backend under a new owner tag, which fences the old owner out of the backend. What the old owner
+   * had not uploaded yet is not in the backend (the DTL issue brings it back); the caller says so.
+   */
+  async steal_volume(a: { volume_id: string; force?: boolean }): Promise<{ previous_owner: string; restarted_from_tlog: string | null }> {
+    const r = this.registry.find(a.volume_id);
+    if (!r) throw new VolumeNotFoundError(`volume ${a.volume_id} does not exist`, { volume_id: a.volume_id });
+    const previous = r.node_id;
+    if (previous !== this.o.nodeId) {
+      if (this.registry.nodeStates()[previous] !== 'OFFLINE' && !a.force) {
+        throw new NotOwnerError(`volume ${a.volume_id} is owned by node ${previous}, which is not OFFLINE`, { volume_id: a.volume_id, node_id: previous });
+      }
+      await this.registry.update(a.volume_id, (x) => {
+        if (x.node_id !== previous && x.node_id !== this.o.nodeId) throw new NotOwnerError(`volume ${a.volume_id} was taken by node ${x.node_id} meanwhile`, { volume_id: a.volume_id, node_id: x.node_id });
+        x.node_id = this.o.nodeId;
+      });
+      this.publish('owner_changed', { name: r.target_path, volume_id: a.volume_id, new_owner_id: this.o.nodeId });
+    }
+    await this.restart_object({ object_id: a.volume_id });
+    const v = this.volume(a.volume_id);
+    const written = v.doc.current.filter((t) => t.written);
+    return { previous_owner: previous, restarted_from_tlog: written[written.length - 1]?.id ?? null };
   }
 
   /**

@@ -5,7 +5,8 @@ export const REGISTRATION_PREFIX = 'reg.';
 export const OWNER_TAG_COUNTER = 'owner_tag_counter';
 export const CLUSTER_CONFIGURATION = 'cluster_configuration';
 
-export type NodeState = 'ONLINE' | 'OFFLINE';
+export type { NodeState } from '../driver/registry.js';
+import type { NodeState } from '../driver/registry.js';
 
 /** One node of the vPool in `cluster_configuration`; room for the original's ClusterNodeConfig later. */
 export interface ClusterNode {

@@ -17,7 +17,7 @@ function storagedriverOn(s: AgentServices, vpoolGuid: string, storagerouterGuid:
 }
 
 /** Points the model at the StorageDriver that now runs the volume (idempotent: the move and its event both do it). */
-async function recordOwner(s: AgentServices, vdiskGuid: string, storagedriverGuid: string): Promise<void> {
+export async function recordOwner(s: AgentServices, vdiskGuid: string, storagedriverGuid: string): Promise<void> {
   await s.store.update('vdisk', vdiskGuid, (d) => {
     d.storagedriver_guid = storagedriverGuid;
   });

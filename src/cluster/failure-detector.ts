@@ -1,0 +1,106 @@
+import type { NatsConnection, Subscription } from 'nats';
+import type { Logger } from 'pino';
+import type { ConfigStore } from '../config/store.js';
+import type { ModelReader } from '../model/schema.js';
+import { livenessChanges } from '../policies/node-liveness.js';
+import { decode } from '../protocol/codec.js';
+import { NODE_HEARTBEAT_SUBJECT } from '../protocol/subjects.js';
+import type { VoldrvApi } from '../storagedriver/voldrv-api.js';
+
+/** Configuration key: seconds without a heartbeat after which a StorageRouter is declared offline (default 10). */
+export const OFFLINE_AFTER_KEY = '/ovs/framework/cluster/node_offline_after_s';
+const DEFAULT_OFFLINE_AFTER_S = 10;
+
+export interface FailureDetectorDeps {
+  nc: NatsConnection;
+  model: ModelReader;
+  config: ConfigStore;
+  /** Runs a task inline through its owner (`storagedriver.mark_offline`). */
+  call(task: string, params: Record<string, unknown>): Promise<unknown>;
+  voldrv(storagedriverGuid: string): VoldrvApi;
+  log: Logger;
+  tickMs?: number;
+  clock?: () => number;
+}
+
+/**
+ * Runs with the cluster singleton: follows the agents' heartbeats, declares a StorageRouter that stays silent
+ * offline (`storagedriver.mark_offline`, which fails its vDisks over), and one that beats again back ONLINE in its
+ * vPools' cluster registries. Only StorageRouters that serve a vPool matter.
+ */
+export class FailureDetector {
+  private readonly lastSeen = new Map<string, number>();
+  private readonly offline = new Set<string>();
+  private readonly busy = new Set<string>();
+  private readonly clock: () => number;
+  private readonly watchingSince: number;
+  private sub: Subscription | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly d: FailureDetectorDeps) {
+    this.clock = d.clock ?? (() => performance.now());
+    this.watchingSince = this.clock();
+  }
+
+  start(): void {
+    this.sub = this.d.nc.subscribe(NODE_HEARTBEAT_SUBJECT, {
+      callback: (_e, m) => {
+        try {
+          const beat = decode(m.data) as { storagerouter_guid?: unknown };
+          if (typeof beat.storagerouter_guid === 'string') this.lastSeen.set(beat.storagerouter_guid, this.clock());
+        } catch {
+          // a malformed beat says nothing about anyone
+        }
+      },
+    });
+    this.timer = setInterval(() => void this.tick(), this.d.tickMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    const seconds = Number((await this.d.config.get<number>(OFFLINE_AFTER_KEY).catch(() => undefined)) ?? DEFAULT_OFFLINE_AFTER_S);
+    const serving = [...new Set(this.d.model.list('storagedriver').map((sd) => String(sd.storagerouter_guid)))];
+    const { goneOffline, backOnline } = livenessChanges({
+      nodes: serving, lastSeen: this.lastSeen, offline: this.offline, now: this.clock(), watchingSince: this.watchingSince,
+      offlineAfterMs: (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_OFFLINE_AFTER_S) * 1000,
+    });
+    for (const node of goneOffline) void this.once(node, () => this.declareOffline(node, seconds));
+    for (const node of backOnline) void this.once(node, () => this.declareOnline(node));
+  }
+
+  private async once(node: string, work: () => Promise<void>): Promise<void> {
+    if (this.busy.has(node)) return;
+    this.busy.add(node);
+    try {
+      await work();
+    } catch (e) {
+      this.d.log.error({ err: e, storagerouter_guid: node }, 'liveness change not applied; retried on a later tick');
+    } finally {
+      this.busy.delete(node);
+    }
+  }
+
+  private async declareOffline(node: string, seconds: number): Promise<void> {
+    this.d.log.warn({ storagerouter_guid: node, silent_s: seconds }, 'StorageRouter stopped sending heartbeats; declaring it offline and failing its vDisks over');
+    const r = (await this.d.call('storagedriver.mark_offline', { storagerouter_guid: node })) as { failures?: Record<string, string> };
+    this.offline.add(node);
+    if (r.failures && Object.keys(r.failures).length > 0) this.d.log.error({ storagerouter_guid: node, failures: r.failures }, 'some vDisks were not failed over');
+  }
+
+  private async declareOnline(node: string): Promise<void> {
+    for (const sd of this.d.model.list('storagedriver', { storagerouter_guid: node })) {
+      await this.d.voldrv(sd.guid).set_node_state({ node_id: String(sd.storagedriver_id), state: 'ONLINE' }).catch(async () => {
+        // Its own agent may not answer yet: another node of the vPool records it.
+        const other = this.d.model.list('storagedriver', { vpool_guid: sd.vpool_guid }).find((x) => x.storagerouter_guid !== node);
+        if (other) await this.d.voldrv(other.guid).set_node_state({ node_id: String(sd.storagedriver_id), state: 'ONLINE' });
+      });
+    }
+    this.offline.delete(node);
+    this.d.log.info({ storagerouter_guid: node }, 'StorageRouter beats again; ONLINE, serving what the registry gives it');
+  }
+}

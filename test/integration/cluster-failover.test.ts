@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import type { NatsConnection } from 'nats';
+import { connectClient, request } from '../../src/client.js';
+import { OFFLINE_AFTER_KEY } from '../../src/cluster/failure-detector.js';
+import { AgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/eventually.js';
+import { NatsServer } from '../helpers/nats-server.js';
+import { run } from '../helpers/run.js';
+
+/** Automatic failover and fencing with three agent processes sharing a local backend directory. */
+let ns: NatsServer;
+let nc: NatsConnection;
+let dir: string;
+const agents: AgentProcess[] = [];
+const IPS = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
+const MiB = 1024 * 1024;
+const sds: Array<{ guid: string; storage_ip: string; ports: { edge: number }; storagerouter_guid: string; storagedriver_id: string }> = [];
+
+const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
+const sdOf = (guid: string) => sds.find((s) => s.guid === guid)!;
+const url = (sd: { storage_ip: string; ports: { edge: number } }, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
+const owner = async (vd: string): Promise<string> => (await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid;
+
+async function qemuIo(target: string, cmd: string): Promise<string> {
+  const r = await run('qemu-io', ['-f', 'raw', target, '-c', cmd]);
+  return r.stdout + r.stderr;
+}
+
+async function synced(vd: string): Promise<void> {
+  const tlog = await call<string>('vdisk.schedule_backend_sync', { vdisk_guid: vd });
+  await waitFor('backend sync', () => call<boolean>('vdisk.is_volume_synced_up_to_tlog', { vdisk_guid: vd, tlog_name: tlog }));
+}
+
+test.before(async () => {
+  ns = await NatsServer.start();
+  nc = await connectClient(ns.url);
+  dir = await mkdtemp(join(tmpdir(), 'ovs-failover-'));
+  for (const [i, ip] of IPS.entries()) agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `fo-${i}`, ip, dataDir: join(dir, `agent-${i}`) }));
+  await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: 2 });
+  const base = 32_000 + Math.floor(Math.random() * 300) * 100;
+  for (const a of agents) {
+    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
+    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
+  }
+  for (const ip of IPS) {
+    const r = await call<{ storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'fpool', storagerouter_ip: ip, backend_info: { type: 'local', path: join(dir, 'backend') } } });
+    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
+  }
+});
+
+test.after.always(async () => {
+  await Promise.all(agents.map((a) => a.stop()));
+  await nc?.close();
+  await ns?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test.serial('kill -9 of an owner: its vDisks restart on the other nodes, spread, with everything that was in the backend', async (t) => {
+  const vdisks: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const vd = await call<string>('vdisk.create_new', { volume_name: `fo${i}`, volume_size: 8 * MiB, storagedriver_guid: sds[0]!.guid });
+    t.regex(await qemuIo(url(sds[0]!, `fo${i}`), `write -P ${0x40 + i} 0 2M`), /wrote/);
+    await synced(vd);
+    vdisks.push(vd);
+  }
+  await agents[0]!.kill9AndWait();
+  const owners = await waitFor('every vDisk owned elsewhere', async () => {
+    const now = await Promise.all(vdisks.map(owner));
+    return now.every((o) => o !== sds[0]!.guid) ? now : undefined;
+  }, 60_000, 200);
+  t.true(new Set(owners).size === 2, `spread over both survivors: ${owners.map((o) => sdOf(o).storage_ip).join(', ')}`);
+  for (const [i, vd] of vdisks.entries()) {
+    const out = await qemuIo(url(sdOf(owners[i]!), `fo${i}`), `read -P ${0x40 + i} 0 2M`);
+    t.notRegex(out, /fail|error/i, `fo${i} at its new owner`);
+    t.is((await request<{ info: { live_status: string } }>(nc, 'ovs.model.vdisk.get', { guid: vd })).info.live_status, 'RUNNING');
+  }
+});
+
+test.serial('the old owner comes back ONLINE and serves none of its former vDisks', async (t) => {
+  const vdisks = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).filter((v) => v.name.startsWith('fo'));
+  const before = await Promise.all(vdisks.map((v) => owner(v.guid)));
+  agents[0] = await AgentProcess.start({ natsUrl: ns.url, name: 'fo-0', ip: IPS[0]!, dataDir: join(dir, 'agent-0') });
+  const states = await waitFor('node 0 ONLINE in the cluster registry', async () => {
+    const s = await request<Record<string, string>>(nc, `ovs.node.${sds[1]!.storagerouter_guid}.voldrv.${sds[1]!.guid}.node_states`, {});
+    return s[sds[0]!.storagedriver_id] === 'ONLINE' ? s : undefined;
+  });
+  t.is(states[sds[0]!.storagedriver_id], 'ONLINE');
+  await waitFor('node 0 serving NBD again', async () => /Protocol|size|exports/i.test((await run('nbdinfo', ['--list', url(sds[0]!, '')])).stdout));
+  for (const v of vdisks) t.regex(await qemuIo(url(sds[0]!, v.name), 'read 0 4k').catch((e: unknown) => String(e)), /error|fail|No such|not/i, `${v.name} not served by the old owner`);
+  t.deepEqual(await Promise.all(vdisks.map((v) => owner(v.guid))), before, 'owners unchanged');
+});
+
+test.serial('I17 fencing: a replaced owner that is still alive can change nothing in the backend; its volume halts', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'fence1', volume_size: 32 * MiB, storagedriver_guid: sds[1]!.guid });
+  t.regex(await qemuIo(url(sds[1]!, 'fence1'), 'write -P 0x61 0 1M'), /wrote/);
+  await synced(vd);
+  // Node 1 is declared offline while it runs (a partition): the vDisk restarts elsewhere and claims the backend.
+  const r = await call<{ failed_over: Record<string, string> }>('storagedriver.mark_offline', { storagerouter_guid: sds[1]!.storagerouter_guid });
+  const newOwner = sds.find((s) => s.storagerouter_guid === r.failed_over[vd])!;
+  t.truthy(newOwner);
+  t.not(newOwner.guid, sds[1]!.guid);
+  // The stale owner still takes writes into its cache, but the first upload is fenced: its volume halts.
+  const stale = url(sds[1]!, 'fence1');
+  t.regex(await qemuIo(stale, 'write -P 0x62 0 1M'), /wrote 1048576/, 'the stale owner still accepts writes into its cache');
+  await qemuIo(stale, 'write -P 0x62 1M 11M').catch(() => '');
+  await waitFor('the stale owner halts', async () => /error|fail/i.test(await qemuIo(stale, 'write -P 0x63 0 64k').catch((e: unknown) => String(e))), 30_000, 200);
+  // The new owner has the data from before the take-over and none of the stale owner's writes.
+  t.notRegex(await qemuIo(url(newOwner, 'fence1'), 'read -P 0x61 0 1M'), /fail|error/i);
+  t.regex(await qemuIo(url(newOwner, 'fence1'), 'read -P 0x62 0 1M'), /fail/i, 'a stale write reached the backend');
+});
