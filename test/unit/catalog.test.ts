@@ -26,6 +26,7 @@ const IMPLEMENTED = [
   'generic.delete_snapshots',
   'generic.delete_snapshots_storagedriver',
   'generic.snapshot_all_vdisks',
+  'storagedriver.mark_offline',
   'storagerouter.add_vpool',
   'storagerouter.get_metadata',
   'storagerouter.get_version_info',
