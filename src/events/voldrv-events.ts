@@ -32,11 +32,11 @@ export interface EventHandlers {
 /**
  * The `events` actor's job (§0.6 mapping): every agent pulls from one durable consumer, so each event is handled
  * once, anywhere. A handler failure is not acknowledged: the event comes back (the original acked failed messages and
- * lost them). Resize events of one volume within a second collapse into one, as the original's dedupe did.
+ * lost them). Every event is acknowledged after its handler succeeded; identical resize events coalesce at the
+ * handler's ensure_single (DEDUPED) instead of a debounce timer in one process.
  */
 export class VoldrvEventConsumer {
   private messages: ConsumerMessages | undefined;
-  private readonly pendingResize = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly js: JetStreamClient, private readonly h: EventHandlers, private readonly log: Logger) {}
 
@@ -65,7 +65,6 @@ export class VoldrvEventConsumer {
 
   stop(): void {
     this.messages?.stop();
-    for (const t of this.pendingResize.values()) clearTimeout(t);
   }
 
   private async handle(e: Record<string, unknown>): Promise<void> {
@@ -81,21 +80,11 @@ export class VoldrvEventConsumer {
         return;
       case 'volume_create':
       case 'volume_resize':
-        this.resizeSoon(e);
+        // Acknowledged only once the model has it (get-or-create); the event comes back if that fails.
+        await this.h.call('vdisk.resize_from_voldrv', { volume_id: e.volume_id, volume_size: e.size, volume_path: e.path, storagedriver_id: e.node_id });
         return;
       default:
         return;
     }
-  }
-
-  private resizeSoon(e: Record<string, unknown>): void {
-    const key = `${String(e.volume_id)}@${String(e.node_id)}`;
-    clearTimeout(this.pendingResize.get(key));
-    this.pendingResize.set(key, setTimeout(() => {
-      this.pendingResize.delete(key);
-      this.h
-        .call('vdisk.resize_from_voldrv', { volume_id: e.volume_id, volume_size: e.size, volume_path: e.path, storagedriver_id: e.node_id })
-        .catch((err: unknown) => this.log.warn({ err, volume_id: e.volume_id }, 'resize_from_voldrv failed'));
-    }, 1_000));
   }
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { StorageDriverNotInModelError, VolumeNotFoundError } from '../../errors.js';
 import { defineTask } from '../define.js';
+import { upsertVdiskOfVolume } from './volume-helpers.js';
 import { nonNegativeInt } from '../params.js';
 import { storagedriverId, volumeId, vpoolPath } from '../shapes.js';
 
@@ -25,10 +27,27 @@ export const resizeFromVoldrv = defineTask({
   summary: 'Resize a vDisk',
   params: z.object({ volume_id: volumeId, volume_size: nonNegativeInt, volume_path: vpoolPath, storagedriver_id: storagedriverId }).strict(),
   owner: cluster,
-  async handler(p, { services: s }) {
-    const vd = s.view.list('vdisk', { volume_id: p.volume_id })[0];
-    // vDisks are created through the API (and sync_with_reality); the event only brings the size.
-    if (vd && vd.size !== p.volume_size) await s.store.update('vdisk', vd.guid, (d) => (d.size = p.volume_size));
+  // Identical events (a create and its retries) coalesce; different volumes run side by side.
+  ensureSingle: { mode: 'DEDUPED' },
+  async handler(p, { services: s, log }) {
+    const sd = s.view.list('storagedriver', { storagedriver_id: p.storagedriver_id })[0];
+    if (!sd) throw new StorageDriverNotInModelError(p.storagedriver_id);
+    // A late event of a volume deleted meanwhile must not bring its vDisk back (spec §3.23).
+    const info = await s.voldrv(sd.guid).info_volume({ volume_id: p.volume_id }).catch((e: unknown) => {
+      if (e instanceof VolumeNotFoundError) return undefined;
+      throw e;
+    });
+    if (!info) {
+      log.warn({ volume_id: p.volume_id }, 'event for a volume that is gone; ignored');
+      return null;
+    }
+    const name = p.volume_path.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
+    await upsertVdiskOfVolume(
+      s,
+      p.volume_id,
+      { name, description: name, pagecache_ratio: 1.0, storagedriver_guid: sd.guid },
+      { devicename: p.volume_path, size: p.volume_size, vpool_guid: sd.vpool_guid, metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier } },
+    );
     return null;
   },
 });

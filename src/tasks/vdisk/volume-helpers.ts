@@ -1,5 +1,5 @@
 import { InvalidOperationError, InvalidSizeError } from '../../dataplane/errors.js';
-import { NameInUseError } from '../../errors.js';
+import { NameInUseError, RaceConditionError, UniqueConstraintError } from '../../errors.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import type { StorageDriverHost } from '../../storagedriver/host.js';
@@ -28,20 +28,31 @@ export function checkNameFree(s: AgentServices, vpoolGuid: string, devicename: s
   if (s.view.list('vdisk', { vpool_guid: vpoolGuid, devicename }).length > 0) throw new NameInUseError(devicename, String(s.view.get('vpool', vpoolGuid).name));
 }
 
+/**
+ * Get-or-create of the vDisk of a volume (spec §3.2 step 2, §3.23): the task that made the volume and the data plane's
+ * `volume_create` event may both get here; the volume id is unique in the model, so the second one updates instead.
+ */
+export async function upsertVdiskOfVolume(s: AgentServices, volumeId: string, onCreate: Record<string, unknown>, always: Record<string, unknown>): Promise<ModelObject> {
+  const existing = s.view.list('vdisk', { volume_id: volumeId })[0];
+  if (!existing) {
+    try {
+      return await s.store.create('vdisk', { ...onCreate, ...always, volume_id: volumeId });
+    } catch (e) {
+      if (!(e instanceof UniqueConstraintError)) throw e;
+    }
+  }
+  const guid = existing?.guid ?? s.view.list('vdisk', { volume_id: volumeId })[0]?.guid;
+  if (!guid) throw new RaceConditionError(`vdisk of volume ${volumeId}`, 1);
+  return s.store.update('vdisk', guid, (d) => Object.assign(d, always));
+}
+
 /** Creates the model object of a volume that now exists on `sd`; if that fails the volume goes too (nothing half-done). */
 export async function recordVdisk(s: AgentServices, sd: ModelObject, volumeId: string, devicename: string, props: Record<string, unknown>): Promise<ModelObject> {
   const driver = s.voldrv(sd.guid);
   try {
     const info = await driver.info_volume({ volume_id: volumeId });
-    return await s.store.create('vdisk', {
-      devicename,
-      volume_id: volumeId,
-      size: info.volume_size,
-      metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier },
-      vpool_guid: sd.vpool_guid,
-      storagedriver_guid: sd.guid,
-      ...props,
-    });
+    const onCreate = { size: info.volume_size, metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier }, description: props.name };
+    return await upsertVdiskOfVolume(s, volumeId, onCreate, { devicename, vpool_guid: sd.vpool_guid, storagedriver_guid: sd.guid, ...props });
   } catch (e) {
     await driver.unlink({ target_path: devicename }).catch(() => undefined);
     throw e;
