@@ -23,6 +23,15 @@ const localBackendInfo = z
     alba_backend_guid: guid.optional(),
   })
   .strict();
+/** A backend in the JetStream Object Store of the agents' NATS; the bucket defaults to `ovs_backend_<vpool guid>`. */
+const natsBackendInfo = z
+  .object({
+    type: z.literal('nats'),
+    bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a bucket name of 1 to 64 letters, digits, - and _').optional(),
+    preset: albaPreset.optional(),
+    alba_backend_guid: guid.optional(),
+  })
+  .strict();
 const connectionInfo = z
   .object({ host: z.union([z.ipv4(), z.literal('')]), port: z.number().int().min(1).max(65535), client_id: z.string().max(256), client_secret: z.string().max(256), local: z.boolean().optional() })
   .strict();
@@ -38,13 +47,13 @@ const cachingInfo = z
 /** Keys of the original's parameters that configure ALBA, its proxies and caches: accepted and reported as ignored. */
 const IGNORED_KEYS = ['connection_info', 'backend_info_bc', 'connection_info_bc', 'backend_info_fc', 'connection_info_fc', 'caching_info', 'writecache_size', 'parallelism'] as const;
 
-/** add_vpool parameters (spec §5.1.1) with a local-directory backend instead of ALBA; the original's other keys are accepted. */
+/** add_vpool parameters (spec §5.1.1) with a local-directory or NATS backend instead of ALBA; the original's other keys are accepted. */
 export const addVpoolParameters = z
   .object({
     vpool_name: vpoolName,
     storagerouter_ip: z.string().min(1).max(64),
     storage_ip: z.ipv4().optional(),
-    backend_info: z.union([localBackendInfo, albaBackendInfo]),
+    backend_info: z.union([localBackendInfo, natsBackendInfo, albaBackendInfo]),
     config_params: z
       .object({
         dtl_mode: z.enum(['sync', 'a_sync', 'no_sync']).optional(),
@@ -84,6 +93,7 @@ function ignoredKeys(q: AddVpoolParameters, extending: boolean): string[] {
 /** The backend as stored on the vPool: the given backend_info without the ALBA keys; undefined for an ALBA-only one. */
 function ownBackendInfo(info: AddVpoolParameters['backend_info']): Record<string, unknown> | undefined {
   if (!('type' in info)) return undefined;
+  if (info.type === 'nats') return info.bucket === undefined ? { type: info.type } : { type: info.type, bucket: info.bucket };
   const { type, path } = info;
   return { type, path };
 }
@@ -204,7 +214,7 @@ export const addVpool = defineTask({
     const ignored = ignoredKeys(q, existing !== undefined);
     if (!existing) {
       const backendInfo = ownBackendInfo(q.backend_info);
-      if (!backendInfo) throw new VpoolError(`vPool ${q.vpool_name} needs backend_info {type: "local", path}: there are no ALBA backends here`, { vpool_name: q.vpool_name });
+      if (!backendInfo) throw new VpoolError(`vPool ${q.vpool_name} needs backend_info {type: "local", path} or {type: "nats", bucket?}: there are no ALBA backends here`, { vpool_name: q.vpool_name });
       const vpool = await createVpool(s, q, backendInfo);
       try {
         const sd = await createStorageDriver(s, q, vpool, sr);
