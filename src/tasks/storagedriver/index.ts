@@ -1,5 +1,7 @@
 import type { TaskDef } from '../define.js';
+import { clusterRegistryCheckup } from './cluster-registry-checkup.js';
 import { markOffline } from './mark-offline.js';
 import { storagedriverPending } from './pending.js';
+import { refreshConfiguration } from './refresh-configuration.js';
 
-export const storagedriverTasks: TaskDef[] = [markOffline, ...storagedriverPending];
+export const storagedriverTasks: TaskDef[] = [markOffline, clusterRegistryCheckup, refreshConfiguration, ...storagedriverPending];

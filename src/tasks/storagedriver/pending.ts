@@ -1,21 +1,12 @@
 import { z } from 'zod';
 import { defineTask, type TaskDef } from '../define.js';
-import { guid, nonNegativeInt } from '../params.js';
+import { nonNegativeInt } from '../params.js';
 import { arrivesWith, volumeId } from '../shapes.js';
 
 const module = 'storagedriver';
 const cluster = { kind: 'cluster' } as const;
 
 export const storagedriverPending: TaskDef[] = [
-  defineTask({
-    module,
-    name: 'cluster_registry_checkup',
-    summary: 'Verify whether changes have occurred in the cluster registry for each vPool',
-    params: z.object({}).strict(),
-    owner: cluster,
-    ensureSingle: { mode: 'CHAINED' },
-    pending: arrivesWith.phase2,
-  }),
   // manual_ and scheduled_voldrv_arakoon_checkup exclude each other in the original (extra_task_names).
   defineTask({
     module,
@@ -25,14 +16,6 @@ export const storagedriverPending: TaskDef[] = [
     owner: cluster,
     ensureSingle: { mode: 'DEFAULT' },
     pending: arrivesWith.phase2,
-  }),
-  defineTask({
-    module,
-    name: 'refresh_configuration',
-    summary: "Refresh the StorageDriver's configuration (Configuration must have been updated manually)",
-    params: z.object({ storagedriver_guid: guid }).strict(),
-    owner: cluster,
-    pending: arrivesWith.cluster,
   }),
   defineTask({
     module,
