@@ -7,6 +7,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   rtt: async () => (await import('./rtt.js')).rtt,
   nbd: async () => (await import('./nbd.js')).nbd,
   snapshots: async () => (await import('./snapshots.js')).snapshots,
+  failover: async () => (await import('./failover.js')).failover,
 };
 
 async function main(): Promise<number> {

@@ -26,7 +26,7 @@ import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
 import { VoldrvClients } from './storagedriver/voldrv-client.js';
 import { VoldrvService } from './storagedriver/voldrv-service.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
-import { Scheduler } from './scheduler/scheduler.js';
+import { SCHEDULING_ENABLED_KEY, Scheduler } from './scheduler/scheduler.js';
 import { FailureDetector } from './cluster/failure-detector.js';
 import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
@@ -180,6 +180,7 @@ export class Agent {
         scheduler = new Scheduler({
           kv: leaseKv,
           readConfig: () => config.get('/ovs/framework/scheduling/celery'),
+          readEnabled: () => config.get(SCHEDULING_ENABLED_KEY),
           fire: (task) => this.fireScheduled(table, task),
           log: this.opts.log.child({ component: 'scheduler' }),
           tickMs: this.opts.schedulerTickMs ?? 10_000,

@@ -114,10 +114,10 @@ export async function startNatsServer(res: Resources): Promise<{ url: string; ch
 }
 
 /** A real `ovs agent` in its own process; resolves with its StorageRouter guid once the ready file appears. */
-export async function startAgent(res: Resources, natsUrl: string, name: string): Promise<{ guid: string; child: Child; dataDir: string }> {
+export async function startAgent(res: Resources, natsUrl: string, name: string, ip = '127.0.0.1'): Promise<{ guid: string; child: Child; dataDir: string }> {
   const dataDir = await res.tempDir('ovs-bench-agent-');
   const ready = join(dataDir, 'ready.json');
-  const args = [...agentNodeArgs(), OVS_BIN, 'agent', '--nats', natsUrl, '--data-dir', dataDir, '--name', name, '--ip', '127.0.0.1'];
+  const args = [...agentNodeArgs(), OVS_BIN, 'agent', '--nats', natsUrl, '--data-dir', dataDir, '--name', name, '--ip', ip];
   const child = res.spawn(`agent ${name}`, process.execPath, args, {
     env: { ...process.env, OVS_READY_FILE: ready, OVS_LOG_LEVEL: process.env.OVS_LOG_LEVEL ?? 'warn' },
   });

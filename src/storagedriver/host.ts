@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { LocalDirBackend } from '../dataplane/backend/local-dir.js';
 import { DEFAULT_GEOMETRY, type Geometry } from '../dataplane/common/geometry.js';
 import { VolumeDriver } from '../dataplane/driver/volume-driver.js';
 import { NbdServer } from '../dataplane/nbd/server.js';
 import type { ModelObject } from '../model/schema.js';
 import { publishVoldrvEvent } from '../events/voldrv-events.js';
-import { VpoolError } from '../errors.js';
 import { KvRegistry } from '../dataplane/registry/kv-registry.js';
+import { backendOf } from './backend-of.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -28,12 +27,6 @@ export function geometryOf(vpool: ModelObject): { geometry: Geometry; allowTinyS
     geometry: { ...DEFAULT_GEOMETRY, clusterSize, scoMultiplier: Math.max(1, Math.floor(scoBytes / clusterSize)), tlogMultiplier: cfg.tlog_multiplier ?? 16 },
     allowTinyScos: scoBytes < 1024 * 1024,
   };
-}
-
-export function backendPathOf(vpool: ModelObject): string {
-  const info = ((vpool.metadata as Record<string, unknown> | undefined)?.backend as { backend_info?: { path?: string } } | undefined)?.backend_info;
-  if (!info?.path) throw new VpoolError(`vPool ${String(vpool.name)} has no local backend path`, { vpool_guid: vpool.guid });
-  return info.path;
 }
 
 /**
@@ -61,7 +54,7 @@ export class StorageDriverHost {
       vpool: vpool.guid,
       nodeId: String(sd.storagedriver_id),
       dataRoot: join(dataRoot, 'vpools'),
-      backend: new LocalDirBackend(backendPathOf(vpool)),
+      backend: backendOf(vpool, nc.jetstream(), { replicas: kvReplicas }),
       geometry,
       allowTinyScos,
       log: log.child({ storagedriver: sd.storagedriver_id }),
