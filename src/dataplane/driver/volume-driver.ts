@@ -14,6 +14,7 @@ import {
 } from '../volume/volume-admin.js';
 import type { Volume } from '../volume/volume.js';
 import { FileRegistry, type NodeState, type Registration, type Registry } from './registry.js';
+import { TARGET_PATH_OBJECT, reconcileRegistry } from './reconcile.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -93,6 +94,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   /** Starts the driver: every volume registered to this node is restarted (locally when local state exists). */
   async start(): Promise<void> {
     await this.registry.load();
+    await reconcileRegistry(this.registry, this.o.backend, this.o.nodeId, this.o.log);
     // A node that starts is back: it serves what the registry gives it and nothing else.
     await this.registry.setNodeState(this.o.nodeId, 'ONLINE');
     await this.dropForeignLocalState();
@@ -131,6 +133,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     await this.registry.add(this.registration(id, a.target_path, owner_tag, null, null));
     try {
       const v = await createVolume(this.ctx(), { volumeId: id, sizeBytes: size, geometry: this.o.geometry, ownerTag: owner_tag });
+      await this.o.backend.put(v.cfg.ns, TARGET_PATH_OBJECT, Buffer.from(a.target_path), { fence: v.fence, overwrite: true });
       this.volumes.set(id, v);
     } catch (e) {
       await this.registry.remove(id);
@@ -155,6 +158,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
         volumeId: id, sizeBytes: size || (await this.sizeFromBackend(parent.namespace)), geometry: this.o.geometry, ownerTag: owner_tag,
         parent: { ns: parent.namespace, snapshot: a.parent_snapshot_id },
       });
+      await this.o.backend.put(v.cfg.ns, TARGET_PATH_OBJECT, Buffer.from(a.target_path), { fence: v.fence, overwrite: true });
       this.volumes.set(id, v);
       this.publish('volume_create', { name: a.target_path, size: v.size, path: a.target_path, volume_id: id });
     } catch (e) {
@@ -180,8 +184,10 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     const v = this.volumes.get(r.object_id);
     this.volumes.delete(r.object_id);
     await v?.stop({ abandon: true });
-    await this.registry.remove(r.object_id);
+    // Namespace first: a registration without a namespace is cleaned at its node's next start; the other way round
+    // a node starting meanwhile would register the half-deleted volume again from the backend.
     await this.o.backend.deleteNamespace(r.namespace);
+    await this.registry.remove(r.object_id);
     await removeLocal(this.root, r.namespace);
     this.publish('volume_delete', { name: r.target_path, path: r.target_path, volume_id: r.object_id });
   }
