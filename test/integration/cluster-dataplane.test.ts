@@ -169,6 +169,27 @@ test.serial('moves that cannot be: unknown and non-member StorageRouters are ref
   t.notRegex(await qemuIo(nbd(0, 'mv1'), `read -P ${0x10} 0 1M`), /fail/i, 'still served by its owner');
 });
 
+test.serial('the same life cycle on the nats backend: create, write, snapshot, rollback, clone elsewhere, move, delete', async (t) => {
+  const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'npool', storagerouter_ip: IPS[0]!, backend_info: { type: 'nats' } } });
+  const r1 = await call<{ storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'npool', storagerouter_ip: IPS[1]!, backend_info: { type: 'nats' } } });
+  const [a, b] = await Promise.all([r.storagedriver_guid, r1.storagedriver_guid].map((g) => request<{ guid: string; storage_ip: string; ports: { edge: number } }>(nc, 'ovs.model.storagedriver.get', { guid: g })));
+  const at = (sd: { storage_ip: string; ports: { edge: number } }, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'nv1', volume_size: 16 * MiB, storagedriver_guid: a!.guid });
+  t.regex(await qemuIo(at(a!, 'nv1'), 'write -P 0x21 0 4M'), /wrote/);
+  const snap = await call<string>('vdisk.create_snapshot', { vdisk_guid: vd, metadata: { label: 'n1', timestamp: 1_700_000_500, is_consistent: true } });
+  await waitFor('snapshot in the nats backend', () => call<boolean>('vdisk.is_volume_synced_up_to_snapshot', { vdisk_guid: vd, snapshot_id: snap }));
+  t.regex(await qemuIo(at(a!, 'nv1'), 'write -P 0x22 0 1M'), /wrote/);
+  t.true(await call<boolean>('vdisk.rollback', { vdisk_guid: vd, timestamp: 1_700_000_500 }));
+  t.notRegex(await qemuIo(at(a!, 'nv1'), 'read -P 0x21 0 4M'), /fail/i, 'rolled back');
+  const clone = await call<{ vdisk_guid: string }>('vdisk.clone', { vdisk_guid: vd, name: 'nv1-clone', snapshot_id: snap, storagerouter_guid: agents[1]!.guid });
+  t.notRegex(await qemuIo(at(b!, 'nv1-clone'), 'read -P 0x21 0 4M'), /fail/i, 'the clone on the other node reads the snapshot');
+  await call('vdisk.delete', { vdisk_guid: clone.vdisk_guid });
+  await call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: agents[1]!.guid });
+  t.notRegex(await qemuIo(at(b!, 'nv1'), 'read -P 0x21 0 4M'), /fail/i, 'moved with its data');
+  await call('vdisk.delete', { vdisk_guid: vd });
+  t.deepEqual(await call('vdisk.list_volumes', { vpool_guid: r.vpool_guid }), []);
+});
+
 test.serial('a node that is down: list_volumes still lists every volume; sync_with_reality leaves its vDisks alone and says so', async (t) => {
   const victim = agents[2]!;
   const listed = await call<string[]>('vdisk.list_volumes', { vpool_guid: vpool });
