@@ -45,6 +45,11 @@ export class ModelStore {
     }
   }
 
+  /** The guid of the object of `type` whose unique `prop` has `value`, from the store itself (not this agent's view). */
+  holderOf(type: string, prop: string, value: unknown): Promise<string | undefined> {
+    return this.uniques.holderOf(type, prop, value);
+  }
+
   /** Read-modify-write with compare-and-set; `change` gets a mutable copy and may be called again on conflict. */
   async update(type: string, guid: string, change: (draft: Record_) => void): Promise<ModelObject> {
     const def = this.typeDef(type);

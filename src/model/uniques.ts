@@ -45,6 +45,12 @@ export class UniqueClaims {
     throw new UniqueConstraintError(type, prop, value);
   }
 
+  /** The object that holds a unique value (read from the claim, so it is right even before this agent's view is). */
+  async holderOf(type: string, prop: string, value: unknown): Promise<string | undefined> {
+    const entry = await this.kv.get(uniqueKey(type, prop, value));
+    return entry && entry.operation === 'PUT' ? (decode(entry.value) as { guid?: string }).guid : undefined;
+  }
+
   /** Releases a claim only when it is still ours. */
   async release(type: string, prop: string, value: unknown, guid: string): Promise<void> {
     const key = uniqueKey(type, prop, value);

@@ -88,7 +88,11 @@ test.serial('clone and create_from_template onto another node read the parent\'s
   const parent = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'shared1')!;
   const snaps = (await request<{ snapshots: Array<{ guid: string }> }>(nc, 'ovs.model.vdisk.get', { guid: parent.guid })).snapshots;
   const clone = await call<{ vdisk_guid: string }>('vdisk.clone', { vdisk_guid: parent.guid, name: 'shared1-clone', snapshot_id: snaps[0]!.guid, storagerouter_guid: agents[2]!.guid });
-  const got = await request<{ storagedriver_guid: string; parent_vdisk_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: clone.vdisk_guid });
+  // Model views follow the KV watch: an agent other than the writer may answer a moment behind.
+  const got = await waitFor('the clone in the model with its parent', async () => {
+    const v = await request<{ storagedriver_guid: string; parent_vdisk_guid: string | null }>(nc, 'ovs.model.vdisk.get', { guid: clone.vdisk_guid });
+    return v.parent_vdisk_guid ? v : undefined;
+  });
   t.is(got.storagedriver_guid, sds[2]!.guid, 'the clone lives on node 2');
   t.is(got.parent_vdisk_guid, parent.guid);
   const read = await qemuIo(nbd(2, 'shared1-clone'), 'read -P 0x31 0 4M');
@@ -161,7 +165,7 @@ test.serial('I18: a move under write load loses no acknowledged write; owner_cha
 });
 
 test.serial('moves that cannot be: unknown and non-member StorageRouters are refused and nothing changes', async (t) => {
-  const vd = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'mv1')!.guid;
+  const vd = (await waitFor('mv1 in the model', async () => (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'mv1'))).guid;
   const before = await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd });
   t.is((await failure(call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: 'no-such-sr' }))).type, 'OBJECT_NOT_FOUND');
   t.is((await failure(call('vdisk.move', { vdisk_guid: vd, target_storagerouter_guid: agents[3]!.guid }))).type, 'VPOOL_ERROR');

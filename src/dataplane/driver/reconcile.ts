@@ -6,6 +6,10 @@ import type { Registration, Registry } from './registry.js';
 /** The devicename a volume was created under, kept in its namespace so the registry can be rebuilt from the backend. */
 export const TARGET_PATH_OBJECT = 'target_path';
 
+function hasDescendantsCheck(r: Registry): r is Registry & { repairDescendants(): Promise<unknown> } {
+  return typeof (r as { repairDescendants?: unknown }).repairDescendants === 'function';
+}
+
 interface BackendVolume {
   cfg: VolumeConfig;
   claim: { ownerTag: number; nodeId: string };
@@ -60,6 +64,8 @@ export async function reconcileRegistry(registry: Registry, backend: Backend, no
     out.removed.push(r.object_id);
   }
   for (let tag = 0; tag < highestTag; ) tag = await registry.nextOwnerTag();
+  // A crash between a clone's registration and its parent's descendants (or the reverse on removal) is repaired here.
+  if (hasDescendantsCheck(registry)) await registry.repairDescendants();
   if (out.added.length + out.repointed.length + out.removed.length > 0) log.warn(out, 'volume registry brought in line with the backend');
   return out;
 }

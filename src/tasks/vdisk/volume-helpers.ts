@@ -1,5 +1,5 @@
 import { InvalidOperationError, InvalidSizeError } from '../../dataplane/errors.js';
-import { NameInUseError, RaceConditionError, UniqueConstraintError } from '../../errors.js';
+import { NameInUseError, ObjectNotFoundError, RaceConditionError, UniqueConstraintError } from '../../errors.js';
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import type { StorageDriverHost } from '../../storagedriver/host.js';
@@ -33,17 +33,19 @@ export function checkNameFree(s: AgentServices, vpoolGuid: string, devicename: s
  * `volume_create` event may both get here; the volume id is unique in the model, so the second one updates instead.
  */
 export async function upsertVdiskOfVolume(s: AgentServices, volumeId: string, onCreate: Record<string, unknown>, always: Record<string, unknown>): Promise<ModelObject> {
-  const existing = s.view.list('vdisk', { volume_id: volumeId })[0];
-  if (!existing) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    // The store's claim, not this agent's view: the other writer may be on another agent whose write is not here yet.
+    const guid = s.view.list('vdisk', { volume_id: volumeId })[0]?.guid ?? (await s.store.holderOf('vdisk', 'volume_id', volumeId));
     try {
-      return await s.store.create('vdisk', { ...onCreate, ...always, volume_id: volumeId });
+      if (!guid) return await s.store.create('vdisk', { ...onCreate, ...always, volume_id: volumeId });
+      return await s.store.update('vdisk', guid, (d) => Object.assign(d, always));
     } catch (e) {
-      if (!(e instanceof UniqueConstraintError)) throw e;
+      // Lost the create to the other writer, or its create is claimed but not written yet: look again.
+      if (!(e instanceof UniqueConstraintError) && !(e instanceof ObjectNotFoundError)) throw e;
+      await sleep(20);
     }
   }
-  const guid = existing?.guid ?? s.view.list('vdisk', { volume_id: volumeId })[0]?.guid;
-  if (!guid) throw new RaceConditionError(`vdisk of volume ${volumeId}`, 1);
-  return s.store.update('vdisk', guid, (d) => Object.assign(d, always));
+  throw new RaceConditionError(`vdisk of volume ${volumeId}`, 100);
 }
 
 /** Creates the model object of a volume that now exists on `sd`; if that fails the volume goes too (nothing half-done). */
