@@ -135,7 +135,7 @@ export class Agent {
 
     publishActorEvents(this.supervision, this.nc, me);
     this.server = new Server({
-      me, nc: this.nc, table, invoker, results, view: this.view, computed, config, log: o.log,
+      me, nc: this.nc, table, invoker, results, view: this.view, store, computed, config, log: o.log,
       maxRequestBytes: o.maxRequestBytes ?? 512 * 1024,
       joinQueue: o.joinQueue ?? true,
     });

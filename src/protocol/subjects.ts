@@ -88,7 +88,7 @@ export function publicModelSubjectOf(s: string): string | undefined {
   return subject('model', tokens[2]!, tokens[3]!);
 }
 
-export const MODEL_OPERATIONS = ['list', 'get'] as const;
+export const MODEL_OPERATIONS = ['list', 'get', 'create', 'delete'] as const;
 export type ModelOperation = (typeof MODEL_OPERATIONS)[number];
 
 export function modelSubject(type: string, op: ModelOperation): string {

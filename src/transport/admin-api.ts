@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { BadRequestError, ValidationError } from '../errors.js';
+import { BadRequestError, UniqueConstraintError, ValidationError } from '../errors.js';
 import type { ConfigStore } from '../config/store.js';
 import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
+import type { ModelStore } from '../model/store.js';
 import { publicView } from '../model/schema.js';
 import { guid } from '../tasks/params.js';
 import { configOperationOf, modelRequestOf } from '../protocol/subjects.js';
@@ -20,8 +21,21 @@ function parse<T extends z.ZodType>(schema: T, params: Record<string, unknown>, 
   throw new ValidationError(`invalid parameters for ${what}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
 }
 
-/** `ovs.model.<type>.list|get`: answered by any agent from its watch-fed view. */
-export function modelRequest(view: ModelView, computed: ComputedFields, subject: string, params: Record<string, unknown>): unknown {
+/** Model types an operator creates and deletes through the admin API (domain management, architecture.md). */
+const WRITABLE = {
+  domain: z.object({ name: z.string().trim().min(1).max(64) }).strict(),
+  storagerouterdomain: z.object({ storagerouter_guid: guid, domain_guid: guid, backup: z.boolean().default(false) }).strict(),
+} as const;
+
+function isWritable(type: string): type is keyof typeof WRITABLE {
+  return Object.hasOwn(WRITABLE, type);
+}
+
+/**
+ * `ovs.model.<type>.list|get`, answered by any agent from its watch-fed view; `create|delete` for the domain types
+ * (a Domain, a StorageRouter's regular or recovery — `backup` — domain), written with compare-and-set.
+ */
+export async function modelRequest(view: ModelView, computed: ComputedFields, store: ModelStore, subject: string, params: Record<string, unknown>): Promise<unknown> {
   const request = modelRequestOf(subject);
   const { type, op } = request ?? {};
   if (type === undefined || op === undefined || !view.typeDef(type)) {
@@ -35,7 +49,25 @@ export function modelRequest(view: ModelView, computed: ComputedFields, subject:
     const { guid: g } = parse(getParams, params, subject);
     return publicView(view.typeDef(type), computed.expand(type, view.get(type, g)));
   }
-  throw new BadRequestError(`unknown model operation '${op}'; use list or get`, { subject });
+  if ((op === 'create' || op === 'delete') && !isWritable(type)) {
+    throw new BadRequestError(`${type} objects are not written through the admin API (only ${Object.keys(WRITABLE).join(', ')})`, { subject });
+  }
+  if (op === 'create' && isWritable(type)) {
+    const props = parse(WRITABLE[type], params, subject);
+    if (type === 'storagerouterdomain') {
+      const { storagerouter_guid: sr, domain_guid: domain } = props as z.infer<typeof WRITABLE.storagerouterdomain>;
+      view.get('storagerouter', sr);
+      view.get('domain', domain);
+      if (view.list('storagerouterdomain', { storagerouter_guid: sr, domain_guid: domain }).length > 0) throw new UniqueConstraintError(type, 'domain_guid', domain);
+    }
+    return publicView(view.typeDef(type), await store.create(type, props));
+  }
+  if (op === 'delete') {
+    const { guid: g } = parse(getParams, params, subject);
+    await store.delete(type, g);
+    return null;
+  }
+  throw new BadRequestError(`unknown model operation '${op}'; use list or get (create and delete for domains)`, { subject });
 }
 
 /** `ovs.config.get|set|list` on the configuration tree. */

@@ -13,6 +13,7 @@ import { fullName, type TaskDef } from '../tasks/define.js';
 import type { ConfigStore } from '../config/store.js';
 import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
+import type { ModelStore } from '../model/store.js';
 import { configRequest, modelRequest } from './admin-api.js';
 import { replyTo, respond } from './envelope.js';
 import type { Invoker, ReplySink } from './invoke.js';
@@ -26,6 +27,7 @@ export interface ServerDeps {
   invoker: Invoker;
   results: TaskResults;
   view: ModelView;
+  store: ModelStore;
   computed: ComputedFields;
   config: ConfigStore;
   log: Logger;
@@ -123,7 +125,7 @@ export class Server {
     if (owner && (await this.relay(m, nodeModelSubject(owner, 'vdisk', 'get')))) return;
     await replyTo(m, this.d.me, async (encoding) => {
       this.checkSize(m);
-      return modelRequest(this.d.view, this.d.computed, subject, decodeParams(m.data, encoding));
+      return modelRequest(this.d.view, this.d.computed, this.d.store, subject, decodeParams(m.data, encoding));
     });
   }
 

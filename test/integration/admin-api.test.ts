@@ -103,6 +103,30 @@ test.serial('model errors: unknown guid, bad guid, unknown type or operation', a
   }
 });
 
+test.serial('domain management: create Domains, give a StorageRouter a regular and a recovery domain, refuse what does not fit', async (t) => {
+  const create = (type: string, params: Record<string, unknown>): Promise<Obj> => request(nc, `ovs.model.${type}.create`, params);
+  const east = await create('domain', { name: 'east' });
+  const west = await create('domain', { name: 'west' });
+  t.like(await get('domain', east.guid), { name: 'east' });
+  const regular = await create('storagerouterdomain', { storagerouter_guid: me, domain_guid: east.guid });
+  const recovery = await create('storagerouterdomain', { storagerouter_guid: me, domain_guid: west.guid, backup: true });
+  t.like(regular, { backup: false, storagerouter_guid: me, domain_guid: east.guid });
+  t.like(recovery, { backup: true });
+  t.deepEqual((await list('storagerouterdomain', { storagerouter_guid: me })).map((d) => [d.domain_guid, d.backup]).sort(), [[east.guid, false], [west.guid, true]].sort());
+  t.is((await failure(create('storagerouterdomain', { storagerouter_guid: me, domain_guid: east.guid }))).type, 'UNIQUE_CONSTRAINT_VIOLATION', 'a domain once per StorageRouter');
+  t.is((await failure(create('storagerouterdomain', { storagerouter_guid: randomUUID(), domain_guid: east.guid }))).type, 'OBJECT_NOT_FOUND');
+  t.is((await failure(create('storagerouterdomain', { storagerouter_guid: me, domain_guid: randomUUID() }))).type, 'OBJECT_NOT_FOUND');
+  t.is((await failure(create('domain', { name: '' }))).type, 'VALIDATION_FAILED');
+  t.is((await failure(create('domain', { name: 'x', extra: 1 }))).type, 'VALIDATION_FAILED');
+  t.is((await failure(create('vpool', { name: 'nope' }))).type, 'BAD_REQUEST', 'only the domain types are written here');
+  t.is((await failure(request(nc, 'ovs.model.domain.delete', { guid: east.guid }))).type, 'LINKED_OBJECT', 'a domain in use stays');
+  await request(nc, 'ovs.model.storagerouterdomain.delete', { guid: regular.guid });
+  await request(nc, 'ovs.model.domain.delete', { guid: east.guid });
+  t.is((await failure(get('domain', east.guid))).type, 'OBJECT_NOT_FOUND');
+  await request(nc, 'ovs.model.storagerouterdomain.delete', { guid: recovery.guid });
+  await request(nc, 'ovs.model.domain.delete', { guid: west.guid });
+});
+
 test.serial('config get/set/list, with | sub-keys', async (t) => {
   const id = await cfg<{ key: string; exists: boolean; value: unknown }>('get', { key: '/ovs/framework/cluster_id' });
   t.true(id.exists);
