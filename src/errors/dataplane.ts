@@ -87,3 +87,18 @@ export class InvalidSizeError extends VolumeDriverError<{ size: number; cluster_
     registerError(this, { type: 'INVALID_SIZE', retryable: false, meaning: 'a size that is not a positive multiple of the cluster size, or above the maximum' });
   }
 }
+
+export class DtlError extends VolumeDriverError<{
+  reason: 'unreachable' | 'timeout' | 'closed' | 'fenced' | 'refused' | 'protocol' | 'server' | 'port_in_use';
+  ns: string;
+  host: string;
+  port: number;
+}> {
+  static {
+    registerError(this, {
+      type: 'DTL_ERROR',
+      retryable: true,
+      meaning: 'the DTL failed (`reason`: unreachable, timeout, closed, fenced by a newer owner, refused, protocol, server, port_in_use); a volume goes DEGRADED',
+    });
+  }
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import * as errors from '../../src/errors.js';
 import {
-  BackendError, BackendRequestError, BadRequestError, CannotShrinkError, DeadlineExceededError, EnsureSingleTimeoutError, FencedError, HostCommandError,
+  BackendError, BackendRequestError, BadRequestError, CannotShrinkError, DeadlineExceededError, DtlError, EnsureSingleTimeoutError, FencedError, HostCommandError,
   InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError, NotOwnerError,
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
@@ -42,6 +42,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   NOT_OWNER: () => new NotOwnerError('volume v1 is registered to node n2, not n1', { volume_id: 'v1', node_id: 'n2' }),
   VOLUME_HALTED: () => new VolumeHaltedError('volume v1 is halted: fenced', { volume_id: 'v1' }),
   OUT_OF_RANGE: () => new OutOfRangeError('I/O outside v1', { offset: 4096, length: 512, size: 4096 }),
+  DTL_ERROR: () => new DtlError('DTL 10.0.0.2:26203 fenced ns1: a newer owner registered', { reason: 'fenced', ns: 'ns1', host: '10.0.0.2', port: 26203 }),
   READ_ONLY: () => new ReadOnlyVolumeError('volume v1 is a template (read-only)'),
   INVALID_SIZE: () => new InvalidSizeError('size 5 is not a positive multiple of the cluster size 4096', { size: 5, cluster_size: 4096 }),
   BACKEND_ERROR: () => new BackendError('local backend I/O failed: EIO', { ns: 'ns1', name: 'o1', code: 'EIO' }),
