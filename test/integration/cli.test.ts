@@ -121,6 +121,22 @@ test('model list <type> --json', async (t) => {
   t.regex(badType.stderr, /BAD_REQUEST/);
 });
 
+test('domain create, assign (regular and --recovery), unassign, delete', async (t) => {
+  const n = ['--nats', server.url, '--json'];
+  const east = json<{ guid: string }>(await ovs('domain', 'create', 'cli-east', ...n));
+  const west = json<{ guid: string }>(await ovs('domain', 'create', 'cli-west', ...n));
+  t.like(json(await ovs('domain', 'assign', me, east.guid, ...n)), { backup: false, domain_guid: east.guid });
+  t.like(json(await ovs('domain', 'assign', me, west.guid, '--recovery', ...n)), { backup: true, domain_guid: west.guid });
+  const refused = await ovs('domain', 'delete', east.guid, ...n);
+  t.is(refused.code, 1);
+  t.regex(refused.stdout + refused.stderr, /LINKED_OBJECT/);
+  for (const d of [east, west]) {
+    t.like(json(await ovs('domain', 'unassign', me, d.guid, ...n)), { unassigned: true });
+    t.is((await ovs('domain', 'delete', d.guid, ...n)).code, 0);
+  }
+  t.deepEqual(json<unknown[]>(await ovs('model', 'list', 'storagerouterdomain', `storagerouter_guid=${me}`, ...n)), []);
+});
+
 test('config set, get and list', async (t) => {
   const set = await ovs('config', 'set', '/ovs/test/x', '5', '--nats', server.url);
   t.is(set.code, 0, set.stderr);
