@@ -1,0 +1,274 @@
+/**
+ * DTL client (spec C6), one per volume. Any error or timeout rejects with a DtlError and leaves the client broken:
+ * every later call rejects with the same error, and the volume goes DEGRADED and connects a new client later.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { DtlError } from '../../errors/dataplane.js';
+import { DtlOp, DtlStatus, encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type Frame, MAX_FRAME_BYTES } from './frame.js';
+import {
+  decodeFailure, decodeRange, decodeStreamItem, DtlFailure, encodeAdd, encodeRegister, encodeScoNumber, entryBytes, MAX_ENTRIES_PER_ADD,
+  type DtlEntry, type DtlRange,
+} from './messages.js';
+import { AsyncAddQueue } from './send-queue.js';
+
+export interface DtlClientOptions {
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** `sync`: add() resolves once the server has the entries. `async`: add() queues them (see AsyncAddQueue). */
+  mode?: 'sync' | 'async';
+  /** Entries the async queue holds before add() waits. */
+  queueEntries?: number;
+}
+
+type DtlErrorReason = 'unreachable' | 'timeout' | 'closed' | 'fenced' | 'refused' | 'protocol' | 'server';
+
+interface PendingRequest {
+  /** Returns true when the request is complete. */
+  onFrame(frame: Frame): boolean;
+  onError(error: DtlError): void;
+  timer: NodeJS.Timeout;
+}
+
+const FAILURE_REASONS: Record<DtlFailure, DtlErrorReason> = {
+  [DtlFailure.NOT_REGISTERED]: 'refused',
+  [DtlFailure.FENCED]: 'fenced',
+  [DtlFailure.REFUSED]: 'refused',
+  [DtlFailure.BAD_REQUEST]: 'protocol',
+  [DtlFailure.SERVER]: 'server',
+};
+
+export class DtlClient {
+  private readonly decoder = new FrameDecoder();
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextRequestId = 1;
+  private failure: DtlError | undefined;
+  private ns = '';
+  private clusterSize = 0;
+  private readonly queue: AsyncAddQueue | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly host: string,
+    private readonly port: number,
+    private readonly requestTimeoutMs: number,
+    options: DtlClientOptions,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.received(chunk));
+    socket.on('error', (error) => this.fail('closed', `connection to the DTL failed: ${error.message}`));
+    socket.on('close', () => this.fail('closed', 'the DTL closed the connection'));
+    if (options.mode === 'async') {
+      this.queue = new AsyncAddQueue(options.queueEntries ?? 1024, (entries) => this.sendAdd(entries), () => this.failure);
+    }
+  }
+
+  static async connect(host: string, port: number, options: DtlClientOptions = {}): Promise<DtlClient> {
+    const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const socket = netConnect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new DtlError(`DTL ${host}:${port} did not accept a connection within ${connectTimeoutMs} ms`, { reason: 'timeout', host, port }));
+      }, connectTimeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(socket);
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new DtlError(`DTL ${host}:${port} is unreachable: ${error.message}`, { reason: 'unreachable', host, port }));
+      });
+    });
+    return new DtlClient(socket, host, port, options.requestTimeoutMs ?? 60_000, options);
+  }
+
+  /** Set once the client failed; a broken client never recovers. */
+  get broken(): DtlError | undefined {
+    return this.failure;
+  }
+
+  /** Takes the namespace over on the server, fencing a previous client with a lower or equal owner tag. */
+  async register(ns: string, clusterSize: number, ownerTag: bigint): Promise<void> {
+    await this.request(DtlOp.REGISTER, encodeRegister({ ns, clusterSize, ownerTag }));
+    this.ns = ns;
+    this.clusterSize = clusterSize;
+  }
+
+  /**
+   * Sync mode: resolves once the server appended every entry (not yet durable: see flush()). Async mode: resolves
+   * once the entries are queued (copied), waiting while the queue is full.
+   */
+  async add(entries: readonly DtlEntry[]): Promise<void> {
+    this.throwIfBroken();
+    if (this.clusterSize === 0) throw new DtlError('DTL add before register', { reason: 'protocol', host: this.host, port: this.port });
+    if (this.queue !== undefined) return this.queue.add(entries);
+    for (const batch of batches(entries, this.entriesPerFrame())) await this.sendAdd(batch);
+  }
+
+  /** Resolves once every entry added before is on the server's disk (async mode: the queue drained first). */
+  async flush(): Promise<void> {
+    if (this.queue !== undefined) await this.queue.drained();
+    await this.request(DtlOp.FLUSH);
+  }
+
+  async clear(): Promise<void> {
+    if (this.queue !== undefined) await this.queue.drained();
+    await this.request(DtlOp.CLEAR);
+  }
+
+  /** Drops the entries of SCOs up to `scoNumber` (they reached the backend). */
+  async removeUpTo(scoNumber: number): Promise<void> {
+    if (this.queue !== undefined) await this.queue.drained();
+    await this.request(DtlOp.REMOVE_UP_TO, encodeScoNumber(scoNumber));
+  }
+
+  /** Oldest and youngest SCO numbers on the server, `undefined` when it holds nothing. */
+  async rangeOf(): Promise<DtlRange | undefined> {
+    if (this.queue !== undefined) await this.queue.drained();
+    return decodeRange(await this.request(DtlOp.RANGE));
+  }
+
+  /** Every entry on the server in SCO, then append order (to replay after a failover). */
+  entries(): AsyncIterable<DtlEntry> {
+    return this.stream(DtlOp.ENTRIES);
+  }
+
+  /** The entries of one SCO. */
+  scoEntries(scoNumber: number): AsyncIterable<DtlEntry> {
+    return this.stream(DtlOp.GET_SCO, encodeScoNumber(scoNumber));
+  }
+
+  /** Deletes the namespace's entries on the server and ends the session. */
+  async unregister(): Promise<void> {
+    if (this.queue !== undefined) await this.queue.drained();
+    await this.request(DtlOp.UNREGISTER);
+    this.ns = '';
+    this.clusterSize = 0;
+  }
+
+  close(): void {
+    this.fail('closed', 'the DTL client was closed');
+  }
+
+  private entriesPerFrame(): number {
+    return Math.max(1, Math.min(MAX_ENTRIES_PER_ADD, Math.floor((MAX_FRAME_BYTES - FRAME_HEADER_BYTES - 4) / entryBytes(this.clusterSize))));
+  }
+
+  private async sendAdd(entries: readonly DtlEntry[]): Promise<void> {
+    for (const batch of batches(entries, this.entriesPerFrame())) await this.request(DtlOp.ADD, encodeAdd(batch, this.clusterSize));
+  }
+
+  private async request(op: DtlOp, payload?: Buffer): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      this.start(op, payload, (frame) => (resolve(frame.payload), true), reject);
+    });
+  }
+
+  private async *stream(op: DtlOp, payload?: Buffer): AsyncGenerator<DtlEntry> {
+    const arrived: DtlEntry[] = [];
+    let next = 0;
+    let finished = false;
+    let error: DtlError | undefined;
+    let wake: (() => void) | undefined;
+    this.start(
+      op,
+      payload,
+      (frame) => {
+        const entry = decodeStreamItem(frame.payload);
+        if (entry === undefined) finished = true;
+        else arrived.push(entry);
+        wake?.();
+        return finished;
+      },
+      (failure) => {
+        error = failure;
+        wake?.();
+      },
+    );
+    for (;;) {
+      if (next < arrived.length) {
+        yield arrived[next++]!;
+        if (next > 1024) {
+          arrived.splice(0, next);
+          next = 0;
+        }
+      } else if (error !== undefined) {
+        throw error;
+      } else if (finished) {
+        return;
+      } else {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    }
+  }
+
+  private start(op: DtlOp, payload: Buffer | undefined, onFrame: (frame: Frame) => boolean, onError: (error: DtlError) => void): void {
+    if (this.failure !== undefined) return onError(this.failure);
+    const requestId = this.nextRequestId;
+    this.nextRequestId = (this.nextRequestId + 1) >>> 0 || 1;
+    const timer = setTimeout(() => this.fail('timeout', `DTL request ${DtlOp[op]} got no answer within ${this.requestTimeoutMs} ms`), this.requestTimeoutMs);
+    this.pending.set(requestId, { onFrame, onError, timer });
+    this.socket.write(encodeFrame(op, requestId, payload));
+  }
+
+  private received(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (error) {
+      return this.fail('protocol', `bad frame from the DTL: ${(error as Error).message}`);
+    }
+    for (const frame of frames) {
+      const request = this.pending.get(frame.requestId);
+      if (request === undefined) return this.fail('protocol', `the DTL answered unknown request ${frame.requestId}`);
+      if (frame.code !== (DtlStatus.OK as number)) {
+        const { failure, message } = decodeFailure(frame.payload);
+        return this.fail(FAILURE_REASONS[failure], `DTL ${this.host}:${this.port} refused a request for ${this.ns || 'no namespace'}: ${message}`);
+      }
+      let complete: boolean;
+      try {
+        complete = request.onFrame(frame);
+      } catch (error) {
+        return this.fail('protocol', `bad reply from the DTL: ${(error as Error).message}`);
+      }
+      if (complete) {
+        clearTimeout(request.timer);
+        this.pending.delete(frame.requestId);
+      } else {
+        request.timer.refresh();
+      }
+    }
+  }
+
+  private fail(reason: DtlErrorReason, message: string): void {
+    if (this.failure === undefined) {
+      this.failure = new DtlError(message, { reason, ns: this.ns, host: this.host, port: this.port });
+      this.socket.destroy();
+    }
+    const failure = this.failure;
+    for (const request of this.pending.values()) {
+      clearTimeout(request.timer);
+      request.onError(failure);
+    }
+    this.pending.clear();
+    this.queue?.wake();
+  }
+
+  private throwIfBroken(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** Splits into frames of at most `size` entries and never across SCOs, so a frame lands in one DTL file. */
+function* batches(entries: readonly DtlEntry[], size: number): Generator<readonly DtlEntry[]> {
+  let start = 0;
+  while (start < entries.length) {
+    const sco = entries[start]!.location.scoNumber;
+    let end = start + 1;
+    while (end < entries.length && end - start < size && entries[end]!.location.scoNumber === sco) end++;
+    yield entries.slice(start, end);
+    start = end;
+  }
+}

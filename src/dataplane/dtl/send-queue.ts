@@ -1,0 +1,83 @@
+/**
+ * The DTL client's async mode: add() copies entries into a bounded queue and returns; one background sender ships
+ * them in order. Producers wait while the queue is full, which throttles the volume to the DTL's pace.
+ */
+import { type DtlEntry, MAX_ENTRIES_PER_ADD } from './messages.js';
+
+const BATCH_ENTRIES = MAX_ENTRIES_PER_ADD;
+
+export class AsyncAddQueue {
+  private readonly queued: DtlEntry[] = [];
+  private sending = false;
+  /** Entries taken off the queue whose ADD is not acknowledged yet; they count against the capacity. */
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly capacity: number,
+    private readonly send: (entries: readonly DtlEntry[]) => Promise<void>,
+    private readonly failure: () => Error | undefined,
+  ) {}
+
+  async add(entries: readonly DtlEntry[]): Promise<void> {
+    for (const entry of entries) {
+      while (this.queued.length + this.inFlight >= this.capacity) {
+        this.throwIfFailed();
+        await this.waitForChange();
+      }
+      this.throwIfFailed();
+      // A copy: the caller's buffer may be a reused I/O slot.
+      this.queued.push({ location: { ...entry.location }, lba: entry.lba, data: Buffer.from(entry.data) });
+      this.pump();
+    }
+  }
+
+  /** Resolves when everything queued before reached the server; rejects once the client failed. */
+  async drained(): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (this.queued.length === 0 && !this.sending) return;
+      await this.waitForChange();
+    }
+  }
+
+  /** Re-checks every waiter (after a send, or when the client failed). */
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private pump(): void {
+    if (this.sending) return;
+    this.sending = true;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queued.length > 0 && this.failure() === undefined) {
+        const batch = this.queued.splice(0, BATCH_ENTRIES);
+        this.inFlight = batch.length;
+        await this.send(batch);
+        this.inFlight = 0;
+        this.wake();
+      }
+    } catch {
+      // The client recorded the failure; waiters see it through failure().
+    } finally {
+      this.inFlight = 0;
+      this.sending = false;
+      this.wake();
+    }
+  }
+
+  private waitForChange(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  private throwIfFailed(): void {
+    const failure = this.failure();
+    if (failure !== undefined) throw failure;
+  }
+}
