@@ -212,7 +212,9 @@ test('async mode: entries arrive in order, the caller may reuse its buffers, and
       }
     }
   }
+  await t.throwsAsync(c.add(makeEntries(9, 1, 0, 4096)), { instanceOf: RangeError, message: /cluster size is 512/ });
   await c.flush();
+  t.is(c.broken, undefined);
   const onDisk: DtlEntry[] = [];
   const store = new DtlStore(dir);
   await (await store.namespace('vol1')).forEachEntry(async (entry) => void onDisk.push(entry));

@@ -58,7 +58,12 @@ export class DtlClient {
     socket.on('error', (error) => this.fail('closed', `connection to the DTL failed: ${error.message}`));
     socket.on('close', () => this.fail('closed', 'the DTL closed the connection'));
     if (options.mode === 'async') {
-      this.queue = new AsyncAddQueue(options.queueEntries ?? 1024, (entries) => this.sendAdd(entries), () => this.failure);
+      this.queue = new AsyncAddQueue(
+        options.queueEntries ?? 1024,
+        (entries) => this.sendAdd(entries),
+        () => this.failure,
+        (error) => this.fail('protocol', `sending queued entries to the DTL failed: ${error instanceof Error ? error.message : String(error)}`),
+      );
     }
   }
 
@@ -102,6 +107,8 @@ export class DtlClient {
   async add(entries: readonly DtlEntry[]): Promise<void> {
     this.throwIfBroken();
     if (this.clusterSize === 0) throw new DtlError('DTL add before register', { reason: 'protocol', host: this.host, port: this.port });
+    const wrongSize = entries.find((entry) => entry.data.length !== this.clusterSize);
+    if (wrongSize !== undefined) throw new RangeError(`DTL entry of ${wrongSize.data.length} bytes, cluster size is ${this.clusterSize}`);
     if (this.queue !== undefined) return this.queue.add(entries);
     for (const batch of batches(entries, this.entriesPerFrame())) await this.sendAdd(batch);
   }

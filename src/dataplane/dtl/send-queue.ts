@@ -17,6 +17,7 @@ export class AsyncAddQueue {
     private readonly capacity: number,
     private readonly send: (entries: readonly DtlEntry[]) => Promise<void>,
     private readonly failure: () => Error | undefined,
+    private readonly sendFailed: (error: unknown) => void,
   ) {}
 
   async add(entries: readonly DtlEntry[]): Promise<void> {
@@ -63,8 +64,9 @@ export class AsyncAddQueue {
         this.inFlight = 0;
         this.wake();
       }
-    } catch {
-      // The client recorded the failure; waiters see it through failure().
+    } catch (error) {
+      // Waiters see the failure through failure() once the client recorded it.
+      this.sendFailed(error);
     } finally {
       this.inFlight = 0;
       this.sending = false;

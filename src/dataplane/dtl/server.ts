@@ -142,7 +142,11 @@ class DtlConnection {
       this.queued++;
       if (this.queued >= MAX_QUEUED_FRAMES) this.socket.pause();
       this.chain = this.chain.then(async () => {
-        if (!this.closed) await this.handle(frame);
+        try {
+          if (!this.closed) await this.handle(frame);
+        } catch {
+          // Only a reply to a connection that closed meanwhile fails here; nobody is left to tell.
+        }
         this.queued--;
         if (this.queued < MAX_QUEUED_FRAMES / 4 && !this.closed) this.socket.resume();
       });
@@ -153,6 +157,7 @@ class DtlConnection {
     try {
       await this.dispatch(frame);
     } catch (error) {
+      if (this.closed) return;
       const failure = error instanceof RequestFailure ? error.failure : error instanceof MalformedFrameError ? DtlFailure.BAD_REQUEST : DtlFailure.SERVER;
       const message = error instanceof Error ? error.message : String(error);
       await this.send(encodeFrame(DtlStatus.NOT_OK, frame.requestId, encodeFailure(failure, message)));
