@@ -8,6 +8,7 @@ import type { ModelObject } from '../model/schema.js';
 import { publishVoldrvEvent } from '../events/voldrv-events.js';
 import { KvRegistry } from '../dataplane/registry/kv-registry.js';
 import { backendOf } from './backend-of.js';
+import { DtlServer } from '../dataplane/dtl/server.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -37,11 +38,12 @@ export class StorageDriverHost {
   readonly driver: VolumeDriver;
   private readonly registry: KvRegistry;
   private nbd: NbdServer | undefined;
+  private dtl: DtlServer | undefined;
 
   constructor(
     readonly sd: ModelObject,
     vpool: ModelObject,
-    dataRoot: string,
+    private readonly dataRoot: string,
     private readonly nc: NatsConnection,
     private readonly log: Logger,
     kvReplicas = 1,
@@ -81,9 +83,12 @@ export class StorageDriverHost {
   }
 
   private async startOnce(): Promise<void> {
+    const ports = this.sd.ports as { edge: number; dtl: number };
+    // The DTL server of this StorageDriver (other nodes' volumes keep their write log here), on its storage IP.
+    this.dtl = new DtlServer(join(this.dataRoot, 'vpools', this.driver.o.vpool, 'dtl'));
+    await this.dtl.listen(ports.dtl, String(this.sd.storage_ip));
     await this.driver.start();
     if (this.stopped) return;
-    const ports = this.sd.ports as { edge: number };
     this.nbd = new NbdServer(this.driver, { log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }) });
     await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
     this.listening = true;
@@ -95,6 +100,7 @@ export class StorageDriverHost {
     this.stopped = true;
     await this.starting?.catch(() => undefined);
     await this.nbd?.close();
+    await this.dtl?.close();
     await this.driver.stop();
     await this.registry.close();
   }

@@ -57,6 +57,30 @@ test.serial('add_vpool: a RUNNING vPool with a StorageDriver whose edge port ser
   t.is((await failure(call('storagerouter.add_vpool', { parameters: { vpool_name: 'pool3', storagerouter_ip: '10.9.9.9', backend_info: { type: 'local', path: '/tmp/x' } } }))).type, 'VPOOL_ERROR');
 });
 
+test.serial('each StorageDriver runs its DTL server on its dtl port: a client registers, adds, flushes and reads back; garbage closes only that connection', async (t) => {
+  const { DtlClient } = await import('../../src/dataplane/dtl/client.js');
+  const { createConnection } = await import('node:net');
+  const dtlPort = (sd.ports as unknown as { dtl: number }).dtl;
+  const garbage = createConnection(dtlPort, sd.storage_ip);
+  await new Promise<void>((resolve) => garbage.once('connect', () => resolve()));
+  garbage.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+  await new Promise<void>((resolve) => garbage.once('close', () => resolve()));
+  const client = await DtlClient.connect(sd.storage_ip, dtlPort, { connectTimeoutMs: 2_000, requestTimeoutMs: 5_000 });
+  try {
+    await client.register('dtl-probe-ns', 4096, 1n);
+    await client.add([{ location: { scoNumber: 1, offset: 0 }, lba: 8n, data: Buffer.alloc(4096, 0x3d) }]);
+    await client.flush();
+    t.deepEqual(await client.rangeOf(), { oldest: 1, youngest: 1 });
+    const got = [];
+    for await (const e of client.entries()) got.push(e);
+    t.is(got.length, 1);
+    t.true(got[0]!.data.equals(Buffer.alloc(4096, 0x3d)));
+    await client.unregister();
+  } finally {
+    client.close();
+  }
+});
+
 test.serial('vDisk life cycle through NATS and NBD: write, snapshot, overwrite, rollback, clone, template, extend, delete', async (t) => {
   const uri = (name: string) => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
   const vd = await call<string>('vdisk.create_new', { volume_name: 'disk1', volume_size: 64 * MiB, storagedriver_guid: sd.guid });
