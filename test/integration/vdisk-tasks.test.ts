@@ -220,6 +220,12 @@ test.serial('config params, restart and sync_with_reality: the model follows the
   t.like(await call('vdisk.get_config_params', { vdisk_guid: vd }), { sco_size: 8, pagecache_ratio: 0.5, write_buffer: 512 });
   t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { sco_size: 5 } }))).type, 'VALIDATION_FAILED');
   t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync' } }))).type, 'NOT_IMPLEMENTED');
+  const unknownDomain = await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync', dtl_target: ['no-such-domain'] } }));
+  t.like(unknownDomain, { type: 'OBJECT_NOT_FOUND', details: { object_type: 'domain', guid: 'no-such-domain' } });
+  const east = await request<{ guid: string }>(nc, 'ovs.model.domain.create', { name: 'east' });
+  t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'no_sync', dtl_target: [east.guid] } }))).type, 'INVALID_DTL_SETTINGS', 'no_sync with targets');
+  t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_target: [east.guid] } }))).type, 'INVALID_DTL_SETTINGS', 'targets without a mode');
+  await request(nc, 'ovs.model.domain.delete', { guid: east.guid });
   t.is((await failure(call('vdisk.restart', { vdisk_guid: vd, force: false }))).type, 'VOLUME_RUNNING');
 
   // Drift: a volume the model does not know, and a model object whose volume is gone.

@@ -54,8 +54,10 @@ export const setConfigParams = defineTask({
   owner: onVdisk,
   async handler(p, { services: s, owner: { storagedriver: { driver }, volumeId, vdiskGuid } }) {
     const c = p.new_config_params;
-    if (c.dtl_mode !== undefined && c.dtl_mode !== 'no_sync') throw new NotImplementedError('vdisk.set_config_params', 'a DTL needs phase 2 (several agents)');
-    if ((c.dtl_target ?? []).length > 0) throw new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_target: c.dtl_target });
+    // Bad input first, whatever the DTL can do yet: unknown target domains, targets without a DTL.
+    for (const domain of c.dtl_target ?? []) s.view.get('domain', domain);
+    if ((c.dtl_target ?? []).length > 0 && (c.dtl_mode ?? 'no_sync') === 'no_sync') throw new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_mode: 'no_sync', dtl_target: c.dtl_target });
+    if (c.dtl_mode !== undefined && c.dtl_mode !== 'no_sync') throw new NotImplementedError('vdisk.set_config_params', 'volumes do not write through the DTL yet (the DTL issue)');
     if (c.sco_size !== undefined) {
       const clusterSize = driver.info_volume({ volume_id: volumeId }).cluster_multiplier * 512;
       await driver.set_sco_multiplier({ volume_id: volumeId, sco_multiplier: (c.sco_size * MiB) / clusterSize });
