@@ -1,22 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import type { NatsConnection } from 'nats';
-import { connectClient, request, requestRaw } from '../../src/client.js';
+import { request, requestRaw } from '../../src/client.js';
 import type { OvsError } from '../../src/errors.js';
 import { H } from '../../src/protocol/headers.js';
-import { OFFLINE_AFTER_KEY } from '../../src/cluster/failure-detector.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/eventually.js';
-import { NatsServer } from '../helpers/nats-server.js';
-import { run } from '../helpers/run.js';
+import type { NatsServer } from '../helpers/nats-server.js';
+import { qemuIo, startVpoolCluster, type VpoolCluster } from '../helpers/vpool-cluster.js';
 
 /** One vPool on three agent processes (each its own loopback address), sharing a local backend directory. */
 let ns: NatsServer;
 let nc: NatsConnection;
-let dir: string;
-const agents: AgentProcess[] = [];
+let agents: AgentProcess[] = [];
+let cluster: VpoolCluster | undefined;
 const IPS = ['127.0.0.21', '127.0.0.22', '127.0.0.23'];
 const MiB = 1024 * 1024;
 let vpool: string;
@@ -26,36 +23,14 @@ const call = <T = unknown>(task: string, params: Record<string, unknown>): Promi
 const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
 const nbd = (i: number, name: string): string => `nbd://${sds[i]!.storage_ip}:${sds[i]!.ports.edge}/${name}`;
 
-async function qemuIo(url: string, cmd: string): Promise<string> {
-  const r = await run('qemu-io', ['-f', 'raw', url, '-c', cmd]);
-  return r.stdout + r.stderr;
-}
-
 test.before(async () => {
-  ns = await NatsServer.start();
-  nc = await connectClient(ns.url);
-  dir = await mkdtemp(join(tmpdir(), 'ovs-cluster-'));
-  for (const [i, ip] of IPS.entries()) agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `node-${i}`, ip }));
-  // Automatic failover has its own test: here a node that is down stays the owner of its vDisks.
-  await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: 3600 });
-  const base = 31_000 + Math.floor(Math.random() * 300) * 100;
-  for (const a of agents) {
-    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
-    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
-  }
-  const backend_info = { type: 'local', path: join(dir, 'backend') };
-  for (const ip of IPS) {
-    const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'cpool', storagerouter_ip: ip, backend_info } });
-    vpool = r.vpool_guid;
-    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
-  }
+  cluster = await startVpoolCluster({ ips: IPS, vpoolName: 'cpool', offlineAfterS: 3600 });
+  ({ ns, nc, agents, vpool } = cluster);
+  sds.push(...cluster.sds);
 });
 
 test.after.always(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  await nc?.close();
-  await ns?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 test.serial('one vPool on three nodes: each StorageDriver listens on its own node address', (t) => {

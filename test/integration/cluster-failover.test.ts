@@ -1,20 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import type { NatsConnection } from 'nats';
-import { connectClient, request } from '../../src/client.js';
-import { OFFLINE_AFTER_KEY } from '../../src/cluster/failure-detector.js';
+import { request } from '../../src/client.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/eventually.js';
-import { NatsServer } from '../helpers/nats-server.js';
+import type { NatsServer } from '../helpers/nats-server.js';
+import { qemuIo, startVpoolCluster, type VpoolCluster } from '../helpers/vpool-cluster.js';
 import { run } from '../helpers/run.js';
 
 /** Automatic failover and fencing with three agent processes sharing a local backend directory. */
 let ns: NatsServer;
 let nc: NatsConnection;
 let dir: string;
-const agents: AgentProcess[] = [];
+let agents: AgentProcess[] = [];
+let cluster: VpoolCluster | undefined;
 const IPS = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
 const MiB = 1024 * 1024;
 const sds: Array<{ guid: string; storage_ip: string; ports: { edge: number }; storagerouter_guid: string; storagedriver_id: string }> = [];
@@ -24,10 +23,6 @@ const sdOf = (guid: string) => sds.find((s) => s.guid === guid)!;
 const url = (sd: { storage_ip: string; ports: { edge: number } }, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
 const owner = async (vd: string): Promise<string> => (await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid;
 
-async function qemuIo(target: string, cmd: string): Promise<string> {
-  const r = await run('qemu-io', ['-f', 'raw', target, '-c', cmd]);
-  return r.stdout + r.stderr;
-}
 
 async function synced(vd: string): Promise<void> {
   const tlog = await call<string>('vdisk.schedule_backend_sync', { vdisk_guid: vd });
@@ -35,27 +30,13 @@ async function synced(vd: string): Promise<void> {
 }
 
 test.before(async () => {
-  ns = await NatsServer.start();
-  nc = await connectClient(ns.url);
-  dir = await mkdtemp(join(tmpdir(), 'ovs-failover-'));
-  for (const [i, ip] of IPS.entries()) agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `fo-${i}`, ip, dataDir: join(dir, `agent-${i}`) }));
-  await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: 2 });
-  const base = 32_000 + Math.floor(Math.random() * 300) * 100;
-  for (const a of agents) {
-    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
-    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
-  }
-  for (const ip of IPS) {
-    const r = await call<{ storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'fpool', storagerouter_ip: ip, backend_info: { type: 'local', path: join(dir, 'backend') } } });
-    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
-  }
+  cluster = await startVpoolCluster({ ips: IPS, vpoolName: 'fpool', offlineAfterS: 2, keepDataDirs: true });
+  ({ ns, nc, dir, agents } = cluster);
+  sds.push(...cluster.sds);
 });
 
 test.after.always(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  await nc?.close();
-  await ns?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 test.serial('kill -9 of an owner: its vDisks restart on the other nodes, spread, with everything that was in the backend', async (t) => {
@@ -82,7 +63,7 @@ test.serial('kill -9 of an owner: its vDisks restart on the other nodes, spread,
 test.serial('the old owner comes back ONLINE and serves none of its former vDisks', async (t) => {
   const vdisks = (await request<Array<{ guid: string; name: string }>>(nc, 'ovs.model.vdisk.list', {})).filter((v) => v.name.startsWith('fo'));
   const before = await Promise.all(vdisks.map((v) => owner(v.guid)));
-  agents[0] = await AgentProcess.start({ natsUrl: ns.url, name: 'fo-0', ip: IPS[0]!, dataDir: join(dir, 'agent-0') });
+  agents[0] = await AgentProcess.start({ natsUrl: ns.url, name: 'fpool-0', ip: IPS[0]!, dataDir: join(dir, 'agent-0') });
   const states = await waitFor('node 0 ONLINE in the cluster registry', async () => {
     const s = await request<Record<string, string>>(nc, `ovs.node.${sds[1]!.storagerouter_guid}.voldrv.${sds[1]!.guid}.node_states`, {});
     return s[sds[0]!.storagedriver_id] === 'ONLINE' ? s : undefined;

@@ -1,23 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import type { KV, NatsConnection } from 'nats';
-import { connectClient, request } from '../../src/client.js';
-import { OFFLINE_AFTER_KEY } from '../../src/cluster/failure-detector.js';
+import { request } from '../../src/client.js';
 import type { OvsError } from '../../src/errors.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/eventually.js';
-import { NatsServer } from '../helpers/nats-server.js';
-import { run } from '../helpers/run.js';
+import { qemuIo, startVpoolCluster, type VpoolCluster } from '../helpers/vpool-cluster.js';
 
 /** One vPool on three agent processes sharing a local backend: balances, the cluster registry checkup, refresh_configuration. */
-let ns: NatsServer;
 let nc: NatsConnection;
-let dir: string;
 let registry: KV;
-const agents: AgentProcess[] = [];
+let agents: AgentProcess[] = [];
+let cluster: VpoolCluster | undefined;
 const IPS = ['127.0.0.51', '127.0.0.52', '127.0.0.53'];
 const MiB = 1024 * 1024;
 let vpool: string;
@@ -31,10 +25,6 @@ const ownerIndex = async (vd: string): Promise<number> => {
   return sds.findIndex((s) => s.guid === got.storagedriver_guid);
 };
 
-async function qemuIo(url: string, cmd: string): Promise<string> {
-  const r = await run('qemu-io', ['-f', 'raw', url, '-c', cmd]);
-  return r.stdout + r.stderr;
-}
 
 async function newVdisk(name: string, node: number, pattern: number): Promise<string> {
   const vd = await call<string>('vdisk.create_new', { volume_name: name, volume_size: 8 * MiB, storagedriver_guid: sds[node]!.guid });
@@ -54,31 +44,14 @@ async function editClusterConfiguration(fn: (c: Record<string, { state: string }
 const nodeStates = (i: number): Promise<Record<string, string>> => request(nc, `ovs.node.${agents[i]!.guid}.voldrv.${sds[i]!.guid}.node_states`, {});
 
 test.before(async () => {
-  ns = await NatsServer.start();
-  nc = await connectClient(ns.url);
-  dir = await mkdtemp(join(tmpdir(), 'ovs-rebalance-'));
-  for (const [i, ip] of IPS.entries()) agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `rb-${i}`, ip }));
-  // Nodes this test stops must stay owners of what they have: no automatic failover here.
-  await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: 3600 });
-  const base = 41_000 + Math.floor(Math.random() * 200) * 100;
-  for (const a of agents) {
-    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
-    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
-  }
-  const backend_info = { type: 'local', path: join(dir, 'backend') };
-  for (const ip of IPS) {
-    const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: 'rbpool', storagerouter_ip: ip, backend_info } });
-    vpool = r.vpool_guid;
-    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
-  }
+  cluster = await startVpoolCluster({ ips: IPS, vpoolName: 'rbpool', offlineAfterS: 3600 });
+  ({ nc, agents, vpool } = cluster);
+  sds.push(...cluster.sds);
   registry = await nc.jetstream().views.kv(`ovs_registry_${vpool}`, { bindOnly: true });
 });
 
 test.after.always(async () => {
-  await Promise.all(agents.map((a) => a.stop()));
-  await nc?.close();
-  await ns?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 test.serial('balance_change executes exported balances: 4 vDisks of node 0 spread over the vPool, readable at their new owners', async (t) => {
