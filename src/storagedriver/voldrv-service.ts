@@ -3,7 +3,8 @@ import { BadRequestError, NotAvailableError } from '../errors.js';
 import { decodeParams } from '../protocol/codec.js';
 import { voldrvCallOf, voldrvWildcard } from '../protocol/subjects.js';
 import { respond } from '../transport/envelope.js';
-import { isVoldrvMethod, localVoldrv } from './voldrv-api.js';
+import type { VolumeDriver } from '../dataplane/driver/volume-driver.js';
+import { isVoldrvMethod, localVoldrv, type VoldrvApi } from './voldrv-api.js';
 import type { ServedStorageDrivers } from './manager.js';
 
 /**
@@ -13,6 +14,8 @@ import type { ServedStorageDrivers } from './manager.js';
  */
 export class VoldrvService {
   private sub: Subscription | undefined;
+  // One API object per driver, not one per call: every data-plane request from another agent comes through here.
+  private readonly apis = new WeakMap<VolumeDriver, VoldrvApi>();
 
   constructor(private readonly me: string, private readonly nc: NatsConnection, private readonly drivers: ServedStorageDrivers) {}
 
@@ -24,6 +27,12 @@ export class VoldrvService {
     this.sub?.unsubscribe();
   }
 
+  private apiOf(driver: VolumeDriver): VoldrvApi {
+    let api = this.apis.get(driver);
+    if (!api) this.apis.set(driver, (api = localVoldrv(() => Promise.resolve(driver))));
+    return api;
+  }
+
   private async onCall(m: Msg): Promise<void> {
     try {
       const call = voldrvCallOf(m.subject);
@@ -31,7 +40,7 @@ export class VoldrvService {
       const args = decodeParams(m.data, 'msgpack');
       const host = await this.drivers.served(call.storagedriverGuid);
       if (!host) throw new NotAvailableError(`StorageDriver ${call.storagedriverGuid} is not running on this agent`, { storagedriver_guid: call.storagedriverGuid });
-      const api = localVoldrv(() => Promise.resolve(host.driver));
+      const api = this.apiOf(host.driver);
       const value = await (api[call.method] as (a: unknown) => Promise<unknown>)(args);
       respond(m, this.me, 'msgpack', { ok: true, value });
     } catch (error) {
