@@ -15,6 +15,10 @@ import {
 import type { Volume } from '../volume/volume.js';
 import { FileRegistry, type NodeState, type Registration, type Registry } from './registry.js';
 import { TARGET_PATH_OBJECT, reconcileRegistry } from './reconcile.js';
+import { parseStoredDtlConfig, type DtlConfig, type DtlConfigMode, type DtlReplay, type DtlState } from '../dtl/config.js';
+import { FAILOVERCACHE_CONFIG_OBJECT } from '../volume/config.js';
+import { DEFAULT_DTL_TIMEOUTS, type DtlTimeouts } from '../volume/dtl-link.js';
+import { replayDtl } from '../volume/dtl-replay.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -34,6 +38,10 @@ export interface VolumeDriverOptions {
   /** Where registrations live (a KvRegistry in a cluster); default: a FileRegistry in `<dataRoot>/<vpool>/registry.json`. */
   registry?: Registry;
   log: Logger;
+  /** DTL client timeouts (spec A18: connect 1 s, request 60 s; tests use shorter ones). */
+  dtlTimeouts?: DtlTimeouts;
+  /** How often DEGRADED volumes try their DTL again (spec A18: 300 s). */
+  dtlCheckIntervalMs?: number;
 }
 
 /** VolumeInfo (B2), with the Python field names the control plane reads. */
@@ -49,7 +57,7 @@ export interface VolumeInfo {
   cluster_multiplier: number;
   sco_multiplier: number;
   tlog_multiplier: number;
-  failover_mode: 'OK_STANDALONE';
+  failover_mode: DtlState;
   halted: boolean;
   footprint: number;
   stored: number;
@@ -66,6 +74,9 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   readonly registry: Registry;
   private readonly volumes = new Map<string, Volume>();
   private readonly root: string;
+  /** What the last backend restart of each volume did with its DTL. */
+  private readonly replays = new Map<string, DtlReplay>();
+  private dtlChecker: NodeJS.Timeout | undefined;
 
   constructor(readonly o: VolumeDriverOptions) {
     super();
@@ -84,7 +95,12 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       emit: (type, fields) => this.publish(type, fields),
       directIo: this.o.directIo,
       readCacheBytes: this.o.readCacheBytes ?? defaultReadCacheBytes(),
+      dtlTimeouts: this.dtlTimeouts,
     };
+  }
+
+  private get dtlTimeouts(): DtlTimeouts {
+    return this.o.dtlTimeouts ?? DEFAULT_DTL_TIMEOUTS;
   }
 
   private publish(type: string, fields: Record<string, unknown>): void {
@@ -106,9 +122,17 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       }
     }
     this.publish('up_and_running', { mountpoint: this.o.vpool });
+    this.dtlChecker = setInterval(() => void this.checkDtls(), this.o.dtlCheckIntervalMs ?? 300_000);
+    this.dtlChecker.unref();
+  }
+
+  /** The DTL checker (C6): DEGRADED volumes try their DTL again. */
+  async checkDtls(): Promise<void> {
+    for (const v of this.volumes.values()) if (!v.halted) await v.dtl.retry();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.dtlChecker);
     for (const v of this.volumes.values()) await v.stop();
     this.volumes.clear();
   }
@@ -238,7 +262,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
    * here from the backend under a new owner tag, which fences the old owner out of the backend. What the old owner
    * had not uploaded yet is not in the backend (the DTL issue brings it back); the caller says so.
    */
-  async steal_volume(a: { volume_id: string; force?: boolean }): Promise<{ previous_owner: string; restarted_from_tlog: string | null }> {
+  async steal_volume(a: { volume_id: string; force?: boolean }): Promise<{ previous_owner: string; restarted_from_tlog: string | null; dtl_replay: DtlReplay }> {
     const r = this.registry.find(a.volume_id);
     if (!r) throw new VolumeNotFoundError(`volume ${a.volume_id} does not exist`, { volume_id: a.volume_id });
     const previous = r.node_id;
@@ -255,7 +279,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     await this.restart_object({ object_id: a.volume_id });
     const v = this.volume(a.volume_id);
     const written = v.doc.current.filter((t) => t.written);
-    return { previous_owner: previous, restarted_from_tlog: written[written.length - 1]?.id ?? null };
+    return { previous_owner: previous, restarted_from_tlog: written[written.length - 1]?.id ?? null, dtl_replay: this.replays.get(a.volume_id) ?? { status: 'none', entries: 0 } };
   }
 
   /**
@@ -287,10 +311,48 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     }
     const owner_tag = await this.registry.nextOwnerTag();
     await this.registry.update(a.object_id, (x) => (x.owner_tag = owner_tag));
-    const v = (await hasLocalState(this.root, r.namespace))
-      ? await restartLocal(this.ctx(), r.namespace, owner_tag)
-      : await restartFromBackend(this.ctx(), r.namespace, owner_tag);
+    const local = await hasLocalState(this.root, r.namespace);
+    const v = local ? await restartLocal(this.ctx(), r.namespace, owner_tag) : await restartFromBackend(this.ctx(), r.namespace, owner_tag);
+    const stored = parseStoredDtlConfig((await this.o.backend.get(r.namespace, FAILOVERCACHE_CONFIG_OBJECT).catch(() => Buffer.from('null'))).toString('utf8'));
+    if (!local) {
+      const replay = await replayDtl(v, stored, this.dtlTimeouts);
+      this.replays.set(a.object_id, replay);
+      this.reportReplay(a.object_id, replay);
+    }
+    v.dtl.load(stored);
     this.volumes.set(a.object_id, v);
+    await v.dtl.reattach();
+  }
+
+  private reportReplay(id: string, replay: DtlReplay): void {
+    if (replay.status === 'replayed') {
+      this.o.log.info({ volume_id: id, entries: replay.entries, dtl: `${replay.host}:${replay.port}` }, 'volume restarted from the backend plus its DTL');
+    } else if (replay.status === 'unavailable') {
+      this.o.log.error({ volume_id: id, dtl: `${replay.host}:${replay.port}`, reason: replay.reason, entries: replay.entries }, 'volume restarted from the backend without its DTL: writes its previous owner had not uploaded may be missing');
+      this.publish('volumedriver_error', { code: 'GetSCOFromFOC', volume_name: id, info: `DTL ${replay.host}:${replay.port} could not be replayed: ${replay.reason}` });
+    }
+  }
+
+  // ---- DTL (B1: set_manual_dtl_config, get_dtl_config, get_dtl_config_mode) --------------------------
+
+  /** Points the volume's DTL at a StorageDriver (`null`: standalone); resolves once the link is up or DEGRADED. */
+  async set_manual_dtl_config(a: { volume_id: string; config: DtlConfig | null }): Promise<void> {
+    const v = this.volume(a.volume_id);
+    v.checkUsable();
+    await v.dtl.setConfig(a.config);
+  }
+
+  get_dtl_config(a: { volume_id: string }): DtlConfig | null {
+    return this.volume(a.volume_id).dtl.config;
+  }
+
+  get_dtl_config_mode(a: { volume_id: string }): DtlConfigMode {
+    return this.volume(a.volume_id).dtl.configMode;
+  }
+
+  /** What the last backend restart of a volume did with its DTL (after a failover). */
+  dtl_replay(a: { volume_id: string }): DtlReplay | null {
+    return this.replays.get(a.volume_id) ?? null;
   }
 
   /** Drops local state and restarts from the backend (what another node does after a migration). */
@@ -315,7 +377,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     return {
       volume_id: v.id, namespace: v.cfg.ns, parent_namespace: v.cfg.parentNs, parent_snapshot_id: v.cfg.parentSnapshot, parent_volume_id: r.parent_volume,
       volume_size: v.size, lba_size: v.cfg.lbaSize, lba_count: v.cfg.lbaCount, cluster_multiplier: v.clusterSize / v.cfg.lbaSize,
-      sco_multiplier: v.cfg.scoMultiplier, tlog_multiplier: v.cfg.tlogMultiplier, failover_mode: 'OK_STANDALONE', halted: v.halted,
+      sco_multiplier: v.cfg.scoMultiplier, tlog_multiplier: v.cfg.tlogMultiplier, failover_mode: v.dtl.state, halted: v.halted,
       footprint: v.meta.usedClusters() * v.clusterSize, stored, object_type: r.object_type, vrouter_id: r.node_id, owner_tag: r.owner_tag,
     };
   }

@@ -110,7 +110,7 @@ export class DtlClient {
     const wrongSize = entries.find((entry) => entry.data.length !== this.clusterSize);
     if (wrongSize !== undefined) throw new RangeError(`DTL entry of ${wrongSize.data.length} bytes, cluster size is ${this.clusterSize}`);
     if (this.queue !== undefined) return this.queue.add(entries);
-    for (const batch of batches(entries, this.entriesPerFrame())) await this.sendAdd(batch);
+    await this.sendAdd(entries);
   }
 
   /** Resolves once every entry added before is on the server's disk (async mode: the queue drained first). */
@@ -162,8 +162,13 @@ export class DtlClient {
     return Math.max(1, Math.min(MAX_ENTRIES_PER_ADD, Math.floor((MAX_FRAME_BYTES - FRAME_HEADER_BYTES - 4) / entryBytes(this.clusterSize))));
   }
 
-  private async sendAdd(entries: readonly DtlEntry[]): Promise<void> {
-    for (const batch of batches(entries, this.entriesPerFrame())) await this.request(DtlOp.ADD, encodeAdd(batch, this.clusterSize));
+  /**
+   * Every frame is written to the socket before this returns its promise: adds started one after another reach the
+   * server in that order, whatever their size, so the DTL holds writes in the order the volume reserved them.
+   */
+  private sendAdd(entries: readonly DtlEntry[]): Promise<void> {
+    const acks = [...batches(entries, this.entriesPerFrame())].map((batch) => this.request(DtlOp.ADD, encodeAdd(batch, this.clusterSize)));
+    return Promise.all(acks).then(() => undefined);
   }
 
   private async request(op: DtlOp, payload?: Buffer): Promise<Buffer> {

@@ -20,6 +20,7 @@ import { crc32 } from '../common/crc32.js';
 import { FAILOVERCACHE_CONFIG_OBJECT, VOLUME_CONFIG_OBJECT, newVolumeConfig, type VolumeConfig } from './config.js';
 import { downloadSnapshots, namespacesByDepth, replay, volumeChain } from './chain.js';
 import { Volume, type VolumeDirs, type VolumeEvent } from './volume.js';
+import type { DtlTimeouts } from './dtl-link.js';
 
 export interface OpenContext {
   /** `<dataRoot>/<vpool>` of this node. */
@@ -32,6 +33,7 @@ export interface OpenContext {
   directIo?: boolean;
   /** Bytes of the process's read cache (0: none). */
   readCacheBytes?: number;
+  dtlTimeouts?: DtlTimeouts;
 }
 
 export function volumeDirs(root: string, ns: string): VolumeDirs {
@@ -262,6 +264,7 @@ async function assemble(
     log: ctx.log,
     emit: ctx.emit,
     cache: ctx.readCacheBytes ? sharedClusterCache(cfg.clusterSize, ctx.readCacheBytes)?.view() : undefined,
+    dtlTimeouts: ctx.dtlTimeouts,
   });
   // Local TLogs not in the backend go there again, in order: their SCOs first, then (closed ones) the TLog.
   for (const l of o.localTLogs) {

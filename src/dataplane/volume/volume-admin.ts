@@ -122,6 +122,8 @@ export async function restoreSnapshot(v: Volume, name: string, laterSnapshotHasC
       await v.syncLocked();
       await v.queue.idle();
       v.checkUsable();
+      // SCO numbers above the kept chain are used again: what the DTL holds must never be replayed after this.
+      await v.dtl.discardEntries();
       const keptIds = new Set(tlogsUpTo(v.doc, name).map((t) => t.id));
       const doomedTLogs = [...v.doc.snapshots.slice(i + 1).flatMap((s) => s.tlogs), ...v.doc.current].map((t) => t.id).filter((id) => !keptIds.has(id));
       const highestUsed = v.nextScoNumber - 1;

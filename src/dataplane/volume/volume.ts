@@ -14,8 +14,10 @@ import { SNAPSHOTS_OBJECT, localSnapshotsPath, saveLocal } from '../snapshots/pe
 import type { SnapshotsFile } from '../snapshots/types.js';
 import { encodeLocRun } from '../tlog/record.js';
 import { TLogWriter } from '../tlog/writer.js';
-import { sizeOf, VOLUME_CONFIG_OBJECT, type VolumeConfig } from './config.js';
+import { FAILOVERCACHE_CONFIG_OBJECT, sizeOf, VOLUME_CONFIG_OBJECT, type VolumeConfig } from './config.js';
 import { TaskQueue } from './task-queue.js';
+import { DtlLink, type DtlTimeouts, type DtlVolume } from './dtl-link.js';
+import type { StoredDtlConfig } from '../dtl/config.js';
 
 export interface VolumeDirs {
   wc: string;
@@ -46,6 +48,7 @@ export interface VolumeParts {
   emit: VolumeEvent;
   /** This volume's part of the process's read cache, if there is one. */
   cache?: CacheView;
+  dtlTimeouts?: DtlTimeouts;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface VolumeParts {
  * metadata store; closed SCOs and TLogs go to the backend through the ordered task queue. Management operations
  * (snapshots, rollback, template, resize) live in `volume-admin.ts` and take the I/O lock exclusively.
  */
-export class Volume {
+export class Volume implements DtlVolume {
   cfg: VolumeConfig;
   doc: SnapshotsFile;
   readonly backend: Backend;
@@ -70,6 +73,7 @@ export class Volume {
   readonly emit: VolumeEvent;
   readonly cache: CacheView | undefined;
   readonly queue: TaskQueue;
+  readonly dtl: DtlLink;
   readonly ioLock = new RwLock();
   readonly writeMutex = new Mutex();
   readonly unalignedLock = new RwLock();
@@ -104,10 +108,19 @@ export class Volume {
     this.cache = p.cache;
     this.zeroCluster = Buffer.alloc(p.cfg.clusterSize);
     this.queue = new TaskQueue((task, e) => this.halt(`backend task ${task} failed: ${(e as Error).message}`));
+    this.dtl = new DtlLink(this, p.dtlTimeouts);
   }
 
   get id(): string {
     return this.cfg.volumeId;
+  }
+
+  get ns(): string {
+    return this.cfg.ns;
+  }
+
+  get ownerTag(): number {
+    return this.cfg.ownerTag;
   }
 
   get size(): number {
@@ -195,10 +208,15 @@ export class Volume {
       }
       const run = this.commitTail.then(() => this.commit(parts));
       this.commitTail = run.catch(() => undefined);
+      // In reservation order, so that the DTL holds the writes in the order their locations say.
+      const dtl = this.dtl.send(parts.map((p) => ({ scoNumber: p.sco.number, offset: p.offset, firstCa: p.firstCa, n: p.n, data: p.data })));
+      if (dtl) await dtl.ordered;
       // Wrapped: returning the promise itself would make the mutex wait for the commit, one write at a time.
-      return { run };
+      return { run, dtlAcked: dtl?.acked };
     });
     await commit.run;
+    // Sync DTL: acknowledged once the other node has it too (a DTL failure degrades the link, the write still lands).
+    if (commit.dtlAcked) await commit.dtlAcked;
   }
 
   private async commit(parts: PendingPart[]): Promise<void> {
@@ -303,6 +321,37 @@ export class Volume {
       this.docUnsynced = false;
       await saveLocal(localSnapshotsPath(this.dirs.md), this.doc);
     }
+    await this.dtl.flush();
+  }
+
+  // ---- DTL ------------------------------------------------------------------------------------
+
+  async persistDtlConfig(stored: StoredDtlConfig): Promise<void> {
+    await this.backend.put(this.cfg.ns, FAILOVERCACHE_CONFIG_OBJECT, Buffer.from(JSON.stringify(stored)), { fence: this.fence, overwrite: true });
+  }
+
+  async cutForDtl(attach: (cut: string | undefined) => void): Promise<void> {
+    this.checkUsable();
+    await this.ioLock.exclusive(() =>
+      this.writeMutex.run(async () => {
+        await this.drainCommits();
+        this.checkUsable();
+        const unwritten = [...this.doc.snapshots.flatMap((s) => s.tlogs), ...this.doc.current].filter((t) => !t.written);
+        const unprotected = this.currentTLogRef().size > 0 || unwritten.length > 1;
+        if (unprotected) {
+          attach(await this.rollTLogNow({ closeOpenSco: true }));
+        } else {
+          this.closeSco();
+          this.scosSealedInTLog = 0;
+          attach(undefined);
+        }
+      }),
+    );
+  }
+
+  isTLogWritten(id: string): boolean {
+    const t = [...this.doc.snapshots.flatMap((s) => s.tlogs), ...this.doc.current].find((x) => x.id === id);
+    return t === undefined || t.written;
   }
 
   // ---- SCO and TLog rollover -------------------------------------------------------------------
@@ -375,6 +424,7 @@ export class Volume {
     await this.meta.uncork(id);
     this.lastScoOfTLog.delete(id);
     await rm(path, { force: true });
+    this.dtl.tlogWritten(id, lastSco);
   }
 
   /** After a local restart: uploads of SCOs (and a closed TLog) that may not have reached the backend. */
@@ -415,6 +465,7 @@ export class Volume {
       });
       await this.queue.idle();
       this.checkUsable();
+      await this.dtl.release();
       this.haltReason = 'handed over to another node';
     });
     await this.stop({ abandon: true });
@@ -430,6 +481,7 @@ export class Volume {
       });
     }
     this.haltReason ??= 'stopped';
+    this.dtl.close();
     this.cache?.close();
     await this.queue.stop();
     await this.tlog.abandon();
