@@ -52,6 +52,7 @@ export class DtlLink {
   config: DtlConfig | null = null;
   configMode: DtlConfigMode = 'AUTOMATIC';
   private current: DtlState = 'OK_STANDALONE';
+  private announced: DtlState = 'OK_STANDALONE';
   private client: DtlClient | undefined;
   /** In CATCHUP: the TLog whose upload puts every write that is not on the DTL into the backend. */
   private catchupTLog: string | undefined;
@@ -82,6 +83,7 @@ export class DtlLink {
     this.configMode = stored.configMode;
     this.storedBackendComplete = stored.backendComplete === true;
     this.setState(stored.config ? 'DEGRADED' : 'OK_STANDALONE', { quiet: true });
+    this.announced = this.current;
   }
 
   /**
@@ -247,11 +249,12 @@ export class DtlLink {
     else this.v.log.info({ volume: this.v.id, dtl: this.config, err: message }, 'DTL not reachable; will retry');
   }
 
+  /** A quiet change (the DEGRADED an attach passes through) is not announced; the next event starts from what was. */
   private setState(next: DtlState, o: { quiet?: boolean } = {}): void {
-    const old = this.current;
-    if (old === next) return;
     this.current = next;
-    if (o.quiet) return;
+    const old = this.announced;
+    if (o.quiet || old === next) return;
+    this.announced = next;
     this.v.log.info({ volume: this.v.id, from: old, to: next, dtl: this.config }, 'DTL state changed');
     this.v.emit('dtl_state_transition', { volume_name: this.v.id, volume_id: this.v.id, old_state: DTL_STATE_CODES[old], new_state: DTL_STATE_CODES[next] });
   }

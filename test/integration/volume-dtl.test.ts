@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { pino } from 'pino';
+import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
+import { TEST_GEOMETRY } from '../../src/dataplane/common/geometry.js';
+import { FileRegistry } from '../../src/dataplane/driver/registry.js';
+import { VolumeDriver } from '../../src/dataplane/driver/volume-driver.js';
+import { DtlServer } from '../../src/dataplane/dtl/server.js';
+import { expectedAfter, dtlWrites } from '../helpers/dtl-writes.js';
+import { harness, pattern } from '../helpers/volume-harness.js';
+
+const CHILD = new URL('../helpers/dtl-child.js', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+const CLUSTER = 4096;
+const log = pino({ level: process.env.OVS_TEST_LOG ?? 'silent' });
+
+/** The second node of a test: same backend and registry file as the child's node1, its own data directory. */
+async function secondNode(dir: string): Promise<VolumeDriver> {
+  const d = new VolumeDriver({
+    vpool: 'pool', nodeId: 'node2', dataRoot: join(dir, 'data2'), backend: new LocalDirBackend(join(dir, 'backend')), geometry: TEST_GEOMETRY,
+    allowTinyScos: true, registry: new FileRegistry(join(dir, 'data', 'pool', 'registry.json')), log, dtlTimeouts: { connectTimeoutMs: 500, requestTimeoutMs: 2000 },
+  });
+  await d.start();
+  return d;
+}
+
+async function crashedOwner(dir: string, volumeId: string, size: number, port: number, mode: 'sync' | 'async'): Promise<string[]> {
+  const child = spawn(process.execPath, [CHILD, dir, volumeId, String(size), String(port), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const said: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => {
+      said.push(...b.toString().trim().split('\n'));
+      if (said.some((l) => l.startsWith('acked'))) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  return said;
+}
+
+async function dtlServer(): Promise<{ server: DtlServer; port: number; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'ovs-dtlsrv-'));
+  const server = new DtlServer(dir);
+  return { server, port: await server.listen(0, '127.0.0.1'), dir };
+}
+
+test('I14: with a sync DTL every acknowledged write survives SIGKILL of the owner; the new owner replays it from the DTL', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ovs-i14-'));
+  const dtl = await dtlServer();
+  const size = 4 * MiB;
+  const said = await crashedOwner(dir, 'i14', size, dtl.port, 'sync');
+  t.deepEqual(said, ['acked OK_SYNC'], 'every write was acknowledged while the DTL was in sync');
+
+  const node2 = await secondNode(dir);
+  await node2.set_node_state({ node_id: 'node1', state: 'OFFLINE' });
+  const stolen = await node2.steal_volume({ volume_id: 'i14' });
+  t.is(stolen.dtl_replay.status, 'replayed');
+  t.true(stolen.dtl_replay.entries > 0, 'the backend lacked writes the DTL had');
+  const v = node2.running('i14')!;
+  const image = await v.read(0, size);
+  t.true(image.equals(expectedAfter(size, [0, 1]).data), 'every acknowledged byte is there');
+  // The DTL configuration came along: the new owner protects its writes on the same DTL.
+  t.is(v.dtl.state, 'OK_SYNC');
+  t.deepEqual(node2.get_dtl_config({ volume_id: 'i14' }), { host: '127.0.0.1', port: dtl.port, mode: 'Synchronous' });
+  // A backend restart from scratch (a third node) finds the same bytes: the replay reached the backend.
+  await node2.stop();
+  const node3 = new VolumeDriver({
+    vpool: 'pool', nodeId: 'node3', dataRoot: join(dir, 'data3'), backend: new LocalDirBackend(join(dir, 'backend')), geometry: TEST_GEOMETRY,
+    allowTinyScos: true, registry: new FileRegistry(join(dir, 'data', 'pool', 'registry.json')), log,
+  });
+  await node3.start();
+  await node3.set_node_state({ node_id: 'node2', state: 'OFFLINE' });
+  await dtl.server.close(); // without its DTL: the restart goes on from the backend alone, and says so
+  const again = await node3.steal_volume({ volume_id: 'i14' });
+  t.is(again.dtl_replay.status, 'unavailable');
+  t.true((await node3.running('i14')!.read(0, size)).equals(expectedAfter(size, [0, 1]).data));
+  t.is(node3.running('i14')!.dtl.state, 'DEGRADED');
+  await node3.stop();
+  await rm(dir, { recursive: true, force: true });
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
+test('I15: with an async DTL every write acknowledged before the last completed flush survives SIGKILL of the owner; later ones are whole clusters or absent', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ovs-i15-'));
+  const dtl = await dtlServer();
+  const size = 4 * MiB;
+  const said = await crashedOwner(dir, 'i15', size, dtl.port, 'async');
+  t.is(said[0], 'flushed');
+  const node2 = await secondNode(dir);
+  await node2.set_node_state({ node_id: 'node1', state: 'OFFLINE' });
+  const stolen = await node2.steal_volume({ volume_id: 'i15' });
+  t.is(stolen.dtl_replay.status, 'replayed');
+  const image = await node2.running('i15')!.read(0, size);
+  const flushed = expectedAfter(size, [0]);
+  t.true(image.subarray(0, size / 2).equals(flushed.data.subarray(0, size / 2)), 'everything before the flush is there');
+  // After the flush: each cluster holds zeros or the bytes of some write of phase 1, never anything else.
+  const candidates = new Set<string>();
+  for (const writer of dtlWrites(size, 1)) for (const w of writer) for (let c = 0; c < w.data.length; c += CLUSTER) candidates.add(w.data.subarray(c, c + CLUSTER).toString('base64'));
+  const zero = Buffer.alloc(CLUSTER).toString('base64');
+  let foreign = 0;
+  for (let off = size / 2; off < size; off += CLUSTER) {
+    const c = image.subarray(off, off + CLUSTER).toString('base64');
+    if (c !== zero && !candidates.has(c)) foreign++;
+  }
+  t.is(foreign, 0);
+  await node2.stop();
+  await dtl.server.close();
+  await rm(dir, { recursive: true, force: true });
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
+test('I16: STANDALONE → CATCHUP with pending data → OK_SYNC after the upload; the DTL dies → DEGRADED with an event; back + checker → OK_SYNC', async (t) => {
+  const h = await harness();
+  const dtl = await dtlServer();
+  const id = await h.driver.create_volume({ target_path: '/s.raw', volume_size: 4 * MiB });
+  const v = h.driver.running(id)!;
+  const transitions = (): Array<[unknown, unknown]> => h.events.filter((e) => e.type === 'dtl_state_transition').map((e) => [e.old_state, e.new_state]);
+  t.is(h.driver.info_volume({ volume_id: id }).failover_mode, 'OK_STANDALONE');
+  t.is(h.driver.get_dtl_config_mode({ volume_id: id }), 'AUTOMATIC');
+  await v.write(0, pattern(3 * CLUSTER, 1)); // not in the backend, and the DTL will not have it
+  await h.driver.set_manual_dtl_config({ volume_id: id, config: { host: '127.0.0.1', port: dtl.port, mode: 'Synchronous' } });
+  t.is(h.driver.info_volume({ volume_id: id }).failover_mode, 'CATCHUP');
+  t.is(h.driver.get_dtl_config_mode({ volume_id: id }), 'MANUAL');
+  await v.queue.idle();
+  t.is(v.dtl.state, 'OK_SYNC', 'the TLog of the pending writes reached the backend');
+  t.deepEqual(transitions(), [[1, 2], [2, 0]]);
+
+  await dtl.server.close();
+  await v.write(CLUSTER * 8, pattern(CLUSTER, 2)); // the write still succeeds, unprotected
+  t.is(v.dtl.state, 'DEGRADED');
+  t.deepEqual(transitions().at(-1), [0, 3]);
+  t.deepEqual(await v.read(CLUSTER * 8, CLUSTER), pattern(CLUSTER, 2));
+
+  const back = new DtlServer(dtl.dir);
+  await back.listen(dtl.port, '127.0.0.1');
+  await h.driver.checkDtls();
+  t.is(v.dtl.state, 'CATCHUP', 'the write made while DEGRADED is not on the DTL: catch up first');
+  await v.queue.idle();
+  t.is(v.dtl.state, 'OK_SYNC');
+  t.deepEqual(transitions().slice(-2), [[3, 2], [2, 0]]);
+  // No DTL any more: standalone.
+  await h.driver.set_manual_dtl_config({ volume_id: id, config: null });
+  t.is(v.dtl.state, 'OK_STANDALONE');
+  t.deepEqual(transitions().at(-1), [0, 1]);
+  await back.close();
+  await h.close();
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
+test('an unreachable DTL target leaves the volume DEGRADED (the config is kept, I/O goes on); a move hands over without replay', async (t) => {
+  const h = await harness();
+  const id = await h.driver.create_volume({ target_path: '/u.raw', volume_size: 4 * MiB });
+  const free = await dtlServer();
+  await free.server.close(); // a port nobody listens on
+  await h.driver.set_manual_dtl_config({ volume_id: id, config: { host: '127.0.0.1', port: free.port, mode: 'Asynchronous' } });
+  const v = h.driver.running(id)!;
+  t.is(v.dtl.state, 'DEGRADED');
+  t.deepEqual(h.events.filter((e) => e.type === 'dtl_state_transition').map((e) => [e.old_state, e.new_state]), [[1, 3]]);
+  await v.write(0, pattern(CLUSTER, 3));
+  t.deepEqual(await v.read(0, CLUSTER), pattern(CLUSTER, 3));
+  await h.close();
+  await rm(free.dir, { recursive: true, force: true });
+});
