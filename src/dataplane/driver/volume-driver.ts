@@ -329,7 +329,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       this.o.log.info({ volume_id: id, entries: replay.entries, dtl: `${replay.host}:${replay.port}` }, 'volume restarted from the backend plus its DTL');
     } else if (replay.status === 'unavailable') {
       this.o.log.error({ volume_id: id, dtl: `${replay.host}:${replay.port}`, reason: replay.reason, entries: replay.entries }, 'volume restarted from the backend without its DTL: writes its previous owner had not uploaded may be missing');
-      this.publish('volumedriver_error', { code: 'GetSCOFromFOC', volume_name: id, info: `DTL ${replay.host}:${replay.port} could not be replayed: ${replay.reason}` });
+      this.publish('volumedriver_error', { code: 22, code_name: 'GetSCOFromFOC', volume_name: id, info: `DTL ${replay.host}:${replay.port} could not be replayed: ${replay.reason}` });
     }
   }
 
