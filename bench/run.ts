@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   nbd: async () => (await import('./nbd.js')).nbd,
   snapshots: async () => (await import('./snapshots.js')).snapshots,
   failover: async () => (await import('./failover.js')).failover,
+  dtl: async () => (await import('./dtl.js')).dtl,
 };
 
 async function main(): Promise<number> {

@@ -25,7 +25,9 @@ export interface FioResult {
   bw: number;
   /** completion latency, microseconds */
   p50Us: number;
+  p90Us: number;
   p99Us: number;
+  p999Us: number;
   ios: number;
 }
 
@@ -42,7 +44,7 @@ export function figure(job: FioJob, r: FioResult): number {
 }
 
 function commonArgs(name: string, uri: string, out: string): string[] {
-  return [`--name=${name}`, '--ioengine=nbd', `--uri=${uri}`, '--direct=0', '--numjobs=1', '--output-format=json', `--output=${out}`, '--percentile_list=50:99'];
+  return [`--name=${name}`, '--ioengine=nbd', `--uri=${uri}`, '--direct=0', '--numjobs=1', '--output-format=json', `--output=${out}`, '--percentile_list=50:90:99:99.9'];
 }
 
 interface FioJson {
@@ -79,7 +81,9 @@ async function runFio(res: Resources, args: string[], out: string, dir: 'read' |
     bw: d.bw_bytes ?? 0,
     ios: d.total_ios ?? 0,
     p50Us: (pct['50.000000'] ?? NaN) / 1000,
+    p90Us: (pct['90.000000'] ?? NaN) / 1000,
     p99Us: (pct['99.000000'] ?? NaN) / 1000,
+    p999Us: (pct['99.900000'] ?? NaN) / 1000,
   };
 }
 
