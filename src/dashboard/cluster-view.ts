@@ -120,7 +120,12 @@ export class ClusterView {
     const vdisks = this.view.typeDef('vdisk')
       ? this.view.list('vdisk').map((o) => {
           const full = this.expand('vdisk', o);
-          return { guid: o.guid, name: o.name, size: o.size, vpool_guid: o.vpool_guid, storagerouter_guid: full.storagerouter_guid ?? null, snapshots: Array.isArray(full.snapshots) ? full.snapshots.length : 0 };
+          const dtl = (full.dtl_config ?? null) as { storagerouter_guid: string | null; host: string | null; port: number | null; mode: string | null; manual: boolean } | null;
+          return {
+            guid: o.guid, name: o.name, size: o.size, vpool_guid: o.vpool_guid, storagerouter_guid: full.storagerouter_guid ?? null, snapshots: Array.isArray(full.snapshots) ? full.snapshots.length : 0,
+            dtl_status: full.dtl_status ?? 'unknown',
+            dtl: dtl && dtl.host ? { storagerouter_guid: dtl.storagerouter_guid, host: dtl.host, port: dtl.port, mode: dtl.mode, manual: dtl.manual } : null,
+          };
         })
       : [];
     return {

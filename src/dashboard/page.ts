@@ -37,7 +37,7 @@ function render(s) {
     n.tree.map((a) => '  '.repeat(a.path.split('/').length - 1) + esc(a.path.split('/').pop()) + '  <span class="pill">' + a.status + '</span> mailbox ' + (a.mailbox ?? 0) + ' restarts ' + a.restarts).join('\\n') +
     '</div></div>').join('');
   document.querySelector('#vpools tbody').innerHTML = s.vpools.map((v) => '<tr><td>' + esc(v.name) + '</td><td>' + esc(v.status) + '</td><td>' + (v.vdisks ?? 0) + '</td></tr>').join('') || '<tr><td colspan="3">none</td></tr>';
-  document.getElementById('vdisks').innerHTML = s.vdisks.map((d) => '<div>' + esc(d.name) + ' · ' + (d.snapshots ?? 0) + ' snapshots · owner ' + esc(d.storagerouter_guid ?? '–') + '</div>').join('');
+  document.getElementById('vdisks').innerHTML = s.vdisks.map((d) => '<div>' + esc(d.name) + ' · ' + (d.snapshots ?? 0) + ' snapshots · owner ' + esc(d.storagerouter_guid ?? '–') + ' · DTL ' + esc(d.dtl_status ?? 'unknown') + (d.dtl ? ' on ' + esc(d.dtl.host + ':' + d.dtl.port) + ' (' + esc(d.dtl.mode) + (d.dtl.manual ? ', manual' : ', automatic') + ')' : '') + '</div>').join('');
   document.querySelector('#tasks tbody').innerHTML = s.recent_tasks.map((t) => '<tr><td>' + new Date(t.at).toLocaleTimeString() + '</td><td>' + esc(t.node) + '</td><td>' + esc(t.task) +
     '</td><td class="' + (t.ok ? 'up' : 'down') + '">' + (t.ok ? 'ok' : esc(t.error_type)) + '</td><td>' + t.ms.toFixed(1) + '</td></tr>').join('');
   document.getElementById('events').innerHTML = s.events.slice().reverse().map((e) => '<div class="ev">' + new Date(e.at).toLocaleTimeString() + ' ' + esc(e.subject) + ' ' + esc(JSON.stringify(e.data)).slice(0, 160) + '</div>').join('');

@@ -71,3 +71,23 @@ export class StorageDriverInUseError extends RegisteredError<{ storagedriver_gui
     super(`StorageDriver ${storagedriverGuid} still serves ${vdisks.length} vDisk(s): ${vdisks.map((v) => v.name).join(', ')}`, { storagedriver_guid: storagedriverGuid, vdisks });
   }
 }
+
+export class DtlCheckupError extends RegisteredError<{ problems: string[] }> {
+  static {
+    registerError(this, { type: 'DTL_CHECKUP_FAILED', retryable: true, meaning: 'the DTL checkup could not check or configure some vDisks (`details.problems`, one line per vDisk); the others were handled' });
+  }
+
+  constructor(problems: string[]) {
+    super(`DTL checkup had errors:\n- ${problems.join('\n- ')}`, { problems });
+  }
+}
+
+export class ConfigUpdateError extends RegisteredError<{ vdisk_guid: string; problems: string[] }> {
+  static {
+    registerError(this, { type: 'CONFIG_UPDATE_FAILED', retryable: true, meaning: "some of a vDisk's new configuration parameters could not be applied (`details.problems`); the rest were, and a failed DTL change restored the manual flag" });
+  }
+
+  constructor(vdiskGuid: string, problems: string[]) {
+    super(`updating the configuration of vDisk ${vdiskGuid} failed:\n- ${problems.join('\n- ')}`, { vdisk_guid: vdiskGuid, problems });
+  }
+}

@@ -78,6 +78,9 @@ export class VoldrvEventConsumer {
       case 'owner_changed':
         await this.h.call('vdisk.migrate_from_voldrv', { volume_id: e.volume_id, new_owner_id: e.new_owner_id });
         return;
+      case 'dtl_state_transition':
+        await this.h.call('vdisk.dtl_state_transition', { volume_id: e.volume_id ?? e.volume_name, old_state: e.old_state, new_state: e.new_state, storagedriver_id: e.node_id });
+        return;
       case 'volume_create':
       case 'volume_resize':
         // Acknowledged only once the model has it (get-or-create); the event comes back if that fails.

@@ -1,11 +1,15 @@
-import type { DynamicDef, ModelObject } from '../model/schema.js';
+import type { VolumeDriver } from '../dataplane/driver/volume-driver.js';
+import type { DtlConfig } from '../dataplane/dtl/config.js';
+import type { DynamicDef, ModelObject, ModelReader } from '../model/schema.js';
+import { dtlStatus, type DtlStatus } from '../policies/dtl-status.js';
+import { candidatesFor, storagedriverAt, targetDomainsOf, vpoolDtlOf } from './dtl-model.js';
 import { readSnapshotMetadata } from './snapshot-metadata.js';
 import type { StorageDriverHost } from './host.js';
 
 /**
  * Computed fields of a vDisk that come from the data plane (model.md §3.7): `snapshots`, `info`, `dtl_status`,
- * `storagerouter_guid`. Answered from the volume driver when its StorageDriver runs on this agent; elsewhere `info`
- * says `live_status: UNKNOWN` (phase 1 has one node per vPool).
+ * `dtl_config`, `storagerouter_guid`. Answered from the volume driver when its StorageDriver runs on this agent;
+ * elsewhere `info` says `live_status: UNKNOWN` and `dtl_status` `unknown`.
  */
 export function vdiskDynamics(runningHost: (storagedriverGuid: string) => StorageDriverHost | undefined): Record<string, DynamicDef> {
   const driverOf = (vd: ModelObject) => runningHost(String(vd.storagedriver_guid))?.driver;
@@ -45,11 +49,50 @@ export function vdiskDynamics(runningHost: (storagedriverGuid: string) => Storag
         return { ...info, live_status: info.halted ? 'HALTED' : 'RUNNING' };
       },
     },
-    dtl_status: {
-      ttlMs: 0,
-      // Phase 1 has no DTL: a running volume is OK_STANDALONE and the vPool has DTL disabled (§5.2).
-      compute: (vd) => (driverOf(vd)?.running(String(vd.volume_id)) ? (vd.has_manual_dtl ? 'checkup_required' : 'disabled') : 'unknown'),
-    },
+    // The relay of `vdisk.get` to the owner's agent (transport/server) makes these local reads.
+    dtl_status: { ttlMs: 0, compute: (vd, reader) => statusOf(vd, reader, driverOf(vd)) },
+    dtl_config: { ttlMs: 0, compute: (vd, reader) => configOf(vd, reader, driverOf(vd)) },
     storagerouter_guid: { ttlMs: 15_000, compute: (vd, reader) => reader.find('storagedriver', String(vd.storagedriver_guid))?.storagerouter_guid ?? null },
+  };
+}
+
+function statusOf(vd: ModelObject, reader: ModelReader, d: VolumeDriver | undefined): DtlStatus {
+  const volumeId = String(vd.volume_id);
+  if (!d?.running(volumeId)) return 'unknown';
+  const vpool = String(vd.vpool_guid);
+  const ownerSd = reader.find('storagedriver', String(vd.storagedriver_guid));
+  let config: DtlConfig | null | undefined;
+  try {
+    config = d.get_dtl_config({ volume_id: volumeId });
+  } catch {
+    config = undefined;
+  }
+  const hostsOf = (srs: readonly string[]): string[] =>
+    srs.flatMap((sr) => reader.list('storagedriver', { vpool_guid: vpool, storagerouter_guid: sr }).map((sd) => String(sd.storage_ip)));
+  return dtlStatus({
+    state: d.info_volume({ volume_id: volumeId }).failover_mode,
+    manual: vd.has_manual_dtl === true,
+    vpoolDtlEnabled: vpoolDtlOf(reader, vpool).enabled,
+    targetDomains: targetDomainsOf(reader, vd.guid).length,
+    ownerKnown: ownerSd !== undefined,
+    config,
+    candidateHosts: ownerSd === undefined ? [] : candidatesFor(reader, vd, String(ownerSd.storagerouter_guid)).map(hostsOf),
+  });
+}
+
+/** Where the vDisk's DTL is: the target StorageRouter, host, port, mode, and whether a user chose it. */
+function configOf(vd: ModelObject, reader: ModelReader, d: VolumeDriver | undefined): Record<string, unknown> | null {
+  const volumeId = String(vd.volume_id);
+  if (!d?.running(volumeId)) return null;
+  const config = d.get_dtl_config({ volume_id: volumeId });
+  const target = config ? storagedriverAt(reader, String(vd.vpool_guid), config.host) : undefined;
+  return {
+    storagerouter_guid: target?.storagerouter_guid ?? null,
+    host: config?.host ?? null,
+    port: config?.port ?? null,
+    mode: config?.mode ?? null,
+    manual: vd.has_manual_dtl === true,
+    config_mode: d.get_dtl_config_mode({ volume_id: volumeId }),
+    target_domains: targetDomainsOf(reader, vd.guid),
   };
 }

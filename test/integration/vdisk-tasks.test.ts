@@ -219,7 +219,10 @@ test.serial('config params, restart and sync_with_reality: the model follows the
   await call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { sco_size: 8, pagecache_ratio: 0.5, write_buffer: 512 } });
   t.like(await call('vdisk.get_config_params', { vdisk_guid: vd }), { sco_size: 8, pagecache_ratio: 0.5, write_buffer: 512 });
   t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { sco_size: 5 } }))).type, 'VALIDATION_FAILED');
-  t.is((await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync' } }))).type, 'NOT_IMPLEMENTED');
+  // One node: nowhere to keep a DTL, so a DTL mode cannot be applied (spec §3.19: no target → the update failed).
+  t.like(await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync' } })), { type: 'CONFIG_UPDATE_FAILED' });
+  t.like(await call('vdisk.get_config_params', { vdisk_guid: vd }), { dtl_mode: 'no_sync', dtl_target: [] });
+  t.false(agent.services.view.get('vdisk', vd).has_manual_dtl, 'the manual flag is restored after a failed DTL change');
   const unknownDomain = await failure(call('vdisk.set_config_params', { vdisk_guid: vd, new_config_params: { dtl_mode: 'sync', dtl_target: ['no-such-domain'] } }));
   t.like(unknownDomain, { type: 'OBJECT_NOT_FOUND', details: { object_type: 'domain', guid: 'no-such-domain' } });
   const east = await request<{ guid: string }>(nc, 'ovs.model.domain.create', { name: 'east' });
@@ -274,7 +277,9 @@ test.serial('each vDisk is an actor: its tasks run one at a time in arrival orde
   t.is(got.size, 16 * MiB);
   t.like(got.snapshots[0], { guid: snap, label: 'lbl', timestamp: '1700000123', is_consistent: true, is_sticky: true });
   t.like(got.info, { live_status: 'RUNNING', volume_size: 16 * MiB, object_type: 'BASE' });
-  t.is(got.dtl_status, 'disabled');
+  // The vPool's default is a_sync, but a single node has nowhere to keep the DTL: standalone, which is all it can be.
+  t.is(got.dtl_status, 'ok_standalone');
+  t.like((got as unknown as { dtl_config: Record<string, unknown> }).dtl_config, { storagerouter_guid: null, host: null, manual: false, config_mode: 'MANUAL' });
   t.is(got.storagerouter_guid, agent.storagerouterGuid);
   await call('vdisk.delete', { vdisk_guid: vd });
 });

@@ -44,6 +44,8 @@ const IMPLEMENTED = [
   'vdisk.delete_from_voldrv',
   'vdisk.delete_snapshot',
   'vdisk.delete_snapshots',
+  'vdisk.dtl_checkup',
+  'vdisk.dtl_state_transition',
   'vdisk.extend',
   'vdisk.get_config_params',
   'vdisk.is_volume_synced_up_to_snapshot',

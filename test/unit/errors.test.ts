@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import * as errors from '../../src/errors.js';
 import {
-  BackendError, BackendRequestError, BadRequestError, CannotShrinkError, DeadlineExceededError, DtlError, EnsureSingleTimeoutError, FencedError, HostCommandError,
+  BackendError, BackendRequestError, BadRequestError, CannotShrinkError, ConfigUpdateError, DeadlineExceededError, DtlCheckupError, DtlError, EnsureSingleTimeoutError, FencedError, HostCommandError,
   InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError, NotOwnerError,
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
@@ -58,6 +58,8 @@ const SAMPLES: Record<string, () => OvsError> = {
   VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
   SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
   STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),
+  DTL_CHECKUP_FAILED: () => new DtlCheckupError(['vDisk g1: its owner did not answer']),
+  CONFIG_UPDATE_FAILED: () => new ConfigUpdateError('g1', ['no DTL target could be configured']),
   STORAGEDRIVER_IN_USE: () => new StorageDriverInUseError('sd1', [{ guid: 'g1', name: 'disk1' }]),
 };
 

@@ -7,6 +7,7 @@ import { encode } from '../../protocol/codec.js';
 import { eventSubject } from '../../protocol/subjects.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
+import { dtlCheckupAfter } from '../vdisk/dtl-after.js';
 import { recordOwner } from '../vdisk/move.js';
 
 /** Runs `fn` on the first StorageDriver that answers; a StorageDriver of a node that is down too is skipped. */
@@ -63,9 +64,13 @@ export const markOffline = defineTask({
         const r = await target.steal_volume({ volume_id: String(vdisk.volume_id) });
         await recordOwner(s, vdiskGuid, sdGuid);
         failedOver[vdiskGuid] = String(s.view.get('storagedriver', sdGuid).storagerouter_guid);
-        // Without a DTL, what the failed owner held locally and had not uploaded is gone; say up to where the backend had it.
-        log.warn({ vdisk_guid: vdiskGuid, name: vdisk.name, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog }, 'vDisk restarted from the backend on another node; writes its failed owner had not uploaded are not in it');
-        s.nc.publish(eventSubject('vdisk', 'failover'), encode({ vdisk_guid: vdiskGuid, from: storagerouter_guid, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog }));
+        // Without its DTL, what the failed owner held locally and had not uploaded is gone; say up to where the backend had it.
+        const fields = { vdisk_guid: vdiskGuid, name: vdisk.name, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay };
+        if (r.dtl_replay?.status === 'replayed') log.info(fields, 'vDisk restarted on another node from the backend plus its DTL');
+        else log.warn(fields, 'vDisk restarted from the backend on another node without a DTL replay; writes its failed owner had not uploaded are not in it');
+        s.nc.publish(eventSubject('vdisk', 'failover'), encode({ vdisk_guid: vdiskGuid, from: storagerouter_guid, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay }));
+        // Its DTL may have been on the dead node, or on the node it now runs on; the next vDisk need not wait for that.
+        await dtlCheckupAfter(s, log, vdiskGuid, 'async');
       } catch (e) {
         failures[vdiskGuid] = asOvsError(e).message;
         log.error({ err: e, vdisk_guid: vdiskGuid }, 'vDisk could not be failed over');

@@ -153,7 +153,8 @@ async function createVpool(s: AgentServices, q: AddVpoolParameters, backendInfo:
   const scoSize = c.sco_size ?? 4;
   const configuration = {
     sco_size: scoSize, cluster_size: c.cluster_size ?? 4, tlog_multiplier: TLOG_MULTIPLIER[scoSize]!, write_buffer: c.write_buffer ?? 1024,
-    dtl_mode: c.dtl_mode ?? 'no_sync', dtl_transport: c.dtl_transport ?? 'tcp', dtl_enabled: false,
+    // The original's default is a_sync; only no_sync turns the vPool's DTL off.
+    dtl_mode: c.dtl_mode ?? 'a_sync', dtl_transport: c.dtl_transport ?? 'tcp', dtl_enabled: (c.dtl_mode ?? 'a_sync') !== 'no_sync',
   };
   const vpool = await s.store.create('vpool', {
     name: q.vpool_name, description: q.vpool_name, status: 'INSTALLING', rdma_enabled: configuration.dtl_transport === 'rdma', metadata_store_bits: 5,
@@ -237,6 +238,8 @@ export const addVpool = defineTask({
       sd = await createStorageDriver(s, q, existing, sr);
       await waitUntilUp(s, sd, ctx.deadline);
       await s.store.update('vpool', existing.guid, (v) => (v.status = 'RUNNING'));
+      // Spec §5.1.2: vDisks that ran standalone or far away may now keep their DTL on the new node.
+      await s.call('vdisk.dtl_checkup', { vpool_guid: existing.guid }).catch((err: unknown) => ctx.log.warn({ err, vpool_guid: existing.guid }, 'DTL checkup after extending the vPool had errors'));
       return { vpool_guid: existing.guid, storagedriver_guid: sd.guid, ignored };
     } catch (e) {
       // The vPool is as it was before: the half-added StorageDriver goes (its agent stops what it started).

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { InvalidDtlSettingsError, NotImplementedError } from '../../errors.js';
+import { asOvsError, ConfigUpdateError, InvalidDtlSettingsError } from '../../errors.js';
 import type { ModelObject } from '../../model/schema.js';
+import { toFrameworkMode } from '../../policies/dtl-mode.js';
+import { targetDomainsOf } from '../../storagedriver/dtl-model.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
 import { vdiskConfigParams } from '../shapes.js';
+import { applyDtlParams } from './dtl-params.js';
 
 const MiB = 1024 * 1024;
 const TLOG_MULTIPLIER: Record<number, number> = { 4: 16, 8: 8, 16: 4, 32: 2, 64: 1, 128: 1 };
@@ -35,10 +38,11 @@ export const getConfigParams = defineTask({
     const clusterSize = info.cluster_multiplier * info.lba_size;
     const scoSize = (info.sco_multiplier * clusterSize) / MiB;
     const configured = (vdisk.metadata as { write_buffer?: number }).write_buffer;
+    const dtl = host.driver.get_dtl_config({ volume_id: volumeId });
     return {
       sco_size: scoSize,
-      dtl_mode: 'no_sync',
-      dtl_target: [],
+      dtl_mode: toFrameworkMode(dtl?.mode),
+      dtl_target: dtl ? targetDomainsOf(s.view, vdiskGuid) : [],
       cache_quota: cacheQuotaOf(vdisk, s.view.get('vpool', String(vdisk.vpool_guid)), String(host.sd.storagerouter_guid)),
       write_buffer: configured ?? Math.round(info.tlog_multiplier * scoSize * 1.5),
       pagecache_ratio: vdisk.pagecache_ratio,
@@ -52,22 +56,40 @@ export const setConfigParams = defineTask({
   summary: 'Sets configuration parameters for a given vDisk',
   params: z.object({ vdisk_guid: guid, new_config_params: vdiskConfigParams }).strict(),
   owner: onVdisk,
-  async handler(p, { services: s, owner: { storagedriver: { driver }, volumeId, vdiskGuid } }) {
+  async handler(p, { services: s, owner, log }) {
+    const { storagedriver: { driver }, volumeId, vdiskGuid } = owner;
     const c = p.new_config_params;
-    // Bad input first, whatever the DTL can do yet: unknown target domains, targets without a DTL.
+    // Bad input first, before anything changes: unknown target domains, targets without a DTL.
     for (const domain of c.dtl_target ?? []) s.view.get('domain', domain);
     if ((c.dtl_target ?? []).length > 0 && (c.dtl_mode ?? 'no_sync') === 'no_sync') throw new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_mode: 'no_sync', dtl_target: c.dtl_target });
-    if (c.dtl_mode !== undefined && c.dtl_mode !== 'no_sync') throw new NotImplementedError('vdisk.set_config_params', 'volumes do not write through the DTL yet (the DTL issue)');
+    const problems: string[] = [];
+    const attempt = async (what: string, work: () => Promise<void>): Promise<boolean> => {
+      try {
+        await work();
+        return true;
+      } catch (e) {
+        log.error({ err: e, vdisk_guid: vdiskGuid }, `set_config_params: ${what} failed`);
+        problems.push(`${what}: ${asOvsError(e).message}`);
+        return false;
+      }
+    };
     if (c.sco_size !== undefined) {
-      const clusterSize = driver.info_volume({ volume_id: volumeId }).cluster_multiplier * 512;
-      await driver.set_sco_multiplier({ volume_id: volumeId, sco_multiplier: (c.sco_size * MiB) / clusterSize });
-      await driver.set_tlog_multiplier({ volume_id: volumeId, tlog_multiplier: TLOG_MULTIPLIER[c.sco_size] ?? null });
+      const scoSize = c.sco_size;
+      await attempt('sco_size', async () => {
+        const clusterSize = driver.info_volume({ volume_id: volumeId }).cluster_multiplier * 512;
+        await driver.set_sco_multiplier({ volume_id: volumeId, sco_multiplier: (scoSize * MiB) / clusterSize });
+        await driver.set_tlog_multiplier({ volume_id: volumeId, tlog_multiplier: TLOG_MULTIPLIER[scoSize] ?? null });
+      });
     }
-    await s.store.update('vdisk', vdiskGuid, (d) => {
-      if (c.pagecache_ratio !== undefined) d.pagecache_ratio = c.pagecache_ratio;
-      if (c.cache_quota !== undefined) d.cache_quota = c.cache_quota;
-      if (c.write_buffer !== undefined) d.metadata = { ...(d.metadata as object), write_buffer: c.write_buffer };
+    if (c.dtl_mode !== undefined) problems.push(...(await applyDtlParams(s, owner, c.dtl_mode, c.dtl_target ?? [], problems.length > 0, log)));
+    await attempt('write_buffer, pagecache_ratio, cache_quota', async () => {
+      await s.store.update('vdisk', vdiskGuid, (d) => {
+        if (c.pagecache_ratio !== undefined) d.pagecache_ratio = c.pagecache_ratio;
+        if (c.cache_quota !== undefined) d.cache_quota = c.cache_quota;
+        if (c.write_buffer !== undefined) d.metadata = { ...(d.metadata as object), write_buffer: c.write_buffer };
+      });
     });
+    if (problems.length > 0) throw new ConfigUpdateError(vdiskGuid, problems);
     return null;
   },
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { InvalidOperationError, ObjectStillHasChildrenError } from '../../dataplane/errors.js';
 import { VpoolError } from '../../errors.js';
@@ -8,6 +9,7 @@ import { cacheQuota, pagecacheRatio, snapshotId, volumeSize } from '../shapes.js
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import type { VdiskOwner } from '../owner-resources.js';
+import { dtlCheckupAfter } from './dtl-after.js';
 import { checkNameFree, checkSize, cleanDevicename, clonesOf, recordVdisk, waitInBackend } from './volume-helpers.js';
 
 const module = 'vdisk';
@@ -27,12 +29,13 @@ export const createNew = defineTask({
     })
     .strict(),
   owner: { kind: 'storagedriver', param: 'storagedriver_guid' },
-  async handler(p, { services: s, owner: host }) {
+  async handler(p, { services: s, owner: host, log }) {
     const devicename = cleanDevicename(p.volume_name);
     checkNameFree(s, String(host.sd.vpool_guid), devicename);
     checkSize(p.volume_size, host.driver.o.geometry.clusterSize);
     const volumeId = await host.driver.create_volume({ target_path: devicename, volume_size: p.volume_size, volume_id: randomUUID() });
     const vd = await recordVdisk(s, host.sd, volumeId, devicename, { name: p.volume_name, description: p.volume_name, pagecache_ratio: p.pagecache_ratio ?? 1.0, cache_quota: p.cache_quota ?? null });
+    await dtlCheckupAfter(s, log, vd.guid, 'inline');
     return vd.guid;
   },
 });
@@ -70,12 +73,14 @@ async function recordChild(
   parent: ModelObject,
   p: { name: string; pagecache_ratio?: number | null; cache_quota?: unknown },
   extra: Record<string, unknown>,
+  log: Logger,
 ): Promise<{ vdisk_guid: string; name: string; backingdevice: string }> {
   await s.voldrv(target.guid).schedule_backend_sync({ volume_id: volumeId }).catch(() => undefined);
   const vd = await recordVdisk(s, target, volumeId, devicename, {
     name: p.name, description: p.name, parent_vdisk_guid: parent.guid, ...extra,
     pagecache_ratio: p.pagecache_ratio ?? parent.pagecache_ratio, cache_quota: p.cache_quota ?? parent.cache_quota ?? null,
   });
+  await dtlCheckupAfter(s, log, vd.guid, 'inline');
   return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
 }
 
@@ -85,7 +90,7 @@ export const clone = defineTask({
   summary: 'Clone a vDisk',
   params: z.object({ ...childParams, snapshot_id: snapshotId.nullable().optional() }).strict(),
   owner: onVdisk,
-  async handler(p, { services: s, owner, deadline }) {
+  async handler(p, { services: s, owner, deadline, log }) {
     const { storagedriver: host, volumeId } = owner;
     const vdisk = s.view.get('vdisk', owner.vdiskGuid);
     const target = targetOf(s, owner, p.storagerouter_guid);
@@ -98,7 +103,7 @@ export const clone = defineTask({
     }));
     await waitInBackend(host, volumeId, snapshot, deadline);
     const cloneId = await s.voldrv(target.guid).create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
-    return recordChild(s, target, cloneId, devicename, vdisk, p, { parentsnapshot: snapshot });
+    return recordChild(s, target, cloneId, devicename, vdisk, p, { parentsnapshot: snapshot }, log);
   },
 });
 
@@ -108,7 +113,7 @@ export const createFromTemplate = defineTask({
   summary: 'Create a vDisk from a template',
   params: z.object(childParams).strict(),
   owner: onVdisk,
-  async handler(p, { services: s, owner }) {
+  async handler(p, { services: s, owner, log }) {
     const { storagedriver: host, volumeId } = owner;
     const vdisk = s.view.get('vdisk', owner.vdiskGuid);
     if (!vdisk.is_vtemplate) throw new InvalidOperationError(`vDisk ${vdisk.guid} is not a template`, { vdisk_guid: vdisk.guid });
@@ -119,7 +124,7 @@ export const createFromTemplate = defineTask({
     const [snapshot] = host.driver.list_snapshots({ volume_id: volumeId });
     if (!snapshot) throw new InvalidOperationError(`template ${vdisk.guid} has no snapshot`, { vdisk_guid: vdisk.guid });
     const cloneId = await s.voldrv(target.guid).create_clone({ target_path: devicename, parent_volume_id: volumeId, parent_snapshot_id: snapshot, volume_id: randomUUID() });
-    return recordChild(s, target, cloneId, devicename, vdisk, p, {});
+    return recordChild(s, target, cloneId, devicename, vdisk, p, {}, log);
   },
 });
 

@@ -4,7 +4,7 @@ import { ObjectNotFoundError, VolumeRunningError } from '../../errors.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
 import { volumeSize } from '../shapes.js';
-import { checkSize, clonesOf } from './volume-helpers.js';
+import { checkSize, clonesOf, removeVdiskFromModel } from './volume-helpers.js';
 
 const module = 'vdisk';
 const onVdisk = { kind: 'vdisk', param: 'vdisk_guid' } as const;
@@ -37,7 +37,7 @@ export const deleteVdisk = defineTask({
     if (clones.length > 0) throw new ObjectStillHasChildrenError(`vDisk ${vdisk.guid} has ${clones.length} clone(s)`, { clones: clones.length });
     await driver.unlink({ target_path: String(vdisk.devicename) });
     // The data plane's volume_delete event (delete_from_voldrv) may have removed it already.
-    await s.store.delete('vdisk', vdisk.guid).catch((e: unknown) => {
+    await removeVdiskFromModel(s, vdisk.guid).catch((e: unknown) => {
       if (!(e instanceof ObjectNotFoundError)) throw e;
     });
     return null;

@@ -4,6 +4,7 @@ import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
+import { removeVdiskFromModel } from './volume-helpers.js';
 
 const module = 'vdisk';
 
@@ -65,7 +66,7 @@ export const syncWithReality = defineTask({
       const registered = new Map(registrations.filter((r) => r.node_id === sd.storagedriver_id).map((r) => [r.object_id, r]));
       for (const vd of s.view.list('vdisk', { storagedriver_guid: sd.guid })) {
         if (!registered.has(String(vd.volume_id))) {
-          await s.store.delete('vdisk', vd.guid).catch(() => undefined);
+          await removeVdiskFromModel(s, vd.guid).catch(() => undefined);
           removed++;
         }
       }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { StorageDriverNotInModelError, VolumeNotFoundError } from '../../errors.js';
 import { defineTask } from '../define.js';
-import { upsertVdiskOfVolume } from './volume-helpers.js';
+import { removeVdiskFromModel, upsertVdiskOfVolume } from './volume-helpers.js';
 import { nonNegativeInt } from '../params.js';
 import { storagedriverId, volumeId, vpoolPath } from '../shapes.js';
 
@@ -16,7 +16,7 @@ export const deleteFromVoldrv = defineTask({
   params: z.object({ volume_id: volumeId }).strict(),
   owner: cluster,
   async handler(p, { services: s }) {
-    for (const vd of s.view.list('vdisk', { volume_id: p.volume_id })) await s.store.delete('vdisk', vd.guid).catch(() => undefined);
+    for (const vd of s.view.list('vdisk', { volume_id: p.volume_id })) await removeVdiskFromModel(s, vd.guid).catch(() => undefined);
     return null;
   },
 });

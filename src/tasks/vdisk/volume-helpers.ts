@@ -72,3 +72,13 @@ export async function waitInBackend(host: StorageDriverHost, volumeId: string, s
 export function clonesOf(s: AgentServices, vdiskGuid: string): ModelObject[] {
   return s.view.reverse('vdisk', vdiskGuid, 'child_vdisks');
 }
+
+/** `clean_vdisk_from_model` (spec §2.2): its DTL target-domain junctions first, then the vDisk. */
+export async function removeVdiskFromModel(s: AgentServices, vdiskGuid: string): Promise<void> {
+  for (const j of s.view.reverse('vdisk', vdiskGuid, 'domains_dtl')) {
+    await s.store.delete('vdiskdomain', j.guid).catch((e: unknown) => {
+      if (!(e instanceof ObjectNotFoundError)) throw e;
+    });
+  }
+  await s.store.delete('vdisk', vdiskGuid);
+}
