@@ -4,12 +4,13 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { DtlError } from '../../errors/dataplane.js';
-import { DtlOp, DtlStatus, encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type Frame, MAX_FRAME_BYTES } from './frame.js';
+import { DtlOp, DtlStatus, encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type Frame, MAX_FRAME_BYTES, writeFrameHeader } from './frame.js';
 import {
-  decodeFailure, decodeRange, decodeStreamItem, DtlFailure, encodeAdd, encodeRegister, encodeScoNumber, entryBytes, MAX_ENTRIES_PER_ADD,
+  decodeFailure, decodeRange, decodeStreamItem, DtlFailure, encodeAddAt, encodeRegister, encodeScoNumber, entryBytes, MAX_ENTRIES_PER_ADD,
   type DtlEntry, type DtlRange,
 } from './messages.js';
 import { AsyncAddQueue } from './send-queue.js';
+import { FramePool } from './frame-pool.js';
 
 export interface DtlClientOptions {
   connectTimeoutMs?: number;
@@ -45,6 +46,7 @@ export class DtlClient {
   private ns = '';
   private clusterSize = 0;
   private readonly queue: AsyncAddQueue | undefined;
+  private readonly frames = new FramePool();
 
   private constructor(
     private readonly socket: Socket,
@@ -167,13 +169,23 @@ export class DtlClient {
    * server in that order, whatever their size, so the DTL holds writes in the order the volume reserved them.
    */
   private sendAdd(entries: readonly DtlEntry[]): Promise<void> {
-    const acks = [...batches(entries, this.entriesPerFrame())].map((batch) => this.request(DtlOp.ADD, encodeAdd(batch, this.clusterSize)));
+    const acks = [...batches(entries, this.entriesPerFrame())].map((batch) => {
+      const frame = encodeAddAt(batch, this.clusterSize, FRAME_HEADER_BYTES, (bytes) => this.frames.take(bytes));
+      return this.requestFramed(DtlOp.ADD, frame);
+    });
     return Promise.all(acks).then(() => undefined);
   }
 
   private async request(op: DtlOp, payload?: Buffer): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       this.start(op, payload, (frame) => (resolve(frame.payload), true), reject);
+    });
+  }
+
+  /** A request whose payload already sits after FRAME_HEADER_BYTES of room in `frame`. */
+  private requestFramed(op: DtlOp, frame: Buffer): Promise<Buffer> {
+    return new Promise<Buffer>((resolve, reject) => {
+      this.start(op, frame, (reply) => (resolve(reply.payload), true), reject, { framed: true });
     });
   }
 
@@ -216,13 +228,18 @@ export class DtlClient {
     }
   }
 
-  private start(op: DtlOp, payload: Buffer | undefined, onFrame: (frame: Frame) => boolean, onError: (error: DtlError) => void): void {
+  private start(op: DtlOp, payload: Buffer | undefined, onFrame: (frame: Frame) => boolean, onError: (error: DtlError) => void, o: { framed?: boolean } = {}): void {
     if (this.failure !== undefined) return onError(this.failure);
     const requestId = this.nextRequestId;
     this.nextRequestId = (this.nextRequestId + 1) >>> 0 || 1;
     const timer = setTimeout(() => this.fail('timeout', `DTL request ${DtlOp[op]} got no answer within ${this.requestTimeoutMs} ms`), this.requestTimeoutMs);
     this.pending.set(requestId, { onFrame, onError, timer });
-    this.socket.write(encodeFrame(op, requestId, payload));
+    if (o.framed && payload) {
+      writeFrameHeader(payload, op, requestId, payload.length - FRAME_HEADER_BYTES);
+      this.socket.write(payload, () => this.frames.give(payload));
+    } else {
+      this.socket.write(encodeFrame(op, requestId, payload));
+    }
   }
 
   private received(chunk: Buffer): void {
@@ -284,3 +301,4 @@ function* batches(entries: readonly DtlEntry[], size: number): Generator<readonl
     start = end;
   }
 }
+

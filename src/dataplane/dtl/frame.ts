@@ -29,6 +29,8 @@ export interface Frame {
   code: number;
   requestId: number;
   payload: Buffer;
+  /** The payload sits in a buffer the decoder allocated (not a view of a socket chunk); it may go back to its pool. */
+  gathered?: boolean;
 }
 
 export class FrameTooLargeError extends Error {
@@ -55,45 +57,82 @@ export function writeFrameHeader(target: Buffer, code: number, requestId: number
   target.writeUInt32BE(requestId >>> 0, 5);
 }
 
-/** Cuts a byte stream into frames, whatever the chunk boundaries. */
+/** A frame that has not fully arrived: its header bytes so far, then (once its length is known) its whole buffer. */
+interface PartialFrame {
+  header: Buffer;
+  headerBytes: number;
+  buffer?: Buffer;
+  filled: number;
+}
+
+/**
+ * Cuts a byte stream into frames, whatever the chunk boundaries. A frame that lies inside one chunk is a view of it;
+ * a frame cut by a chunk boundary is gathered, each byte copied once, into a buffer from `alloc` (a pool for large
+ * frames), which the caller may hand back with `release` once it is done with the frame.
+ */
 export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Bytes the frame at the head of `pending` needs in all, once its length is known; saves re-joining chunks of a large frame. */
-  private neededBytes = 0;
+  private partial: PartialFrame | undefined;
+
+  constructor(private readonly alloc: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)) {}
 
   /** Returns every frame completed by `chunk`; throws FrameTooLargeError or MalformedFrameError on a bad length. */
   push(chunk: Buffer): Frame[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
     const frames: Frame[] = [];
-    if (this.pendingBytes < this.neededBytes) return frames;
-    let buffer = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
     let offset = 0;
-    while (buffer.length - offset >= 4) {
-      const length = buffer.readUInt32BE(offset);
-      if (length > MAX_FRAME_BYTES) throw new FrameTooLargeError(length);
-      if (length < 5) throw new MalformedFrameError(`DTL frame length ${length} is shorter than its header`);
-      if (buffer.length - offset < 4 + length) {
-        this.neededBytes = 4 + length;
-        break;
+    while (offset < chunk.length) {
+      const p = this.partial;
+      if (p !== undefined) {
+        offset = this.fill(p, chunk, offset);
+        if (p.buffer !== undefined && p.filled === p.buffer.length) {
+          frames.push(frameOf(p.buffer, true));
+          this.partial = undefined;
+        }
+        continue;
       }
-      frames.push({
-        code: buffer.readUInt8(offset + 4),
-        requestId: buffer.readUInt32BE(offset + 5),
-        // A copy: the frame may outlive the chunk, which the socket's owner could reuse.
-        payload: Buffer.from(buffer.subarray(offset + FRAME_HEADER_BYTES, offset + 4 + length)),
-      });
-      offset += 4 + length;
+      if (chunk.length - offset < 4) {
+        this.partial = { header: Buffer.alloc(4), headerBytes: 0, filled: 0 };
+        continue;
+      }
+      const total = 4 + checkLength(chunk.readUInt32BE(offset));
+      if (chunk.length - offset >= total) {
+        frames.push(frameOf(chunk.subarray(offset, offset + total), false));
+        offset += total;
+        continue;
+      }
+      this.partial = { header: Buffer.alloc(0), headerBytes: 4, buffer: this.alloc(total), filled: 0 };
     }
-    buffer = buffer.subarray(offset);
-    if (buffer.length < 4) this.neededBytes = 0;
-    this.pending = buffer.length > 0 ? [buffer] : [];
-    this.pendingBytes = buffer.length;
     return frames;
   }
 
-  get bufferedBytes(): number {
-    return this.pendingBytes;
+  private fill(p: PartialFrame, chunk: Buffer, offset: number): number {
+    if (p.buffer === undefined) {
+      const take = Math.min(4 - p.headerBytes, chunk.length - offset);
+      chunk.copy(p.header, p.headerBytes, offset, offset + take);
+      p.headerBytes += take;
+      offset += take;
+      if (p.headerBytes < 4) return offset;
+      p.buffer = this.alloc(4 + checkLength(p.header.readUInt32BE(0)));
+      p.header.copy(p.buffer, 0);
+      p.filled = 4;
+    }
+    const take = Math.min(p.buffer.length - p.filled, chunk.length - offset);
+    chunk.copy(p.buffer, p.filled, offset, offset + take);
+    p.filled += take;
+    return offset + take;
   }
+
+  /** Bytes of a frame that has not fully arrived yet. */
+  get bufferedBytes(): number {
+    return this.partial === undefined ? 0 : this.partial.buffer === undefined ? this.partial.headerBytes : this.partial.filled;
+  }
+}
+
+function checkLength(length: number): number {
+  if (length > MAX_FRAME_BYTES) throw new FrameTooLargeError(length);
+  if (length < 5) throw new MalformedFrameError(`DTL frame length ${length} is shorter than its header`);
+  return length;
+}
+
+function frameOf(bytes: Buffer, gathered: boolean): Frame {
+  return { code: bytes.readUInt8(4), requestId: bytes.readUInt32BE(5), payload: bytes.subarray(FRAME_HEADER_BYTES), gathered };
 }

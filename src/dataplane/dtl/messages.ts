@@ -87,14 +87,22 @@ function readEntry(source: Buffer, at: number, clusterSize: number): DtlEntry {
 }
 
 export function encodeAdd(entries: readonly DtlEntry[], clusterSize: number): Buffer {
-  const payload = Buffer.allocUnsafe(4 + entries.length * entryBytes(clusterSize));
-  payload.writeUInt32BE(entries.length, 0);
-  let at = 4;
+  return encodeAddAt(entries, clusterSize, 0);
+}
+
+/**
+ * The ADD payload written `headroom` bytes into a new buffer, so a frame header can go in front without copying the
+ * clusters a second time (they are most of a DTL's traffic).
+ */
+export function encodeAddAt(entries: readonly DtlEntry[], clusterSize: number, headroom: number, alloc: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)): Buffer {
+  const out = alloc(headroom + 4 + entries.length * entryBytes(clusterSize));
+  out.writeUInt32BE(entries.length, headroom);
+  let at = headroom + 4;
   for (const entry of entries) {
     if (entry.data.length !== clusterSize) throw new RangeError(`DTL entry of ${entry.data.length} bytes, cluster size is ${clusterSize}`);
-    at = writeEntry(payload, at, entry);
+    at = writeEntry(out, at, entry);
   }
-  return payload;
+  return out;
 }
 
 export function decodeAdd(payload: Buffer, clusterSize: number): DtlEntry[] {

@@ -7,20 +7,18 @@ import type { DtlEntry } from './messages.js';
 
 export const RECORD_HEADER_BYTES = 20;
 
-export function encodeRecords(entries: readonly DtlEntry[]): Buffer {
-  let total = 0;
-  for (const entry of entries) total += RECORD_HEADER_BYTES + entry.data.length;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const entry of entries) {
-    out.writeUInt32BE(entry.data.length, at);
-    out.writeUInt32BE(entry.location.offset, at + 4);
-    out.writeBigUInt64BE(entry.lba, at + 8);
-    const sum = crc32(entry.data, crc32(out.subarray(at, at + 16)));
-    out.writeUInt32BE(sum, at + 16);
-    entry.data.copy(out, at + RECORD_HEADER_BYTES);
-    at += RECORD_HEADER_BYTES + entry.data.length;
-  }
+/** The records of `entries` as header and data buffers for one vectored write (the data is not copied). */
+export function recordBuffers(entries: readonly DtlEntry[]): Buffer[] {
+  const headers = Buffer.allocUnsafe(entries.length * RECORD_HEADER_BYTES);
+  const out: Buffer[] = [];
+  entries.forEach((entry, i) => {
+    const header = headers.subarray(i * RECORD_HEADER_BYTES, (i + 1) * RECORD_HEADER_BYTES);
+    header.writeUInt32BE(entry.data.length, 0);
+    header.writeUInt32BE(entry.location.offset, 4);
+    header.writeBigUInt64BE(entry.lba, 8);
+    header.writeUInt32BE(crc32(entry.data, crc32(header.subarray(0, 16))), 16);
+    out.push(header, entry.data);
+  });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { mkdir, open, readdir, readFile, rm, type FileHandle, writeFile } from '
 import { join } from 'node:path';
 import { Mutex } from '../common/locks.js';
 import type { DtlEntry, DtlRange } from './messages.js';
-import { decodeRecords, encodeRecords, RECORD_HEADER_BYTES, type StoredRecord } from './record.js';
+import { decodeRecords, RECORD_HEADER_BYTES, recordBuffers, type StoredRecord } from './record.js';
 
 const SCO_FILE = /^(\d{1,10})\.dtl$/;
 const OWNER_TAG_FILE = 'owner_tag';
@@ -94,8 +94,7 @@ export class DtlNamespaceLog {
       this.files.set(scoNumber, file);
       this.directoryDirty = true;
     }
-    const bytes = encodeRecords(entries);
-    await file.handle.write(bytes, 0, bytes.length, null);
+    await file.handle.writev(recordBuffers(entries));
     let at = file.size;
     for (const entry of entries) {
       file.records.push({ offset: entry.location.offset, lba: entry.lba, dataPosition: at + RECORD_HEADER_BYTES, dataLength: entry.data.length });
