@@ -9,6 +9,7 @@ import type { VoldrvApi } from '../storagedriver/voldrv-api.js';
 
 /** Configuration key: seconds without a heartbeat after which a StorageRouter is declared offline (default 10). */
 export const OFFLINE_AFTER_KEY = '/ovs/framework/cluster/node_offline_after_s';
+const RETRY_FAILOVER_MS = 3_000;
 const DEFAULT_OFFLINE_AFTER_S = 10;
 
 export interface FailureDetectorDeps {
@@ -31,6 +32,8 @@ export interface FailureDetectorDeps {
 export class FailureDetector {
   private readonly lastSeen = new Map<string, number>();
   private readonly offline = new Set<string>();
+  /** Nodes whose failover left vDisks behind, and when to try again. */
+  private readonly retryAt = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly clock: () => number;
   private readonly watchingSince: number;
@@ -69,7 +72,10 @@ export class FailureDetector {
       nodes: serving, lastSeen: this.lastSeen, offline: this.offline, now: this.clock(), watchingSince: this.watchingSince,
       offlineAfterMs: (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_OFFLINE_AFTER_S) * 1000,
     });
-    for (const node of goneOffline) void this.once(node, () => this.declareOffline(node, seconds));
+    for (const node of goneOffline) {
+      if ((this.retryAt.get(node) ?? 0) > this.clock()) continue;
+      void this.once(node, () => this.declareOffline(node, seconds));
+    }
     for (const node of backOnline) void this.once(node, () => this.declareOnline(node));
   }
 
@@ -87,9 +93,16 @@ export class FailureDetector {
 
   private async declareOffline(node: string, seconds: number): Promise<void> {
     this.d.log.warn({ storagerouter_guid: node, silent_s: seconds }, 'StorageRouter stopped sending heartbeats; declaring it offline and failing its vDisks over');
-    const r = (await this.d.call('storagedriver.mark_offline', { storagerouter_guid: node })) as { failures?: Record<string, string> };
+    const r = (await this.d.call('storagedriver.mark_offline', { storagerouter_guid: node })) as { failures?: Record<string, string>; unplaced?: Record<string, string> };
+    if (r.unplaced && Object.keys(r.unplaced).length > 0) this.d.log.error({ storagerouter_guid: node, unplaced: r.unplaced }, 'some vDisks have nowhere to fail over to');
+    if (r.failures && Object.keys(r.failures).length > 0) {
+      // Not offline for good yet: the next tick after the pause tries the vDisks that did not move again.
+      this.retryAt.set(node, this.clock() + RETRY_FAILOVER_MS);
+      this.d.log.error({ storagerouter_guid: node, failures: r.failures }, 'some vDisks were not failed over; trying again');
+      return;
+    }
+    this.retryAt.delete(node);
     this.offline.add(node);
-    if (r.failures && Object.keys(r.failures).length > 0) this.d.log.error({ storagerouter_guid: node, failures: r.failures }, 'some vDisks were not failed over');
   }
 
   private async declareOnline(node: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { GatedOwner } from '../actors/gated-owner.js';
 import { SerialOwner } from '../actors/serial-owner.js';
-import { NotAvailableError } from '../errors.js';
+import { asOvsError, NotAvailableError } from '../errors.js';
 import type { ModelObject } from '../model/schema.js';
 import type { ModelView } from '../model/view.js';
 import type { Supervision } from '../supervisors/supervision.js';
@@ -91,7 +91,10 @@ export class StorageDriverManager implements ServedStorageDrivers {
       () => host,
       (e: unknown) => {
         this.d.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'storage driver did not start');
-        throw new NotAvailableError(`StorageDriver ${String(sd.storagedriver_id)} did not start: ${e instanceof Error ? e.message : String(e)}`, { storagedriver_guid: sd.guid });
+        const cause = asOvsError(e);
+        throw new NotAvailableError(`StorageDriver ${String(sd.storagedriver_id)} did not start: ${cause.message}`, {
+          storagedriver_guid: sd.guid, start_failed: true, cause: { type: cause.type, details: cause.details },
+        });
       },
     );
     const owner = new GatedOwner(this.d.supervision, this.d.parent, `storagedriver:${String(vpool.name)}@${this.d.me}`, () => ready);

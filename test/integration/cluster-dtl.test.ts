@@ -191,7 +191,7 @@ test.serial('a DTL port already taken on a node: add_vpool there fails with a ty
 
 // Known bug (see the report): the target's agent logs DTL_ERROR port_in_use, but add_vpool only waits for the
 // StorageDriver to come up and reports "did not come up in time" at its deadline, saying nothing of the port.
-test.serial.failing('a DTL port already taken: the error reaching the caller says which port is in use', (t) => {
+test.serial('a DTL port already taken: the error reaching the caller says which port is in use', (t) => {
   if (!portTaken) return t.fail('the previous test did not get an error');
   const { error, port } = portTaken;
   const said = `${error.message} ${JSON.stringify(error.details)}`;

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentServices } from '../../agent-services.js';
 import { asOvsError } from '../../errors.js';
@@ -9,6 +10,7 @@ import { defineTask } from '../define.js';
 import { guid } from '../params.js';
 import { dtlCheckupAfter } from '../vdisk/dtl-after.js';
 import { recordOwner } from '../vdisk/move.js';
+import { DtlUsability } from '../vdisk/dtl-usable.js';
 
 /** Runs `fn` on the first StorageDriver that answers; a StorageDriver of a node that is down too is skipped. */
 async function onFirstAnswering<T>(sds: readonly ModelObject[], fn: (sd: ModelObject) => Promise<T>): Promise<T> {
@@ -24,9 +26,14 @@ async function onFirstAnswering<T>(sds: readonly ModelObject[], fn: (sd: ModelOb
 }
 
 /** Declares the StorageDrivers of a StorageRouter OFFLINE in their vPools' cluster registries, through another node. */
-async function declareOffline(s: AgentServices, dead: readonly ModelObject[], others: (vpool: string) => ModelObject[]): Promise<void> {
+async function declareOffline(s: AgentServices, dead: readonly ModelObject[], others: (vpool: string) => ModelObject[], log: Logger): Promise<void> {
   for (const sd of dead) {
-    await onFirstAnswering(others(String(sd.vpool_guid)), (live) => s.voldrv(live.guid).set_node_state({ node_id: String(sd.storagedriver_id), state: 'OFFLINE' }));
+    const live = others(String(sd.vpool_guid));
+    // A vPool only the dead node serves has nobody to record it, nor anywhere to fail over to: the others still go.
+    if (live.length === 0) continue;
+    await onFirstAnswering(live, (x) => s.voldrv(x.guid).set_node_state({ node_id: String(sd.storagedriver_id), state: 'OFFLINE' })).catch((err: unknown) => {
+      log.error({ err, storagedriver: sd.storagedriver_id }, 'no other node of the vPool recorded the StorageDriver OFFLINE');
+    });
   }
 }
 
@@ -42,16 +49,24 @@ export const markOffline = defineTask({
     s.view.get('storagerouter', storagerouter_guid);
     const dead = s.view.list('storagedriver', { storagerouter_guid });
     const others = (vpool: string): ModelObject[] => s.view.list('storagedriver', { vpool_guid: vpool }).filter((sd) => sd.storagerouter_guid !== storagerouter_guid);
-    await declareOffline(s, dead, others);
+    await declareOffline(s, dead, others, log);
     const deadGuids = new Set(dead.map((sd) => sd.guid));
     const orphans = s.view.list('vdisk').filter((v) => deadGuids.has(String(v.storagedriver_guid)));
-    const candidates = [...new Set(dead.map((sd) => String(sd.vpool_guid)))].flatMap(others).map((sd) => ({
+    // Only StorageDrivers whose agent answers and that are not OFFLINE themselves (two nodes may die together).
+    const vpools = [...new Set(dead.map((sd) => String(sd.vpool_guid)))];
+    const usable = new DtlUsability(s);
+    for (const vpool of vpools) {
+      const live = others(vpool);
+      if (live.length > 0) await usable.probeVpool(vpool, live[0]!.guid);
+    }
+    const candidates = vpools.flatMap(others).filter((sd) => usable.isUsable(String(sd.vpool_guid), String(sd.storagerouter_guid))).map((sd) => ({
       storagedriver: sd.guid, vpool: String(sd.vpool_guid), vdisks: s.view.list('vdisk', { storagedriver_guid: sd.guid }).length,
     }));
     const { placed, unplaced } = placeFailover(orphans.map((v) => ({ vdisk: v.guid, vpool: String(v.vpool_guid) })), candidates);
     const failedOver: Record<string, string> = {};
     const failures: Record<string, string> = {};
-    for (const v of unplaced) failures[v] = 'no other StorageDriver of its vPool';
+    const unplacedReasons: Record<string, string> = {};
+    for (const v of unplaced) unplacedReasons[v] = 'no other StorageDriver of its vPool is online';
     let done = 0;
     for (const [vdiskGuid, sdGuid] of placed) {
       progress(done++ / placed.size, `vDisk ${done} of ${placed.size}`);
@@ -76,6 +91,6 @@ export const markOffline = defineTask({
         log.error({ err: e, vdisk_guid: vdiskGuid }, 'vDisk could not be failed over');
       }
     }
-    return { storagedrivers: dead.map((sd) => sd.guid), failed_over: failedOver, failures };
+    return { storagedrivers: dead.map((sd) => sd.guid), failed_over: failedOver, failures, unplaced: unplacedReasons };
   },
 });

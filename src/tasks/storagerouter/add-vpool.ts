@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { VpoolError } from '../../errors.js';
+import { asOvsError, type OvsError, VpoolError } from '../../errors.js';
 import { opsSubject } from '../../protocol/subjects.js';
 import { sleep } from '../../supervisors/backoff.js';
 import { guid, vpoolName } from '../params.js';
@@ -190,10 +190,28 @@ async function createStorageDriver(s: AgentServices, q: AddVpoolParameters, vpoo
   });
 }
 
-/** The volume driver is up once it reported up_and_running (`startup_counter`). */
+/**
+ * The volume driver is up once it reported up_and_running (`startup_counter`). A StorageDriver that failed to start
+ * on its node (a port taken there, a backend it cannot reach) says why at once instead of running into the deadline.
+ */
 async function waitUntilUp(s: AgentServices, sd: ModelObject, deadline: number): Promise<void> {
+  let startFailure: OvsError | undefined;
+  let probing = false;
+  const probe = (): void => {
+    probing = true;
+    s.voldrv(sd.guid).list_volumes({}).then(
+      () => undefined,
+      (e: unknown) => {
+        const err = asOvsError(e);
+        if (err.details.start_failed === true) startFailure = err;
+        else setTimeout(() => (probing = false), 500);
+      },
+    );
+  };
   while (Number(s.view.find('storagedriver', sd.guid)?.startup_counter ?? 0) < 1) {
+    if (startFailure) throw new VpoolError(startFailure.message, { storagedriver_guid: sd.guid, cause: startFailure.details.cause });
     if (Date.now() > deadline - 500) throw new VpoolError(`StorageDriver ${String(sd.storagedriver_id)} did not come up in time`, { storagedriver_guid: sd.guid });
+    if (!probing) probe();
     await sleep(50);
   }
 }
