@@ -47,6 +47,7 @@ export class DtlClient {
   private clusterSize = 0;
   private readonly queue: AsyncAddQueue | undefined;
   private readonly frames = new FramePool();
+  private corked = false;
 
   private constructor(
     private readonly socket: Socket,
@@ -234,12 +235,27 @@ export class DtlClient {
     this.nextRequestId = (this.nextRequestId + 1) >>> 0 || 1;
     const timer = setTimeout(() => this.fail('timeout', `DTL request ${DtlOp[op]} got no answer within ${this.requestTimeoutMs} ms`), this.requestTimeoutMs);
     this.pending.set(requestId, { onFrame, onError, timer });
+    this.corkUntilTick();
     if (o.framed && payload) {
       writeFrameHeader(payload, op, requestId, payload.length - FRAME_HEADER_BYTES);
       this.socket.write(payload, () => this.frames.give(payload));
     } else {
       this.socket.write(encodeFrame(op, requestId, payload));
     }
+  }
+
+  /**
+   * Requests made in the same turn of the event loop (a volume with many writes in flight) leave in one system call;
+   * the socket is uncorked before anything else runs, so no request waits for a later one.
+   */
+  private corkUntilTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   private received(chunk: Buffer): void {
