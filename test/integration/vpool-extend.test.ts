@@ -128,7 +128,7 @@ test.serial("the original's add_vpool payload: its keys are accepted, those mean
     backend_info_fc: { preset: 'cache', alba_backend_guid: '0c1e9c53-8d2b-4d6f-8d9c-1a2b3c4d5e6f' },
     connection_info_fc: { host: '', port: 443, client_id: 'a', client_secret: 'b' },
     caching_info: { cache_quota_bc: null, cache_quota_fc: 10_737_418_240, block_cache_on_read: false, block_cache_on_write: false, fragment_cache_on_read: true, fragment_cache_on_write: false },
-    config_params: { dtl_mode: 'no_sync', sco_size: 4, cluster_size: 4, write_buffer: 1024, dtl_transport: 'tcp', advanced: { number_of_scos_in_tlog: 20, non_disposable_scos_factor: 12 } },
+    config_params: { dtl_mode: 'a_sync', sco_size: 4, cluster_size: 4, write_buffer: 1024, dtl_transport: 'tcp', advanced: { number_of_scos_in_tlog: 20, non_disposable_scos_factor: 12 } },
     mds_config_params: { mds_safety: 2 },
     writecache_size: 20,
     parallelism: { proxies: 2 },
