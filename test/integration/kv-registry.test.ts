@@ -78,6 +78,17 @@ test('a node whose mirror lags still writes against the server: no update skippe
   await waitFor('node1 sees the clone removed by node2', () => !a.find('clone') && Object.keys(a.find('v1')!.descendants).length === 0);
 });
 
+test("findFresh reads another node's write that the mirror has not seen (a move's new owner asked at once)", async (t) => {
+  const [a, b] = await twoNodes();
+  await a.add(reg('v2'));
+  await waitFor('node2 sees v2', () => b.find('v2'));
+  await b.close(); // from here its mirror lags for good
+  await a.update('v2', (r) => (r.node_id = 'node2'));
+  t.is(b.find('v2')?.node_id, 'node1', 'the mirror alone still names the old owner');
+  t.is((await b.findFresh('v2'))?.node_id, 'node2');
+  t.is(b.find('v2')?.node_id, 'node2', 'and the mirror holds the fresh copy now');
+});
+
 test('concurrent nextOwnerTag from two nodes hands out 100 distinct, increasing tags', async (t) => {
   const [a, b] = await twoNodes();
   const draw = (r: KvRegistry): Promise<number[]> => Promise.all(Array.from({ length: 50 }, () => r.nextOwnerTag()));

@@ -27,6 +27,8 @@ export interface Registry {
   /** Resolves once the stored registrations can be read; calling it again is harmless. */
   load(): Promise<void>;
   find(id: string): Registration | undefined;
+  /** `find` after bringing this registration up to the stored one (another node's write may not have arrived yet). */
+  findFresh(id: string): Promise<Registration | undefined>;
   /** The registration created under a devicename path (`/name.raw`). */
   findByPath(path: string): Registration | undefined;
   list(): Registration[];
@@ -70,6 +72,10 @@ export class FileRegistry implements Registry {
 
   find(id: string): Registration | undefined {
     return this.data.objects[id];
+  }
+
+  findFresh(id: string): Promise<Registration | undefined> {
+    return Promise.resolve(this.find(id));
   }
 
   findByPath(path: string): Registration | undefined {

@@ -299,7 +299,9 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   /** Local restart on this node (falls back to a backend restart when there is no local state). */
   async restart_object(a: { object_id: string; force_restart?: boolean }): Promise<void> {
-    const r = this.registry.find(a.object_id);
+    let r = this.registry.find(a.object_id);
+    // Right after a move the new owner may be asked before the registry's change reached it: ask the store.
+    if (r?.node_id !== this.o.nodeId) r = await this.registry.findFresh(a.object_id);
     if (!r) throw new VolumeNotFoundError(`volume ${a.object_id} does not exist`, { volume_id: a.object_id });
     // Only the registered owner runs a volume: a node that was replaced must not start it again.
     if (r.node_id !== this.o.nodeId) throw new NotOwnerError(`volume ${a.object_id} is registered to node ${r.node_id}, not ${this.o.nodeId}`, { volume_id: a.object_id, node_id: r.node_id });

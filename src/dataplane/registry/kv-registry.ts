@@ -56,6 +56,11 @@ export class KvRegistry implements Registry {
     return this.mirror.registration(id);
   }
 
+  async findFresh(id: string): Promise<Registration | undefined> {
+    await (await this.writer()).refresh(registrationKey(id));
+    return this.find(id);
+  }
+
   findByPath(path: string): Registration | undefined {
     return this.mirror.registrationAt(path);
   }
