@@ -151,6 +151,33 @@ test('I16: STANDALONE → CATCHUP with pending data → OK_SYNC after the upload
   await rm(dtl.dir, { recursive: true, force: true });
 });
 
+test('a DTL that went DEGRADED keeps entries older than what the backend got since: a failover does not replay them over newer acknowledged writes', async (t) => {
+  const h = await harness();
+  const dtl = await dtlServer();
+  const id = await h.driver.create_volume({ target_path: '/stale.raw', volume_size: 4 * MiB });
+  const v = h.driver.running(id)!;
+  await h.driver.set_manual_dtl_config({ volume_id: id, config: { host: '127.0.0.1', port: dtl.port, mode: 'Synchronous' } });
+  await v.write(0, pattern(4 * CLUSTER, 1)); // on the DTL
+  await dtl.server.close(); // the DTL keeps that entry on disk
+  await v.write(0, pattern(4 * CLUSTER, 2)); // DEGRADED: acknowledged without the DTL...
+  t.is(v.dtl.state, 'DEGRADED');
+  await h.driver.schedule_backend_sync({ volume_id: id });
+  await v.queue.idle(); // ...and in the backend
+  const back = new DtlServer(dtl.dir);
+  await back.listen(dtl.port, '127.0.0.1'); // the old entry is served again, nobody cleared it
+
+  const node2 = await secondNode(h.dir);
+  await node2.set_node_state({ node_id: 'node1', state: 'OFFLINE' });
+  const stolen = await node2.steal_volume({ volume_id: id });
+  t.is(stolen.dtl_replay.status, 'replayed');
+  t.is(stolen.dtl_replay.entries, 0, 'the stale entry is older than the backend');
+  t.deepEqual(await node2.running(id)!.read(0, 4 * CLUSTER), pattern(4 * CLUSTER, 2));
+  await node2.stop();
+  await back.close();
+  await h.close();
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
 test('an unreachable DTL target leaves the volume DEGRADED (the config is kept, I/O goes on); a move hands over without replay', async (t) => {
   const h = await harness();
   const id = await h.driver.create_volume({ target_path: '/u.raw', volume_size: 4 * MiB });

@@ -21,7 +21,11 @@ export async function replayDtl(v: Volume, stored: StoredDtlConfig, timeouts: Dt
     client = await DtlClient.connect(host, port, { ...timeouts, mode: 'sync' });
     await client.register(v.ns, v.clusterSize, BigInt(v.ownerTag));
     const run = new RunBuilder(v, Math.min(MAX_IO_BYTES, 1 << 20));
+    // SCOs up to the backend's last one are in the backend with everything written after them. A DTL that went
+    // DEGRADED kept older entries the backend has since overwritten: replaying those would undo acknowledged writes.
+    const inBackendUpTo = v.doc.lastScoNumber;
     for await (const e of client.entries()) {
+      if (e.location.scoNumber <= inBackendUpTo) continue;
       await run.add(Number(e.lba) * 512, e.data);
       entries++;
     }
