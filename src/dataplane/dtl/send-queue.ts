@@ -20,17 +20,21 @@ export class AsyncAddQueue {
     private readonly sendFailed: (error: unknown) => void,
   ) {}
 
+  /**
+   * Queues every entry before it returns (so adds from one caller keep their order without the caller holding a
+   * lock), then waits while the queue is over its capacity: a producer is throttled to the DTL's pace after its
+   * entries are in line, never before.
+   */
   async add(entries: readonly DtlEntry[]): Promise<void> {
-    for (const entry of entries) {
-      while (this.queued.length + this.inFlight >= this.capacity) {
-        this.throwIfFailed();
-        await this.waitForChange();
-      }
+    this.throwIfFailed();
+    // A copy: the caller's buffer may be a reused I/O slot.
+    for (const entry of entries) this.queued.push({ location: { ...entry.location }, lba: entry.lba, data: Buffer.from(entry.data) });
+    this.pump();
+    while (this.queued.length + this.inFlight > this.capacity) {
       this.throwIfFailed();
-      // A copy: the caller's buffer may be a reused I/O slot.
-      this.queued.push({ location: { ...entry.location }, lba: entry.lba, data: Buffer.from(entry.data) });
-      this.pump();
+      await this.waitForChange();
     }
+    this.throwIfFailed();
   }
 
   /** Resolves when everything queued before reached the server; rejects once the client failed. */

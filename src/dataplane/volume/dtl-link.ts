@@ -38,12 +38,6 @@ export interface DtlPart {
   data: Buffer;
 }
 
-/** `ordered`: resolves once the entries are in line (await it before the next write reserves). `acked`: the DTL has them. */
-export interface DtlSend {
-  ordered: Promise<void>;
-  acked: Promise<void>;
-}
-
 /**
  * A volume's DTL (spec C6): its configuration, its client and the state machine OK_STANDALONE / DEGRADED / CATCHUP /
  * OK_SYNC. Any DTL error turns the volume DEGRADED and I/O goes on unprotected; `retry()` (the checker) attaches again.
@@ -155,10 +149,11 @@ export class DtlLink {
   }
 
   /**
-   * Sends a write's clusters in reservation order (the caller holds the write mutex while it awaits `ordered`).
+   * Puts a write's clusters in line for the DTL before it returns (the caller holds the write mutex, so the DTL gets
+   * them in reservation order). The promise: sync mode, the DTL has them; async mode, the queue has room again.
    * Undefined when the link does not protect writes now.
    */
-  send(parts: readonly DtlPart[]): DtlSend | undefined {
+  send(parts: readonly DtlPart[]): Promise<void> | undefined {
     const client = this.client;
     if (!client || !this.protecting) return undefined;
     const cs = this.v.clusterSize;
@@ -173,10 +168,7 @@ export class DtlLink {
         });
       }
     }
-    const added = client.add(entries).catch((e: unknown) => this.fail(client, e));
-    // Sync mode: the frames are on the socket already and `added` is the acknowledgement. Async mode: `added` is the
-    // place in the queue; the acknowledgement is the next flush.
-    return this.config?.mode === 'Synchronous' ? { ordered: Promise.resolve(), acked: added } : { ordered: added, acked: added };
+    return client.add(entries).catch((e: unknown) => this.fail(client, e));
   }
 
   /** Makes what was sent durable on the DTL (a volume flush). A failure degrades the link, the flush itself succeeds. */

@@ -209,13 +209,13 @@ export class Volume implements DtlVolume {
       const run = this.commitTail.then(() => this.commit(parts));
       this.commitTail = run.catch(() => undefined);
       // In reservation order, so that the DTL holds the writes in the order their locations say.
-      const dtl = this.dtl.send(parts.map((p) => ({ scoNumber: p.sco.number, offset: p.offset, firstCa: p.firstCa, n: p.n, data: p.data })));
-      if (dtl) await dtl.ordered;
+      const dtlAcked = this.dtl.send(parts.map((p) => ({ scoNumber: p.sco.number, offset: p.offset, firstCa: p.firstCa, n: p.n, data: p.data })));
       // Wrapped: returning the promise itself would make the mutex wait for the commit, one write at a time.
-      return { run, dtlAcked: dtl?.acked };
+      return { run, dtlAcked };
     });
     await commit.run;
-    // Sync DTL: acknowledged once the other node has it too (a DTL failure degrades the link, the write still lands).
+    // Sync DTL: acknowledged once the other node has it too; async: once its queue has room (a DTL failure degrades
+    // the link, the write still lands).
     if (commit.dtlAcked) await commit.dtlAcked;
   }
 
