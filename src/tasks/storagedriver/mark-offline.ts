@@ -10,7 +10,7 @@ import { defineTask } from '../define.js';
 import { guid } from '../params.js';
 import { dtlCheckupAfter } from '../vdisk/dtl-after.js';
 import { recordOwner } from '../vdisk/move.js';
-import { DtlUsability } from '../vdisk/dtl-usable.js';
+import { UsableStorageDrivers } from '../usable-storagedrivers.js';
 
 /** Runs `fn` on the first StorageDriver that answers; a StorageDriver of a node that is down too is skipped. */
 async function onFirstAnswering<T>(sds: readonly ModelObject[], fn: (sd: ModelObject) => Promise<T>): Promise<T> {
@@ -54,7 +54,7 @@ export const markOffline = defineTask({
     const orphans = s.view.list('vdisk').filter((v) => deadGuids.has(String(v.storagedriver_guid)));
     // Only StorageDrivers whose agent answers and that are not OFFLINE themselves (two nodes may die together).
     const vpools = [...new Set(dead.map((sd) => String(sd.vpool_guid)))];
-    const usable = new DtlUsability(s);
+    const usable = new UsableStorageDrivers(s);
     for (const vpool of vpools) {
       const live = others(vpool);
       if (live.length > 0) await usable.probeVpool(vpool, live[0]!.guid);

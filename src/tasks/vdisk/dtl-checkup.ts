@@ -8,7 +8,7 @@ import { candidatesFor, storagedriverAt, storagedriverOf, vpoolDtlOf } from '../
 import { sleep } from '../../supervisors/backoff.js';
 import { defineTask } from '../define.js';
 import { guid, guidList } from '../params.js';
-import { DtlUsability } from './dtl-usable.js';
+import { UsableStorageDrivers } from '../usable-storagedrivers.js';
 
 interface VolumeDtl {
   config: DtlConfig | null;
@@ -117,7 +117,7 @@ export const dtlCheckup = defineTask({
     }
     const problems: string[] = [];
     const exclude = p.storagerouters_to_exclude ?? [];
-    const usability = new DtlUsability(s);
+    const usability = new UsableStorageDrivers(s);
     const vpools = [...new Set(vdisks.map((vd) => String(vd.vpool_guid)))];
     for (const vpool of vpools) {
       const withOwner = vdisks.find((vd) => vd.vpool_guid === vpool && vd.storagedriver_guid);
@@ -141,7 +141,7 @@ async function checkOne(
   s: AgentServices,
   vdiskGuid: string,
   exclude: readonly string[],
-  usability: DtlUsability,
+  usability: UsableStorageDrivers,
   loads: Map<string, number>,
   out: CheckupOutcome,
   log: { info(o: object, m: string): void; warn(o: object, m: string): void },

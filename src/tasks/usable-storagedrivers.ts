@@ -1,13 +1,13 @@
-import type { AgentServices } from '../../agent-services.js';
-import type { NodeState } from '../../dataplane/driver/registry.js';
-import { opsSubject } from '../../protocol/subjects.js';
+import type { AgentServices } from '../agent-services.js';
+import type { NodeState } from '../dataplane/driver/registry.js';
+import { opsSubject } from '../protocol/subjects.js';
 
 /**
- * "Usable as DTL target" for one checkup (spec §3.20's per-call cache): the StorageRouter's agent answers and its
- * StorageDriver of the vPool is not OFFLINE in the vPool's registry (the failure detector's verdict). The original
- * asked SSH and systemd; here the agent runs the DTL server of each StorageDriver it serves.
+ * Which StorageDrivers can take work now, for one DTL checkup (spec §3.20's per-call cache) or one failover: the
+ * StorageRouter's agent answers and its StorageDriver of the vPool is not OFFLINE in the vPool's registry (the
+ * failure detector's verdict). The original asked SSH and systemd; here the agent runs each StorageDriver it serves.
  */
-export class DtlUsability {
+export class UsableStorageDrivers {
   private readonly answers = new Map<string, Promise<boolean>>();
   private readonly states = new Map<string, Promise<Record<string, NodeState>>>();
   private readonly known = new Map<string, boolean>();
