@@ -348,6 +348,11 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     return this.volume(a.volume_id).dtl.config;
   }
 
+  /** The DTL configuration of every volume running here (one call to count DTLs per node, not one per volume). */
+  dtl_configs(): Record<string, DtlConfig | null> {
+    return Object.fromEntries([...this.volumes].map(([id, v]) => [id, v.dtl.config]));
+  }
+
   get_dtl_config_mode(a: { volume_id: string }): DtlConfigMode {
     return this.volume(a.volume_id).dtl.configMode;
   }

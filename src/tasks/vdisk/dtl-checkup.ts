@@ -49,13 +49,16 @@ async function readVolumeDtl(s: AgentServices, vd: ModelObject): Promise<VolumeD
   return { config, configMode, state: info.failover_mode };
 }
 
-/** DTLs per StorageRouter across the vPools of the work set, so new targets spread (read from every vDisk's config). */
-async function dtlLoads(s: AgentServices, vpools: readonly string[]): Promise<Map<string, number>> {
+/** DTLs per StorageRouter across the vPools of the work set, so new targets spread (one call per usable StorageDriver). */
+async function dtlLoads(s: AgentServices, vpools: readonly string[], usability: UsableStorageDrivers): Promise<Map<string, number>> {
   const loads = new Map<string, number>();
-  await Promise.all(vpools.flatMap((vpool) => s.view.list('vdisk', { vpool_guid: vpool }).map(async (vd) => {
-    const config = await s.voldrv(String(vd.storagedriver_guid)).get_dtl_config({ volume_id: String(vd.volume_id) }).catch(() => null);
-    const sd = config ? storagedriverAt(s.view, vpool, config.host) : undefined;
-    if (sd) loads.set(String(sd.storagerouter_guid), (loads.get(String(sd.storagerouter_guid)) ?? 0) + 1);
+  await Promise.all(vpools.flatMap((vpool) => s.view.list('storagedriver', { vpool_guid: vpool }).map(async (owner) => {
+    if (!usability.isUsable(vpool, String(owner.storagerouter_guid))) return;
+    const configs = await s.voldrv(owner.guid).dtl_configs({}).catch(() => ({}));
+    for (const config of Object.values(configs)) {
+      const sd = config ? storagedriverAt(s.view, vpool, config.host) : undefined;
+      if (sd) loads.set(String(sd.storagerouter_guid), (loads.get(String(sd.storagerouter_guid)) ?? 0) + 1);
+    }
   })));
   return loads;
 }
@@ -123,7 +126,7 @@ export const dtlCheckup = defineTask({
       const withOwner = vdisks.find((vd) => vd.vpool_guid === vpool && vd.storagedriver_guid);
       if (withOwner) await usability.probeVpool(vpool, String(withOwner.storagedriver_guid));
     }
-    const loads = await dtlLoads(s, vpools);
+    const loads = await dtlLoads(s, vpools, usability);
     for (const vd of vdisks) {
       try {
         await underLock(vd.guid, () => checkOne(s, vd.guid, exclude, usability, loads, out, log));
