@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { request } from '../../src/client.js';
-import type { DtlReplay } from '../../src/dataplane/dtl/config.js';
+import type { DtlMode, DtlReplay } from '../../src/dataplane/dtl/config.js';
 import type { OvsError } from '../../src/errors.js';
 import { decode } from '../../src/protocol/codec.js';
 import { eventSubject, opsSubject, voldrvSubject } from '../../src/protocol/subjects.js';
@@ -31,21 +31,21 @@ const url = (sd: ClusterStorageDriver, name: string): string => `nbd://${sd.stor
 const sdOf = (guid: string): ClusterStorageDriver => sds.find((s) => s.guid === guid)!;
 const vdiskOf = (guid: string): Promise<{ storagedriver_guid: string; volume_id: string }> => request(nc, 'ovs.model.vdisk.get', { guid });
 
-/** A new vDisk on `owner` whose DTL is `dtl`'s StorageDriver in sync mode, once its owner says OK_SYNC. */
-async function protectedVdisk(name: string, owner: ClusterStorageDriver, dtl: ClusterStorageDriver): Promise<{ guid: string; volumeId: string }> {
+/** A new vDisk on `owner` whose DTL is `dtl`'s StorageDriver in `mode`, once its owner says OK_SYNC. */
+async function protectedVdisk(name: string, owner: ClusterStorageDriver, dtl: ClusterStorageDriver, mode: DtlMode = 'Synchronous'): Promise<{ guid: string; volumeId: string }> {
   const guid = await call<string>('vdisk.create_new', { volume_name: name, volume_size: SIZE, storagedriver_guid: owner.guid });
   const volumeId = (await vdiskOf(guid)).volume_id;
-  await voldrv(owner, 'set_manual_dtl_config', { volume_id: volumeId, config: { host: dtl.storage_ip, port: dtl.ports.dtl, mode: 'Synchronous' } });
+  await voldrv(owner, 'set_manual_dtl_config', { volume_id: volumeId, config: { host: dtl.storage_ip, port: dtl.ports.dtl, mode } });
   await waitFor('OK_SYNC', async () => (await voldrv<{ failover_mode: string }>(owner, 'info_volume', { volume_id: volumeId })).failover_mode === 'OK_SYNC');
   return { guid, volumeId };
 }
 
-/** Random bytes written over the whole export with nbdcopy (no --flush: acknowledged writes, nothing forced out). */
-async function writeRandom(target: string): Promise<Buffer> {
-  const data = randomBytes(SIZE);
+/** Random bytes from offset 0 with nbdcopy (without `flush`: acknowledged writes, nothing forced out). */
+async function writeRandom(target: string, o: { size?: number; flush?: boolean } = {}): Promise<Buffer> {
+  const data = randomBytes(o.size ?? SIZE);
   const file = join(cluster!.dir, `src-${data.readUInt32LE(0)}.bin`);
   await writeFile(file, data);
-  const r = await run('nbdcopy', [file, target]);
+  const r = await run('nbdcopy', [...(o.flush ? ['--flush'] : []), file, target]);
   await rm(file, { force: true });
   if (r.code !== 0) throw new Error(`nbdcopy to ${target}: ${r.stderr}`);
   return data;
@@ -137,6 +137,40 @@ test.serial('owner and its DTL node killed together: the vDisk comes back from t
     const states = await voldrv<Record<string, string>>(survivor, 'node_states', {});
     return states[owner.storagedriver_id] === 'ONLINE' && states[dtl.storagedriver_id] === 'ONLINE';
   });
+});
+
+test.serial('I15 through agents: async DTL, kill -9 of the owner; flushed writes all come back, each cluster of unflushed ones is new or old', async (t) => {
+  const c = cluster!;
+  const [owner, , dtl] = sds as [ClusterStorageDriver, ClusterStorageDriver, ClusterStorageDriver];
+  const vd = await protectedVdisk('i15', owner, dtl, 'Asynchronous');
+  const a = await writeRandom(url(owner, 'i15'), { flush: true });
+  // B overwrites the first half of A: there "old" is A's bytes, so a cluster lost from the async queue shows as A.
+  const b = await writeRandom(url(owner, 'i15'), { size: SIZE / 2 });
+
+  await c.agents[0]!.kill9AndWait();
+  const to = await failedOverFrom(vd.guid, owner, 'i15');
+  const replay = await voldrv<DtlReplay | null>(to, 'dtl_replay', { volume_id: vd.volumeId });
+  t.is(replay?.status, 'replayed', JSON.stringify(replay));
+  t.true((replay?.entries ?? 0) > 0, 'the DTL had entries the backend lacked');
+  t.like(replay, { host: dtl.storage_ip, port: dtl.ports.dtl });
+
+  const back = await readAll(url(to, 'i15'));
+  t.is(back.length, SIZE);
+  t.is(firstDifference(back.subarray(b.length), a.subarray(b.length)), -1, 'every flushed byte of A that B did not overwrite');
+  const CLUSTER = 4096;
+  const mixed: number[] = [];
+  let fromB = 0;
+  for (let off = 0; off < b.length; off += CLUSTER) {
+    const got = back.subarray(off, off + CLUSTER);
+    if (got.equals(b.subarray(off, off + CLUSTER))) fromB++;
+    else if (!got.equals(a.subarray(off, off + CLUSTER))) mixed.push(off);
+  }
+  t.deepEqual(mixed.slice(0, 10), [], `${mixed.length} clusters of B's range are neither B's nor A's bytes`);
+  t.log(`${fromB} of ${b.length / CLUSTER} clusters of the unflushed write survived`);
+
+  c.agents[0] = await AgentProcess.start({ natsUrl: c.ns.url, name: 'dtlc-0', ip: IPS[0]!, dataDir: join(c.dir, 'agent-0') });
+  await waitFor('node 0 ONLINE', async () => (await voldrv<Record<string, string>>(to, 'node_states', {}))[owner.storagedriver_id] === 'ONLINE');
+  await waitFor('node 0 serving NBD', async () => (await run('nbdinfo', ['--list', url(owner, '')])).code === 0, 15_000, 200);
 });
 
 /** A listener on `ip` (port 0: any free one), kept open by the caller. */

@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { connectClient, request } from '../../src/client.js';
+import { DTL_STATE_CODES } from '../../src/dataplane/dtl/config.js';
 import type { OvsError } from '../../src/errors.js';
 import { decode, encode } from '../../src/protocol/codec.js';
-import { opsSubject } from '../../src/protocol/subjects.js';
+import { opsSubject, voldrvEventSubject, voldrvSubject } from '../../src/protocol/subjects.js';
 import { AgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/eventually.js';
 import { NatsServer } from '../helpers/nats-server.js';
 import { run } from '../helpers/run.js';
 
-interface Sd { guid: string; storage_ip: string; cluster_ip: string; storagerouter_guid: string; ports: { edge: number } }
+interface Sd { guid: string; storage_ip: string; cluster_ip: string; storagerouter_guid: string; ports: { edge: number; dtl: number } }
 interface AddResult { vpool_guid: string; storagedriver_guid: string; ignored: string[] }
 interface ShrinkResult { vpool_guid: string; storagedriver_guid: string; vpool_removed: boolean; volume_driver_stopped: boolean | null }
 
@@ -152,9 +154,37 @@ test.serial("the original's add_vpool payload: its keys are accepted, those mean
   t.is(await vpoolStatus(), 'RUNNING');
 });
 
-test.serial('shrink_vpool of C, which has no vDisks: its StorageDriver leaves the model and its edge port closes; the vPool stays RUNNING', async (t) => {
+test.serial('shrink_vpool of C, which owns no vDisks but holds the DTL of one on A: the DTL moves to B without going DEGRADED, C leaves the model, its edge port closes, the vPool stays RUNNING', async (t) => {
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'disk-a', volume_size: 4 * MiB, storagedriver_guid: sds.a.guid });
+  const volumeId = (await request<{ volume_id: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).volume_id;
+  const onA = (method: string, args: Record<string, unknown>): Promise<unknown> => request(nc, voldrvSubject(agents.a.guid, sds.a.guid, method), args);
+  await onA('set_manual_dtl_config', { volume_id: volumeId, config: { host: IPS.c, port: sds.c.ports.dtl, mode: 'Asynchronous' } });
+  await waitFor('OK_SYNC with the DTL on C', async () => ((await onA('info_volume', { volume_id: volumeId })) as { failover_mode: string }).failover_mode === 'OK_SYNC');
+  const states: number[] = [];
+  const sub = nc.subscribe(voldrvEventSubject('dtl_state_transition'), { callback: (_e, m) => {
+    const e = decode(m.data) as { volume_id: string; new_state: number };
+    if (e.volume_id === volumeId) states.push(e.new_state);
+  } });
+
+  // Writes while shrinking: an idle link would not notice its DTL server going away, a busy one goes DEGRADED.
+  let shrinking = true;
+  const writer = (async () => {
+    let writes = 0;
+    for (; shrinking; writes++) await run('qemu-io', ['-f', 'raw', `nbd://${IPS.a}:${sds.a.ports.edge}/disk-a`, '-c', `write -P ${writes % 256} 0 64k`]);
+    return writes;
+  })();
+
   t.true(await listening(IPS.c, sds.c.ports.edge));
   t.deepEqual(await shrink('c'), { vpool_guid: vpoolGuid, storagedriver_guid: sds.c.guid, vpool_removed: false, volume_driver_stopped: true });
+  shrinking = false;
+  t.log(`${await writer} writes during the shrink`);
+  const view = await request<{ dtl_config: Record<string, unknown> | null }>(nc, 'ovs.model.vdisk.get', { guid: vd });
+  t.like(view.dtl_config, { storagerouter_guid: agents.b.guid, host: IPS.b, port: sds.b.ports.dtl, mode: 'Asynchronous', manual: false });
+  await waitFor('the vDisk OK_SYNC on B', async () => ((await onA('info_volume', { volume_id: volumeId })) as { failover_mode: string }).failover_mode === 'OK_SYNC');
+  await nc.flush();
+  sub.unsubscribe();
+  t.false(states.includes(DTL_STATE_CODES.DEGRADED), `the DTL moved before C's DTL server stopped (states ${states.join(', ')})`);
+  await call('vdisk.delete', { vdisk_guid: vd });
   t.false(await listening(IPS.c, sds.c.ports.edge), "C's NBD listener is closed");
   t.false((await vpoolSds()).some((sd) => sd.guid === sds.c.guid));
   t.is(await vpoolStatus(), 'RUNNING');

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { LinkedObjectError, StorageDriverInUseError, VpoolError } from '../../errors.js';
 import { decode } from '../../protocol/codec.js';
@@ -76,6 +77,14 @@ async function waitStopped(s: AgentServices, sd: ModelObject, vpoolName: string,
   return false;
 }
 
+const CHECKUP_TIMEOUT_MS = 600_000;
+
+/** A vPool-wide DTL checkup (spec §5.2 step 10): its failure is logged, never the shrink's failure. */
+async function dtlCheckup(s: AgentServices, log: Logger, vpoolGuid: string, exclude: readonly string[]): Promise<void> {
+  const params = { vpool_guid: vpoolGuid, ...(exclude.length > 0 ? { storagerouters_to_exclude: [...exclude] } : {}) };
+  await s.call('vdisk.dtl_checkup', params, Date.now() + CHECKUP_TIMEOUT_MS).catch((err: unknown) => log.warn({ err, vpool_guid: vpoolGuid }, 'DTL checkup while shrinking the vPool had errors'));
+}
+
 /** Deletes the StorageDriver and what hangs on it; a vDisk that arrived since the check makes it refuse after all. */
 async function removeStorageDriver(s: AgentServices, sd: ModelObject): Promise<void> {
   for (const part of s.view.list('storagedriverpartition', { storagedriver_guid: sd.guid })) await s.store.delete('storagedriverpartition', part.guid);
@@ -105,6 +114,9 @@ export const shrinkVpool = defineTask({
     const last = s.view.list('storagedriver', { vpool_guid: vpool.guid }).length === 1;
     refuseWhileInUse(s, sd, vpool, last);
     await setStatus(s, vpool, 'RUNNING', last ? 'DELETING' : 'SHRINKING');
+    // Before the StorageDriver goes: the DTLs it holds move while its DTL server still runs, so the vDisks using it
+    // are never without one (the original only checks up afterwards, once they are DEGRADED).
+    if (!last) await dtlCheckup(s, ctx.log, vpool.guid, [String(sd.storagerouter_guid)]);
     try {
       await removeStorageDriver(s, sd);
     } catch (e) {
@@ -119,6 +131,7 @@ export const shrinkVpool = defineTask({
       await deleteConfigTree(s.config, `/ovs/vpools/${vpool.guid}`);
     } else {
       await deleteConfigTree(s.config, `/ovs/vpools/${vpool.guid}/hosts/${String(sd.storagedriver_id)}`);
+      await dtlCheckup(s, ctx.log, vpool.guid, []);
       await setStatus(s, vpool, 'SHRINKING', 'RUNNING');
     }
     return { vpool_guid: vpool.guid, storagedriver_guid: sd.guid, vpool_removed: last, volume_driver_stopped: stopped };
