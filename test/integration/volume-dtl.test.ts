@@ -11,6 +11,7 @@ import { VolumeDriver } from '../../src/dataplane/driver/volume-driver.js';
 import { DtlServer } from '../../src/dataplane/dtl/server.js';
 import { expectedAfter, dtlWrites } from '../helpers/dtl-writes.js';
 import { harness, pattern } from '../helpers/volume-harness.js';
+import { waitFor } from '../helpers/eventually.js';
 
 const CHILD = new URL('../helpers/dtl-child.js', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -175,6 +176,22 @@ test('a DTL that went DEGRADED keeps entries older than what the backend got sin
   await node2.stop();
   await back.close();
   await h.close();
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
+test('an idle volume goes DEGRADED, with its event, as soon as its DTL goes away (no write needed to notice)', async (t) => {
+  const h = await harness();
+  const dtl = await dtlServer();
+  const id = await h.driver.create_volume({ target_path: '/idle.raw', volume_size: 4 * MiB });
+  await h.driver.set_manual_dtl_config({ volume_id: id, config: { host: '127.0.0.1', port: dtl.port, mode: 'Asynchronous' } });
+  const v = h.driver.running(id)!;
+  t.is(v.dtl.state, 'OK_SYNC');
+  await dtl.server.close();
+  await waitFor('the volume notices', () => v.dtl.state === 'DEGRADED');
+  t.deepEqual(h.events.filter((e) => e.type === 'dtl_state_transition').map((e) => [e.old_state, e.new_state]).at(-1), [0, 3]);
+  const before = h.events.length;
+  await h.close();
+  t.false(h.events.slice(before).some((e) => e.type === 'dtl_state_transition'), 'stopping the volume announces nothing');
   await rm(dtl.dir, { recursive: true, force: true });
 });
 

@@ -19,6 +19,8 @@ export interface DtlClientOptions {
   mode?: 'sync' | 'async';
   /** Entries the async queue holds before add() waits. */
   queueEntries?: number;
+  /** Called once when the client breaks, also when nothing is in flight (the server closed an idle connection). */
+  onBroken?: (error: DtlError) => void;
 }
 
 type DtlErrorReason = 'unreachable' | 'timeout' | 'closed' | 'fenced' | 'refused' | 'protocol' | 'server';
@@ -54,7 +56,7 @@ export class DtlClient {
     private readonly host: string,
     private readonly port: number,
     private readonly requestTimeoutMs: number,
-    options: DtlClientOptions,
+    private readonly options: DtlClientOptions,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.received(chunk));
@@ -288,17 +290,19 @@ export class DtlClient {
   }
 
   private fail(reason: DtlErrorReason, message: string): void {
-    if (this.failure === undefined) {
-      this.failure = new DtlError(message, { reason, ns: this.ns, host: this.host, port: this.port });
+    const first = this.failure === undefined;
+    const failure = this.failure ?? new DtlError(message, { reason, ns: this.ns, host: this.host, port: this.port });
+    if (first) {
+      this.failure = failure;
       this.socket.destroy();
     }
-    const failure = this.failure;
     for (const request of this.pending.values()) {
       clearTimeout(request.timer);
       request.onError(failure);
     }
     this.pending.clear();
     this.queue?.wake();
+    if (first) this.options.onBroken?.(failure);
   }
 
   private throwIfBroken(): void {

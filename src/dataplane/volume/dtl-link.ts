@@ -120,10 +120,14 @@ export class DtlLink {
     this.setState('DEGRADED', { quiet: true });
     let client: DtlClient | undefined;
     try {
+      const broken: { client?: DtlClient } = {};
       client = await DtlClient.connect(config.host, config.port, {
         ...this.timeouts,
         mode: config.mode === 'Synchronous' ? 'sync' : 'async',
+        // An idle volume learns at once that its DTL went away, not at its next write.
+        onBroken: (e) => broken.client && this.fail(broken.client, e),
       });
+      broken.client = client;
       await client.register(this.v.ns, this.v.clusterSize, BigInt(this.v.ownerTag));
       await client.clear();
       if (this.storedBackendComplete) {
@@ -221,8 +225,9 @@ export class DtlLink {
   /** The volume stops: the DTL keeps its entries (a restart elsewhere replays them). */
   close(): void {
     this.generation++;
-    this.client?.close();
+    const client = this.client;
     this.client = undefined;
+    client?.close();
   }
 
   private fail(client: DtlClient, e: unknown): void {
