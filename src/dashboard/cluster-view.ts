@@ -1,8 +1,8 @@
 import type { NatsConnection, Subscription } from 'nats';
-import { decode } from '../protocol/codec.js';
+import { decode, encode } from '../protocol/codec.js';
 import type { ModelView } from '../model/view.js';
 import type { NodeHeartbeat } from '../ops/node-heartbeat.js';
-import { EVENT_WILDCARD, NODE_HEARTBEAT_SUBJECT, opsSubject } from '../protocol/subjects.js';
+import { EVENT_WILDCARD, NODE_HEARTBEAT_SUBJECT, nodeModelSubject, opsSubject } from '../protocol/subjects.js';
 import type { ActorInfo } from '../supervisors/supervision.js';
 import type { RecentTask } from '../ops/task-stats.js';
 
@@ -37,6 +37,9 @@ export class ClusterView {
   private readonly trees = new Map<string, ActorInfo[]>();
   private readonly tasks = new Map<string, RecentTask[]>();
   private readonly events: ClusterSnapshot['events'] = [];
+  /** Computed fields of vDisks whose data plane runs on another agent, as that agent last answered them. */
+  private readonly remote = new Map<string, Record<string, unknown>>();
+  private pollingRemote = false;
   private readonly subs: Subscription[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -78,7 +81,37 @@ export class ClusterView {
     return b !== undefined && Date.now() - b.at < 3 * this.heartbeatMs;
   }
 
+  /** A vDisk's computed fields from the agent that runs it (only that agent knows its DTL state and snapshots). */
+  private async pollRemoteVdisks(): Promise<void> {
+    if (!this.view.typeDef('vdisk') || this.pollingRemote) return;
+    this.pollingRemote = true;
+    try {
+      await this.refreshRemoteVdisks();
+    } finally {
+      this.pollingRemote = false;
+    }
+  }
+
+  private async refreshRemoteVdisks(): Promise<void> {
+    const seen = new Set<string>();
+    await Promise.all(this.view.list('vdisk').map(async (o) => {
+      seen.add(o.guid);
+      if (this.expand('vdisk', o).dtl_status !== 'unknown') return this.remote.delete(o.guid);
+      const sr = this.view.find('storagedriver', String(o.storagedriver_guid))?.storagerouter_guid;
+      if (typeof sr !== 'string' || !this.isUp(sr)) return;
+      try {
+        const reply = await this.nc.request(nodeModelSubject(sr, 'vdisk', 'get'), encode({ guid: o.guid }), { timeout: 1_000 });
+        const body = decode(reply.data) as { result?: Record<string, unknown> };
+        if (body.result) this.remote.set(o.guid, body.result);
+      } catch {
+        // shown as last answered until the agent answers again
+      }
+    }));
+    for (const guid of this.remote.keys()) if (!seen.has(guid)) this.remote.delete(guid);
+  }
+
   private async poll(): Promise<void> {
+    void this.pollRemoteVdisks();
     await Promise.all(this.view.list('storagerouter').map(async (sr) => {
       if (!this.isUp(sr.guid)) {
         this.trees.delete(sr.guid);
@@ -119,7 +152,8 @@ export class ClusterView {
     recent.sort((a, b) => b.at - a.at);
     const vdisks = this.view.typeDef('vdisk')
       ? this.view.list('vdisk').map((o) => {
-          const full = this.expand('vdisk', o);
+          const local = this.expand('vdisk', o);
+          const full = local.dtl_status === 'unknown' ? { ...local, ...this.remote.get(o.guid) } : local;
           const dtl = (full.dtl_config ?? null) as { storagerouter_guid: string | null; host: string | null; port: number | null; mode: string | null; manual: boolean } | null;
           return {
             guid: o.guid, name: o.name, size: o.size, vpool_guid: o.vpool_guid, storagerouter_guid: full.storagerouter_guid ?? null, snapshots: Array.isArray(full.snapshots) ? full.snapshots.length : 0,
