@@ -35,7 +35,15 @@ function isWritable(type: string): type is keyof typeof WRITABLE {
  * `ovs.model.<type>.list|get`, answered by any agent from its watch-fed view; `create|delete` for the domain types
  * (a Domain, a StorageRouter's regular or recovery — `backup` — domain), written with compare-and-set.
  */
-export async function modelRequest(view: ModelView, computed: ComputedFields, store: ModelStore, subject: string, params: Record<string, unknown>): Promise<unknown> {
+export async function modelRequest(
+  view: ModelView,
+  computed: ComputedFields,
+  store: ModelStore,
+  subject: string,
+  params: Record<string, unknown>,
+  /** A StorageRouter's domains changed (its DTL placement may have to follow). */
+  onDomainsChanged: (storagerouterGuid: string) => void = () => undefined,
+): Promise<unknown> {
   const request = modelRequestOf(subject);
   const { type, op } = request ?? {};
   if (type === undefined || op === undefined || !view.typeDef(type)) {
@@ -60,11 +68,15 @@ export async function modelRequest(view: ModelView, computed: ComputedFields, st
       view.get('domain', domain);
       if (view.list('storagerouterdomain', { storagerouter_guid: sr, domain_guid: domain }).length > 0) throw new UniqueConstraintError(type, 'domain_guid', domain);
     }
-    return publicView(view.typeDef(type), await store.create(type, props));
+    const created = await store.create(type, props);
+    if (type === 'storagerouterdomain') onDomainsChanged(String(created.storagerouter_guid));
+    return publicView(view.typeDef(type), created);
   }
   if (op === 'delete') {
     const { guid: g } = parse(getParams, params, subject);
+    const sr = type === 'storagerouterdomain' ? view.find(type, g)?.storagerouter_guid : undefined;
     await store.delete(type, g);
+    if (typeof sr === 'string') onDomainsChanged(sr);
     return null;
   }
   throw new BadRequestError(`unknown model operation '${op}'; use list or get (create and delete for domains)`, { subject });

@@ -19,6 +19,7 @@ import { replyTo, respond } from './envelope.js';
 import type { Invoker, ReplySink } from './invoke.js';
 import type { TaskResults } from './task-results.js';
 import { randomUUID } from 'node:crypto';
+import { Debouncer } from '../cluster/debouncer.js';
 
 export interface ServerDeps {
   me: string;
@@ -43,7 +44,21 @@ export class Server {
   private readonly subs: Subscription[] = [];
   private inFlight = 0;
 
+  /** The original's debounced DTL checkup 60 s after a StorageRouter's domains changed (several changes, one run). */
+  private readonly domainsChanged = new Debouncer<string>(60_000, (sr) => void this.checkupAfterDomainChange(sr));
+
   constructor(private readonly d: ServerDeps) {}
+
+  private async checkupAfterDomainChange(storagerouterGuid: string): Promise<void> {
+    const def = this.d.table.get('vdisk.dtl_checkup');
+    if (!def) return;
+    const vpools = new Set(this.d.view.list('storagedriver', { storagerouter_guid: storagerouterGuid }).map((sd) => String(sd.vpool_guid)));
+    for (const vpool_guid of vpools) {
+      await this.d.invoker.call(def, { vpool_guid }, { taskId: randomUUID(), deadline: Date.now() + 600_000, forwarded: false }).catch((err: unknown) => {
+        this.d.log.warn({ err, vpool_guid, storagerouter_guid: storagerouterGuid }, 'DTL checkup after a domain change had errors');
+      });
+    }
+  }
 
   start(): void {
     const { nc, joinQueue } = this.d;
@@ -59,6 +74,7 @@ export class Server {
 
   /** Stops taking new requests; in-flight ones still get their replies. */
   async stop(deadlineMs = 10_000): Promise<void> {
+    this.domainsChanged.stop();
     for (const s of this.subs) s.unsubscribe();
     const until = Date.now() + deadlineMs;
     while (this.inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -125,7 +141,7 @@ export class Server {
     if (owner && (await this.relay(m, nodeModelSubject(owner, 'vdisk', 'get')))) return;
     await replyTo(m, this.d.me, async (encoding) => {
       this.checkSize(m);
-      return modelRequest(this.d.view, this.d.computed, this.d.store, subject, decodeParams(m.data, encoding));
+      return modelRequest(this.d.view, this.d.computed, this.d.store, subject, decodeParams(m.data, encoding), (sr) => this.domainsChanged.touch(sr));
     });
   }
 
