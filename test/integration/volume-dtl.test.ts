@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
 import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
 import { TEST_GEOMETRY } from '../../src/dataplane/common/geometry.js';
+import { parseScoName } from '../../src/dataplane/common/names.js';
 import { FileRegistry } from '../../src/dataplane/driver/registry.js';
 import { VolumeDriver } from '../../src/dataplane/driver/volume-driver.js';
 import { DtlServer } from '../../src/dataplane/dtl/server.js';
@@ -82,6 +83,36 @@ test('I14: with a sync DTL every acknowledged write survives SIGKILL of the owne
   t.is(node3.running('i14')!.dtl.state, 'DEGRADED');
   await node3.stop();
   await rm(dir, { recursive: true, force: true });
+  await rm(dtl.dir, { recursive: true, force: true });
+});
+
+test('a power loss of the owner (what it had not fsynced is gone) and a local restart: the DTL gives back every acknowledged write', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ovs-power-'));
+  const dtl = await dtlServer();
+  const size = 4 * MiB;
+  t.deepEqual(await crashedOwner(dir, 'pl', size, dtl.port, 'sync'), ['acked OK_SYNC']);
+  // Nothing was flushed: after a power loss the TLogs not uploaded and the SCOs after the backend's last are empty.
+  const root = join(dir, 'data', 'pool');
+  const doc = JSON.parse(await readFile(join(root, 'md', 'pl', 'snapshots.json'), 'utf8')) as { lastScoNumber: number };
+  let lost = 0;
+  for (const f of await readdir(join(root, 'tlogs', 'pl'))) await truncate(join(root, 'tlogs', 'pl', f), 0);
+  for (const f of await readdir(join(root, 'wc', 'pl'))) {
+    const sco = parseScoName(f);
+    if (sco && sco.number > doc.lastScoNumber) {
+      await truncate(join(root, 'wc', 'pl', f), 0);
+      lost++;
+    }
+  }
+  t.true(lost > 0, 'the power loss took SCOs the backend did not have');
+  const h = await harness(undefined, dir); // node1 again: a local restart
+  const v = h.driver.running('pl')!;
+  t.like(h.driver.dtl_replay({ volume_id: 'pl' }), { status: 'replayed' });
+  t.true((await v.read(0, size)).equals(expectedAfter(size, [0, 1]).data), 'every acknowledged byte is there');
+  t.is(v.dtl.state, 'CATCHUP', 'the replayed writes are local until the backend has them');
+  await v.queue.idle();
+  t.is(v.dtl.state, 'OK_SYNC');
+  await h.close();
+  await dtl.server.close();
   await rm(dtl.dir, { recursive: true, force: true });
 });
 

@@ -18,7 +18,7 @@ import { TARGET_PATH_OBJECT, reconcileRegistry } from './reconcile.js';
 import { parseStoredDtlConfig, type DtlConfig, type DtlConfigMode, type DtlReplay, type DtlState } from '../dtl/config.js';
 import { FAILOVERCACHE_CONFIG_OBJECT } from '../volume/config.js';
 import { DEFAULT_DTL_TIMEOUTS, type DtlTimeouts } from '../volume/dtl-link.js';
-import { replayDtl } from '../volume/dtl-replay.js';
+import { fromBackend, fromLocal, replayDtl } from '../volume/dtl-replay.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -316,19 +316,20 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     const local = await hasLocalState(this.root, r.namespace);
     const v = local ? await restartLocal(this.ctx(), r.namespace, owner_tag) : await restartFromBackend(this.ctx(), r.namespace, owner_tag);
     const stored = parseStoredDtlConfig((await this.o.backend.get(r.namespace, FAILOVERCACHE_CONFIG_OBJECT).catch(() => Buffer.from('null'))).toString('utf8'));
-    if (!local) {
-      const replay = await replayDtl(v, stored, this.dtlTimeouts);
-      this.replays.set(a.object_id, replay);
-      this.reportReplay(a.object_id, replay);
-    }
+    const replay = await replayDtl(v, stored, this.dtlTimeouts, local ? fromLocal(v) : fromBackend(v), local ? 'local' : 'backend');
+    this.replays.set(a.object_id, replay);
+    this.reportReplay(a.object_id, replay, local);
     v.dtl.load(stored);
     this.volumes.set(a.object_id, v);
     await v.dtl.reattach();
   }
 
-  private reportReplay(id: string, replay: DtlReplay): void {
+  private reportReplay(id: string, replay: DtlReplay, local: boolean): void {
     if (replay.status === 'replayed') {
-      this.o.log.info({ volume_id: id, entries: replay.entries, dtl: `${replay.host}:${replay.port}` }, 'volume restarted from the backend plus its DTL');
+      if (local && replay.entries === 0) return;
+      this.o.log.info({ volume_id: id, entries: replay.entries, dtl: `${replay.host}:${replay.port}` }, local ? 'volume restarted locally; its DTL had writes the local copy lacked' : 'volume restarted from the backend plus its DTL');
+    } else if (replay.status === 'unavailable' && local) {
+      this.o.log.warn({ volume_id: id, dtl: `${replay.host}:${replay.port}`, reason: replay.reason }, 'volume restarted locally without checking its DTL (only a power loss of this node makes the local copy lack acknowledged writes)');
     } else if (replay.status === 'unavailable') {
       this.o.log.error({ volume_id: id, dtl: `${replay.host}:${replay.port}`, reason: replay.reason, entries: replay.entries }, 'volume restarted from the backend without its DTL: writes its previous owner had not uploaded may be missing');
       this.publish('volumedriver_error', { code: 22, code_name: 'GetSCOFromFOC', volume_name: id, info: `DTL ${replay.host}:${replay.port} could not be replayed: ${replay.reason}` });
