@@ -92,7 +92,7 @@ export class Agent {
 
     this.supervision = new Supervision(o.log);
     this.tree = new NodeTree(this.supervision, o.log);
-    this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node, kvReplicas: o.kvReplicas ?? 1 });
+    this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node, kvReplicas: o.kvReplicas ?? 1, config });
     const computed = new ComputedFields(this.view, { vdisk: vdiskDynamics((sd) => this.storagedrivers.runningHost(sd)) });
     const ttl = o.leaseTtlMs ?? 15_000;
     this.owners = new Owners({

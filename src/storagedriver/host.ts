@@ -9,6 +9,8 @@ import { publishVoldrvEvent } from '../events/voldrv-events.js';
 import { KvRegistry } from '../dataplane/registry/kv-registry.js';
 import { backendOf } from './backend-of.js';
 import { DtlServer } from '../dataplane/dtl/server.js';
+import type { ConfigStore } from '../config/store.js';
+import { dtlSettingsFrom } from './dtl-settings.js';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -47,6 +49,8 @@ export class StorageDriverHost {
     private readonly nc: NatsConnection,
     private readonly log: Logger,
     kvReplicas = 1,
+    /** The cluster's configuration (DTL timeouts and checker interval); tests may leave it out. */
+    private readonly config?: ConfigStore,
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
     // One registry per vPool on the cluster's KV: every StorageDriver of the vPool sees every volume and its owner.
@@ -84,6 +88,7 @@ export class StorageDriverHost {
 
   private async startOnce(): Promise<void> {
     const ports = this.sd.ports as { edge: number; dtl: number };
+    if (this.config) this.driver.configureDtl(await dtlSettingsFrom(this.config));
     // The DTL server of this StorageDriver (other nodes' volumes keep their write log here), on its storage IP.
     this.dtl = new DtlServer(join(this.dataRoot, 'vpools', this.driver.o.vpool, 'dtl'));
     await this.dtl.listen(ports.dtl, String(this.sd.storage_ip));

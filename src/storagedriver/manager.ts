@@ -1,3 +1,4 @@
+import type { ConfigStore } from '../config/store.js';
 import type nact from 'nact';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ export interface StorageDriverManagerDeps {
   parent: nact.Ref<unknown>;
   /** Replicas of the vPool registry buckets this agent creates. */
   kvReplicas: number;
+  config?: ConfigStore;
 }
 
 interface ServedStorageDriver {
@@ -86,7 +88,7 @@ export class StorageDriverManager implements ServedStorageDrivers {
     if (this.drivers.has(sd.guid)) return;
     const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas);
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config);
     const ready = host.start().then(
       () => host,
       (e: unknown) => {

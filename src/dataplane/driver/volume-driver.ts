@@ -77,6 +77,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   /** What the last backend restart of each volume did with its DTL. */
   private readonly replays = new Map<string, DtlReplay>();
   private dtlChecker: NodeJS.Timeout | undefined;
+  private dtlSettings: { timeouts: DtlTimeouts; checkIntervalMs: number };
 
   constructor(readonly o: VolumeDriverOptions) {
     super();
@@ -84,6 +85,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     if (problem) throw new InvalidOperationError(problem);
     this.root = join(o.dataRoot, o.vpool);
     this.registry = o.registry ?? new FileRegistry(join(this.root, 'registry.json'));
+    this.dtlSettings = { timeouts: o.dtlTimeouts ?? DEFAULT_DTL_TIMEOUTS, checkIntervalMs: o.dtlCheckIntervalMs ?? 300_000 };
   }
 
   private ctx(): OpenContext {
@@ -99,8 +101,13 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     };
   }
 
+  /** DTL settings from the cluster's configuration, applied before start (volumes opened later use them). */
+  configureDtl(o: { timeouts?: Partial<DtlTimeouts>; checkIntervalMs?: number }): void {
+    this.dtlSettings = { timeouts: { ...this.dtlTimeouts, ...o.timeouts }, checkIntervalMs: o.checkIntervalMs ?? this.dtlSettings.checkIntervalMs };
+  }
+
   private get dtlTimeouts(): DtlTimeouts {
-    return this.o.dtlTimeouts ?? DEFAULT_DTL_TIMEOUTS;
+    return this.dtlSettings.timeouts;
   }
 
   private publish(type: string, fields: Record<string, unknown>): void {
@@ -122,7 +129,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       }
     }
     this.publish('up_and_running', { mountpoint: this.o.vpool });
-    this.dtlChecker = setInterval(() => void this.checkDtls(), this.o.dtlCheckIntervalMs ?? 300_000);
+    this.dtlChecker = setInterval(() => void this.checkDtls(), this.dtlSettings.checkIntervalMs);
     this.dtlChecker.unref();
   }
 
