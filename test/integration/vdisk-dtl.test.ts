@@ -2,6 +2,7 @@ import test from 'ava';
 import { request } from '../../src/client.js';
 import type { OvsError } from '../../src/errors.js';
 import { waitFor } from '../helpers/eventually.js';
+import { voldrvSubject } from '../../src/protocol/subjects.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../helpers/vpool-cluster.js';
 
 /** vdisk.dtl_checkup, dtl_state_transition, the DTL parts of the config params and dtl_status on three agents. */
@@ -103,6 +104,15 @@ test.serial('set_config_params: a manual DTL in the chosen domain that checkups 
   t.is((await request<unknown[]>(c.nc, 'ovs.model.vdiskdomain.list', { filter: { vdisk_guid: vd2 } })).length, 1);
   await c.call('vdisk.delete', { vdisk_guid: vd2 });
   t.deepEqual(await request(c.nc, 'ovs.model.vdiskdomain.list', { filter: { vdisk_guid: vd2 } }), []);
+});
+
+test.serial('a volume made at the data plane (not through a task) gets its vDisk from the volume_create event, and a DTL with it', async (t) => {
+  const owner = c.sds[1]!;
+  await request(c.nc, voldrvSubject(owner.storagerouter_guid, owner.guid, 'create_volume'), { target_path: '/raw1.raw', volume_size: 8 * MiB });
+  const vd = await waitFor('the vDisk of the event', async () => (await request<Array<{ guid: string }>>(c.nc, 'ovs.model.vdisk.list', { filter: { name: 'raw1' } }))[0]?.guid);
+  const target = await targetOf(vd);
+  t.not(target, owner.storagerouter_guid);
+  t.like((await vdiskGet(vd)).dtl_config, { mode: 'Asynchronous', manual: false });
 });
 
 test.serial('a DTL node that dies: the volume goes DEGRADED and dtl_state_transition moves its DTL at once', async (t) => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { StorageDriverNotInModelError, VolumeNotFoundError } from '../../errors.js';
 import { defineTask } from '../define.js';
 import { removeVdiskFromModel, upsertVdiskOfVolume } from './volume-helpers.js';
+import { dtlCheckupAfter } from './dtl-after.js';
 import { nonNegativeInt } from '../params.js';
 import { storagedriverId, volumeId, vpoolPath } from '../shapes.js';
 
@@ -42,12 +43,14 @@ export const resizeFromVoldrv = defineTask({
       return null;
     }
     const name = p.volume_path.replace(/^.*\//, '').replace(/\.[^.]*$/, '');
-    await upsertVdiskOfVolume(
+    const vdisk = await upsertVdiskOfVolume(
       s,
       p.volume_id,
       { name, description: name, pagecache_ratio: 1.0, storagedriver_guid: sd.guid },
       { devicename: p.volume_path, size: p.volume_size, vpool_guid: sd.vpool_guid, metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier } },
     );
+    // vdisk_checkup's DTL part (spec §2.3); started, not awaited, so one slow checkup does not hold up the event stream.
+    await dtlCheckupAfter(s, log, vdisk.guid, 'async');
     return null;
   },
 });
