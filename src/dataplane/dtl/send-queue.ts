@@ -5,12 +5,15 @@
 import { type DtlEntry, MAX_ENTRIES_PER_ADD } from './messages.js';
 
 const BATCH_ENTRIES = MAX_ENTRIES_PER_ADD;
+const MAX_SENDS = 4;
 
 export class AsyncAddQueue {
   private readonly queued: DtlEntry[] = [];
   private sending = false;
   /** Entries taken off the queue whose ADD is not acknowledged yet; they count against the capacity. */
   private inFlight = 0;
+  /** Frames sent and not answered yet. */
+  private sends = 0;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -27,8 +30,15 @@ export class AsyncAddQueue {
    */
   async add(entries: readonly DtlEntry[]): Promise<void> {
     this.throwIfFailed();
-    // A copy: the caller's buffer may be a reused I/O slot.
-    for (const entry of entries) this.queued.push({ location: { ...entry.location }, lba: entry.lba, data: Buffer.from(entry.data) });
+    // A copy, in one allocation per call: the caller's buffer may be a reused I/O slot.
+    const copy = Buffer.allocUnsafe(entries.reduce((n, e) => n + e.data.length, 0));
+    let at = 0;
+    for (const entry of entries) {
+      const data = copy.subarray(at, at + entry.data.length);
+      entry.data.copy(data);
+      at += data.length;
+      this.queued.push({ location: { ...entry.location }, lba: entry.lba, data });
+    }
     this.pump();
     while (this.queued.length + this.inFlight > this.capacity) {
       this.throwIfFailed();
@@ -41,7 +51,7 @@ export class AsyncAddQueue {
   async drained(): Promise<void> {
     for (;;) {
       this.throwIfFailed();
-      if (this.queued.length === 0 && !this.sending) return;
+      if (this.queued.length === 0 && !this.sending && this.sends === 0) return;
       await this.waitForChange();
     }
   }
@@ -59,23 +69,39 @@ export class AsyncAddQueue {
     void this.run();
   }
 
+  /**
+   * Up to MAX_SENDS frames in flight: each waits for the DTL's answer, and one at a time would cap the queue at one
+   * frame per round trip. The frames leave in queue order, since a send writes its frame before it returns.
+   */
   private async run(): Promise<void> {
     try {
       while (this.queued.length > 0 && this.failure() === undefined) {
+        if (this.sends >= MAX_SENDS) {
+          await this.waitForChange();
+          continue;
+        }
         const batch = this.queued.splice(0, BATCH_ENTRIES);
-        this.inFlight = batch.length;
-        await this.send(batch);
-        this.inFlight = 0;
-        this.wake();
+        this.inFlight += batch.length;
+        this.sends++;
+        this.send(batch).then(
+          () => this.sent(batch.length),
+          (error: unknown) => {
+            // Waiters see the failure through failure() once the client recorded it.
+            this.sendFailed(error);
+            this.sent(batch.length);
+          },
+        );
       }
-    } catch (error) {
-      // Waiters see the failure through failure() once the client recorded it.
-      this.sendFailed(error);
     } finally {
-      this.inFlight = 0;
       this.sending = false;
       this.wake();
     }
+  }
+
+  private sent(entries: number): void {
+    this.inFlight -= entries;
+    this.sends--;
+    this.wake();
   }
 
   private waitForChange(): Promise<void> {
