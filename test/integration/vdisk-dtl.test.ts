@@ -49,7 +49,7 @@ test.serial('create_new on a three-node vPool: the DTL goes to another node, in 
   t.like(await c.call('vdisk.get_config_params', { vdisk_guid: vd }), { dtl_mode: 'a_sync', dtl_target: [] });
   t.regex(await qemuIo(url(owner, 'd1'), 'write -P 0x21 0 1M'), /wrote/);
   await waitFor('dtl_status ok_sync', async () => (await vdiskGet(vd)).dtl_status === 'ok_sync');
-  t.pass();
+  t.is((await vdiskGet(vd)).dtl_status, 'ok_sync');
 });
 
 test.serial('dtl_checkup keeps a valid target, honours exclusions by StorageRouter guid and prefers the recovery domain', async (t) => {
@@ -70,7 +70,7 @@ test.serial('dtl_checkup keeps a valid target, honours exclusions by StorageRout
     await c.call('vdisk.dtl_checkup', { vpool_guid: c.vpool });
     return (await targetOf(vd)) === first;
   });
-  t.pass();
+  t.is(await targetOf(vd), first, 'the node of the recovery domain, before the regular one');
 });
 
 test.serial('set_config_params: a manual DTL in the chosen domain that checkups leave alone; no_sync turns it off', async (t) => {

@@ -74,7 +74,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   readonly registry: Registry;
   private readonly volumes = new Map<string, Volume>();
   private readonly root: string;
-  /** What the last backend restart of each volume did with its DTL. */
+  /** What the last restart (local or from the backend) of each volume did with its DTL. */
   private readonly replays = new Map<string, DtlReplay>();
   private dtlChecker: NodeJS.Timeout | undefined;
   private dtlSettings: { timeouts: DtlTimeouts; checkIntervalMs: number };
@@ -365,7 +365,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     return this.volume(a.volume_id).dtl.configMode;
   }
 
-  /** What the last backend restart of a volume did with its DTL (after a failover). */
+  /** What the last restart of a volume did with its DTL (after a failover: the replay that brought its writes back). */
   dtl_replay(a: { volume_id: string }): DtlReplay | null {
     return this.replays.get(a.volume_id) ?? null;
   }

@@ -29,9 +29,9 @@ export interface DtlTimeouts {
 
 export const DEFAULT_DTL_TIMEOUTS: DtlTimeouts = { connectTimeoutMs: 1000, requestTimeoutMs: 60_000 };
 
-/** One cluster of a write on its way to the DTL. */
+/** One SCO's share of a write on its way to the DTL (the volume's own pending part, passed as is). */
 export interface DtlPart {
-  scoNumber: number;
+  sco: { readonly number: number };
   offset: number;
   firstCa: number;
   n: number;
@@ -166,7 +166,7 @@ export class DtlLink {
     for (const p of parts) {
       for (let i = 0; i < p.n; i++) {
         entries.push({
-          location: { scoNumber: p.scoNumber, offset: p.offset + i },
+          location: { scoNumber: p.sco.number, offset: p.offset + i },
           lba: BigInt((p.firstCa + i) * sectorsPerCluster),
           data: p.data.subarray(i * cs, (i + 1) * cs),
         });
@@ -183,14 +183,13 @@ export class DtlLink {
   }
 
   /** A TLog and its SCOs up to `lastSco` are in the backend: the DTL may drop them; CATCHUP may be over. */
-  tlogWritten(id: string, lastSco: number): void {
+  tlogWritten(lastSco: number): void {
     if (this.current === 'CATCHUP' && this.catchupTLog !== undefined && this.v.isTLogWritten(this.catchupTLog)) {
       this.catchupTLog = undefined;
       this.setState('OK_SYNC');
     }
     const client = this.client;
     if (client && this.protecting && lastSco > 0) void client.removeUpTo(lastSco).catch((e: unknown) => this.fail(client, e));
-    void id;
   }
 
   /**

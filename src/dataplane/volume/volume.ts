@@ -10,7 +10,7 @@ import { DIRECT_MIN_BYTES, type CrcPiece, type OpenSco, type ScoStore } from '..
 import { OutOfRangeError, ReadOnlyVolumeError, VolumeHaltedError } from '../errors.js';
 import { unpackLoc } from '../metadata/location.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { SNAPSHOTS_OBJECT, localSnapshotsPath, saveLocal } from '../snapshots/persistor.js';
+import { SNAPSHOTS_OBJECT, allTLogs, findTLog, localSnapshotsPath, saveLocal } from '../snapshots/persistor.js';
 import type { SnapshotsFile } from '../snapshots/types.js';
 import { encodeLocRun } from '../tlog/record.js';
 import { TLogWriter } from '../tlog/writer.js';
@@ -209,7 +209,7 @@ export class Volume implements DtlVolume {
       const run = this.commitTail.then(() => this.commit(parts));
       this.commitTail = run.catch(() => undefined);
       // In reservation order, so that the DTL holds the writes in the order their locations say.
-      const dtlAcked = this.dtl.send(parts.map((p) => ({ scoNumber: p.sco.number, offset: p.offset, firstCa: p.firstCa, n: p.n, data: p.data })));
+      const dtlAcked = this.dtl.send(parts);
       // Wrapped: returning the promise itself would make the mutex wait for the commit, one write at a time.
       return { run, dtlAcked };
     });
@@ -336,7 +336,7 @@ export class Volume implements DtlVolume {
       this.writeMutex.run(async () => {
         await this.drainCommits();
         this.checkUsable();
-        const unwritten = [...this.doc.snapshots.flatMap((s) => s.tlogs), ...this.doc.current].filter((t) => !t.written);
+        const unwritten = allTLogs(this.doc).filter((t) => !t.written);
         const unprotected = this.currentTLogRef().size > 0 || unwritten.length > 1;
         if (unprotected) {
           attach(await this.rollTLogNow({ closeOpenSco: true }));
@@ -350,7 +350,7 @@ export class Volume implements DtlVolume {
   }
 
   isTLogWritten(id: string): boolean {
-    const t = [...this.doc.snapshots.flatMap((s) => s.tlogs), ...this.doc.current].find((x) => x.id === id);
+    const t = findTLog(this.doc, id);
     return t === undefined || t.written;
   }
 
@@ -424,7 +424,7 @@ export class Volume implements DtlVolume {
     await this.meta.uncork(id);
     this.lastScoOfTLog.delete(id);
     await rm(path, { force: true });
-    this.dtl.tlogWritten(id, lastSco);
+    this.dtl.tlogWritten(lastSco);
   }
 
   /** After a local restart: uploads of SCOs (and a closed TLog) that may not have reached the backend. */
