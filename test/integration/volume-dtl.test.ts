@@ -106,8 +106,12 @@ test('a power loss of the owner (what it had not fsynced is gone) and a local re
   t.true(lost > 0, 'the power loss took SCOs the backend did not have');
   const h = await harness(undefined, dir); // node1 again: a local restart
   const v = h.driver.running('pl')!;
-  t.like(h.driver.dtl_replay({ volume_id: 'pl' }), { status: 'replayed' });
-  t.true((await v.read(0, size)).equals(expectedAfter(size, [0, 1]).data), 'every acknowledged byte is there');
+  const replay = h.driver.dtl_replay({ volume_id: 'pl' });
+  t.like(replay, { status: 'replayed' });
+  const image = await v.read(0, size);
+  const expected = expectedAfter(size, [0, 1]).data;
+  const firstDiff = image.findIndex((b, i) => b !== expected[i]);
+  t.is(firstDiff, -1, `every acknowledged byte is there (first difference at ${firstDiff}; backend had SCOs up to ${doc.lastScoNumber}, ${lost} SCOs emptied, replay ${JSON.stringify(replay)})`);
   t.is(v.dtl.state, 'CATCHUP', 'the replayed writes are local until the backend has them');
   await v.queue.idle();
   t.is(v.dtl.state, 'OK_SYNC');
