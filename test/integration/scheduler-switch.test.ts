@@ -43,8 +43,10 @@ test('the scheduling switch: false stops every firing with one log line, occurre
     const onAt = Date.now();
     await waitFor('firings again', () => fired.length >= offAt + 2, 10_000);
     t.is(lines.filter((l) => l.msg === 'scheduler switched on again').length, 1);
-    // Nothing missed while off is made up: one firing per second since the switch, no burst.
-    t.true(fired.length - offAt <= Math.ceil((Date.now() - onAt) / 1000) + 1, `${fired.length - offAt} firings in ${Date.now() - onAt} ms`);
+    // Nothing missed while off is made up: one firing per second since the switch, no burst. One firing of slack for
+    // a late tick on a loaded machine (the occurrence of the second before lands just after the switch); making up
+    // the two or more skipped occurrences would still exceed it.
+    t.true(fired.length - offAt <= Math.ceil((Date.now() - onAt) / 1000) + 2, `${fired.length - offAt} firings in ${Date.now() - onAt} ms`);
 
     await config.set(SCHEDULING_ENABLED_KEY, 'no');
     await waitFor('the bad value reported', () => lines.some((l) => l.msg.startsWith('must be true or false')));
