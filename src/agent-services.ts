@@ -14,6 +14,16 @@ export interface HostPaths {
   infinibandRoot: string;
 }
 
+/** How an inline call is made, beyond its deadline. */
+export interface CallOptions {
+  /**
+   * How long the call may wait for its ensure_single turn (the original's `ensure_single_timeout`; DEDUPED/CHAINED
+   * only): past it the call fails with `EnsureSingleTimeoutError` (ENSURE_SINGLE_TIMEOUT), also when the owner is
+   * on another agent.
+   */
+  ensureSingleTimeoutMs?: number;
+}
+
 /** Everything a task handler may use, owned by the agent. */
 export interface AgentServices {
   /** Guid of the StorageRouter this agent is. */
@@ -32,7 +42,7 @@ export interface AgentServices {
   /** The volume driver of any StorageDriver of the cluster: here, or at its node over NATS (owned work has its own in `ctx.owner`). */
   voldrv(storagedriverGuid: string): VoldrvApi;
   /** Runs another task inline (through its owner, so ensure_single applies) and returns its result. */
-  call(task: string, params: Record<string, unknown>, deadline?: number): Promise<unknown>;
+  call(task: string, params: Record<string, unknown>, deadline?: number, options?: CallOptions): Promise<unknown>;
   /** Starts work whose outcome is kept like an async task's (`ovs.task.result {task_id}`); returns the task id. */
   spawn(task: string, work: () => Promise<unknown>, taskId?: string): Promise<string>;
 }

@@ -116,10 +116,10 @@ export class Agent {
       storagerouterGuid: me, machineId: this.identity.machine_id, dataDir: o.dataDir, nc: this.nc, js, view: this.view, store, computed, config, log: o.log,
       paths: { mountRoot: '/mnt', infinibandRoot: '/sys/class/infiniband', ...o.paths },
       voldrv: (sd) => voldrv.at(sd),
-      call: (task, params, deadline) => {
+      call: (task, params, deadline, options) => {
         const def = table.get(task);
         if (!def) return Promise.reject(new UnknownTaskError(task));
-        return invoker.call(def, params, { taskId: randomUUID(), deadline: deadline ?? Date.now() + 300_000, forwarded: false });
+        return invoker.call(def, params, { taskId: randomUUID(), deadline: deadline ?? Date.now() + 300_000, forwarded: false, ensureSingleTimeoutMs: options?.ensureSingleTimeoutMs });
       },
       spawn: (task, work, taskId = randomUUID()) => results.keep(task, work, taskId, o.log),
     };

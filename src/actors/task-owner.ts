@@ -16,6 +16,8 @@ export interface Invocation {
   params: Record<string, unknown>;
   ctx: TaskContext<AnyOwnerResource>;
   settle: (outcome: Outcome) => void;
+  /** The caller's limit on waiting for the ensure_single turn; the task's `startTimeoutMs` when absent. */
+  startTimeoutMs?: number;
 }
 
 /** The typed answer for a request that ensure_single did not run (the original silently returned None). */
@@ -67,7 +69,7 @@ export function handleOwnerMsg(state: OwnerState, msg: OwnerMsg, self: nact.Ref<
 }
 
 function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): void {
-  const { mode, ignoreArguments, startTimeoutMs } = inv.def.ensureSingle;
+  const { mode, ignoreArguments } = inv.def.ensureSingle;
   if (mode === 'NONE') {
     execute(inv, self, false);
     return;
@@ -81,7 +83,7 @@ function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): vo
       execute(inv, self, true);
       return;
     case 'wait': {
-      const wait = Math.max(0, Math.min(startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, inv.ctx.deadline - Date.now()));
+      const wait = Math.max(0, Math.min(startTimeoutOf(inv), inv.ctx.deadline - Date.now()));
       const timer = setTimeout(() => nact.dispatch(self, { t: 'expire', id: inv.id, task }), wait);
       state.waiting.set(inv.id, { inv, timer });
       inv.ctx.log.info({ task, mode }, 'waiting for its ensure_single turn');
@@ -140,11 +142,14 @@ function onExpire(state: OwnerState, task: string, id: string): void {
   const gate = state.gates.get(task);
   if (!waiting || !gate || !gate.cancel(id)) return;
   state.waiting.delete(id);
-  const timeoutMs = waiting.inv.def.ensureSingle.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const error = new EnsureSingleTimeoutError(task, timeoutMs);
+  const error = new EnsureSingleTimeoutError(task, startTimeoutOf(waiting.inv));
   waiting.inv.settle({ ok: false, error });
   for (const inv of state.coalesced.get(id) ?? []) inv.settle({ ok: false, error });
   state.coalesced.delete(id);
+}
+
+function startTimeoutOf(inv: Invocation): number {
+  return inv.startTimeoutMs ?? inv.def.ensureSingle.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
 }
 
 function notRun(inv: Invocation, fields: Partial<NotRunResult>): NotRunResult {

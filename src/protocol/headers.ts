@@ -13,6 +13,11 @@ export const H = {
   forwarded: 'Ovs-Forwarded',
   /** StorageRouter guid of the agent that executed the request. */
   servedBy: 'Ovs-Served-By',
+  /**
+   * How long this request may wait for its ensure_single turn, in milliseconds (the original's per-call
+   * `ensure_single_timeout`); DEDUPED/CHAINED only, the task's own start timeout otherwise.
+   */
+  ensureSingleTimeout: 'Ovs-Ensure-Single-Timeout-Ms',
 } as const;
 
 export const DEFAULT_DEADLINE_MS = 300_000;
@@ -24,6 +29,12 @@ export function deadlineOf(h: MsgHdrs | undefined, now = Date.now()): number {
   const rel = Number(h?.get(H.timeout));
   if (Number.isFinite(rel) && rel > 0) return now + rel;
   return now + DEFAULT_DEADLINE_MS;
+}
+
+/** The per-request ensure_single wait, when the request sets a positive one. */
+export function ensureSingleTimeoutOf(h: MsgHdrs | undefined): number | undefined {
+  const ms = Number(h?.get(H.ensureSingleTimeout));
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 export function headersOf(entries: Record<string, string | undefined>): MsgHdrs {

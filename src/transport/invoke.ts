@@ -94,7 +94,7 @@ export class Invoker {
   private async runHere(def: TaskDef, handler: TaskHandler, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined): Promise<unknown> {
     const resources = owner ? await owner.resources() : undefined;
     return new Promise((resolve, reject) => {
-      const inv = { id: meta.taskId, def, handler, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))) };
+      const inv = { id: meta.taskId, def, handler, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))), startTimeoutMs: meta.ensureSingleTimeoutMs };
       // `any` tasks have no owner to admit them: nothing to serialise, they run at once.
       if (owner) owner.submit(inv);
       else void runTask(inv);

@@ -14,6 +14,8 @@ export interface ExecMeta {
   deadline: number;
   /** Already forwarded once: execute here or fail, never forward again (no loops while ownership moves). */
   forwarded: boolean;
+  /** The caller's own limit on waiting for the ensure_single turn (instead of the task's start timeout). */
+  ensureSingleTimeoutMs?: number;
 }
 
 /** The owners this agent runs, looked up without side effects (nothing is spawned by a lookup). */
@@ -79,7 +81,7 @@ export class Router {
     return requestNode(this.d.nc, node, nodeTaskSubject(node, fullName(def)), encode(params), {
       timeout: remaining,
       deadline: meta.deadline,
-      headers: headersOf({ [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId }),
+      headers: headersOf({ [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId, [H.ensureSingleTimeout]: meta.ensureSingleTimeoutMs?.toString() }),
     });
   }
 

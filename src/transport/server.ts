@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Outcome } from '../actors/task-owner.js';
 import { BadRequestError, PayloadTooLargeError, UnknownTaskError } from '../errors.js';
 import { decodeParams, encodingOf, type Encoding } from '../protocol/codec.js';
-import { H, deadlineOf } from '../protocol/headers.js';
+import { H, deadlineOf, ensureSingleTimeoutOf } from '../protocol/headers.js';
 import {
   AGENT_QUEUE, CONFIG_WILDCARD, MODEL_WILDCARD, TASK_RESULT, TASK_WILDCARD, forwardedTaskOf, modelRequestOf, nodeModelSubject, nodeModelWildcard, nodeTaskWildcard,
   publicModelSubjectOf, taskNameOf,
@@ -98,7 +98,7 @@ export class Server {
       const def = name === undefined ? undefined : this.d.table.get(name);
       if (!def) throw new UnknownTaskError(m.subject);
       const params = decodeParams(m.data, encoding);
-      const meta = { taskId: m.headers?.get(H.taskId) || randomUUID(), deadline: deadlineOf(m.headers), forwarded };
+      const meta = { taskId: m.headers?.get(H.taskId) || randomUUID(), deadline: deadlineOf(m.headers), forwarded, ensureSingleTimeoutMs: ensureSingleTimeoutOf(m.headers) };
       const async = !forwarded && m.headers?.get(H.async) === '1';
       await this.d.invoker.invoke({ def, params, meta }, async ? this.asyncSink(m, encoding, def, meta.taskId) : this.replySink(m, encoding));
     } catch (error) {
