@@ -15,6 +15,8 @@ export interface AgentOptions {
   leaseTtlMs?: number;
   heartbeatMs?: number;
   testTasks?: boolean;
+  /** Serve `ovs.node.<sr>.test.*`: fault injection (src/testmode/faults.ts) and direct model writes. Never in production. */
+  testMode?: boolean;
   joinQueue?: boolean;
   maxRequestBytes?: number;
   paths?: Partial<HostPaths>;

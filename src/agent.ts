@@ -39,6 +39,7 @@ import { ConnectionHealth } from './ops/connection-health.js';
 import type { AgentOptions } from './agent-options.js';
 import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
 import { processHeartbeat, registerStorageRouter } from './registration.js';
+import { TestAdmin } from './testmode/admin.js';
 
 export type { AgentOptions } from './agent-options.js';
 
@@ -68,6 +69,7 @@ export class Agent {
   private clusterView: ClusterView | undefined;
   storagedrivers!: StorageDriverManager;
   private voldrvEvents: VoldrvEventConsumer | undefined;
+  private testAdmin: TestAdmin | undefined;
   private readonly stoppers: Array<() => void> = [];
 
   constructor(readonly opts: AgentOptions) {}
@@ -86,6 +88,11 @@ export class Agent {
     this.leases = new LeaseTable();
     await this.leases.start(leaseKv);
     const store = new ModelStore(modelKv, this.view);
+    // Before any StorageDriver starts: their backends are wrapped for fault injection only when test mode is on.
+    if (o.testMode) {
+      this.testAdmin = new TestAdmin(me, this.nc, store, this.view);
+      this.testAdmin.start();
+    }
     const config = new ConfigStore(configKv);
     const table = buildTaskTable({ testTasks: o.testTasks });
     const results = new TaskResults(taskKv, this.nc);
@@ -268,6 +275,7 @@ export class Agent {
     for (const stop of this.stoppers) stop();
     await this.discovery?.stop().catch(() => undefined);
     await this.server?.stop(deadlineMs / 2);
+    this.testAdmin?.stop();
     this.voldrvService?.stop();
     this.clusterView?.stop();
     await this.owners?.stop();

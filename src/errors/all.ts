@@ -5,3 +5,4 @@ export * from './host.js';
 export * from './dataplane.js';
 export * from './backend.js';
 export * from './tasks.js';
+export * from './testmode.js';

@@ -146,3 +146,21 @@ export const VOLDRV_EVENT_WILDCARD = subject('evt', 'voldrv', '>');
 export function voldrvEventSubject(type: string): string {
   return eventSubject('voldrv', type);
 }
+
+/** Fault injection and direct model writes on one agent started with `--test-mode`: `ovs.node.<sr>.test.<group>.<op>`. */
+export const TEST_OPERATIONS = ['fault.arm', 'fault.clear', 'fault.list', 'model.put', 'model.delete'] as const;
+export type TestOperation = (typeof TEST_OPERATIONS)[number];
+
+export function testSubject(storagerouterGuid: string, op: TestOperation): string {
+  return subject('node', storagerouterGuid, 'test', op);
+}
+
+export function testWildcard(storagerouterGuid: string): string {
+  return subject('node', storagerouterGuid, 'test', '>');
+}
+
+/** `ovs.node.<sr>.test.<group>.<op>` → `<group>.<op>`, unchecked so the caller can name what is wrong; else undefined. */
+export function testOperationOf(s: string): string | undefined {
+  const tokens = tokensAfter(s, ['node'], 4);
+  return tokens?.[1] === 'test' ? `${tokens[2]!}.${tokens[3]!}` : undefined;
+}

@@ -4,6 +4,7 @@ import { LocalDirBackend } from '../dataplane/backend/local-dir.js';
 import { backendBucketName, NatsObjectBackend } from '../dataplane/backend/nats-object.js';
 import { VpoolError } from '../errors.js';
 import type { ModelObject } from '../model/schema.js';
+import { faultableBackend } from '../testmode/faulty-backend.js';
 
 /** A vPool's `metadata.backend.backend_info`, as add_vpool stores it. */
 export type BackendInfo = { type: 'local'; path: string } | { type: 'nats'; bucket: string };
@@ -23,9 +24,10 @@ export function backendInfoOf(vpool: ModelObject): BackendInfo {
 
 /**
  * The backend of a vPool's StorageDriver: a directory for `{type: 'local', path}`, the JetStream Object Store of the
- * agents' NATS for `{type: 'nats', bucket?}` (bucket created with `replicas` by the first StorageDriver).
+ * agents' NATS for `{type: 'nats', bucket?}` (bucket created with `replicas` by the first StorageDriver). On an agent
+ * in test mode its puts pass the `backend.put` fault point.
  */
 export function backendOf(vpool: ModelObject, js: JetStreamClient, opts: { replicas: number }): Backend {
   const info = backendInfoOf(vpool);
-  return info.type === 'local' ? new LocalDirBackend(info.path) : new NatsObjectBackend(js, { bucket: info.bucket, replicas: opts.replicas });
+  return faultableBackend(info.type === 'local' ? new LocalDirBackend(info.path) : new NatsObjectBackend(js, { bucket: info.bucket, replicas: opts.replicas }));
 }

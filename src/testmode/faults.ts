@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { InjectedFaultError, TestModeOffError } from '../errors/testmode.js';
 
 /**
  * Fault injection points of an agent started in test mode (`ovs agent --test-mode`). Production code calls
@@ -10,7 +11,8 @@ import { EventEmitter } from 'node:events';
  * "<namespace>": a backend put fails), `scrub.step` (subject = "<step>:<volume_id>", step one of
  * scrub | apply | gc: that scrub step fails).
  */
-export type FaultPoint = 'mds.unresponsive' | 'mds.catch_up' | 'backend.put' | 'scrub.step';
+export const FAULT_POINTS = ['mds.unresponsive', 'mds.catch_up', 'backend.put', 'scrub.step'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export interface FaultSpec {
   point: FaultPoint;
@@ -20,18 +22,15 @@ export interface FaultSpec {
   times?: number;
 }
 
-export class InjectedFault extends Error {
-  constructor(readonly point: FaultPoint, readonly subject: string) {
-    super(`injected fault at ${point} (${subject})`);
-  }
-}
+/** Registered as `INJECTED_FAULT` (retryable) in src/errors/testmode.ts, so it crosses the wire as itself. */
+export { InjectedFaultError as InjectedFault } from '../errors/testmode.js';
 
 export class Faults extends EventEmitter {
   private armed: FaultSpec[] = [];
   enabled = false;
 
   arm(spec: FaultSpec): void {
-    if (!this.enabled) throw new Error('fault injection needs an agent in test mode');
+    if (!this.enabled) throw new TestModeOffError();
     this.armed.push({ ...spec });
   }
 
@@ -55,7 +54,7 @@ export class Faults extends EventEmitter {
 
   /** Throws `InjectedFault` when an armed fault matches. */
   hit(point: FaultPoint, subject: string): void {
-    if (this.active(point, subject)) throw new InjectedFault(point, subject);
+    if (this.active(point, subject)) throw new InjectedFaultError(point, subject);
   }
 }
 

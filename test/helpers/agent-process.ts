@@ -12,6 +12,8 @@ export interface AgentProcessOptions {
   ip: string;
   leaseTtlMs?: number;
   testTasks?: boolean;
+  /** `--test-mode`: the agent serves `ovs.node.<sr>.test.*` (fault injection, direct model writes). */
+  testMode?: boolean;
   queue?: boolean;
   dataDir?: string;
   extraArgs?: string[];
@@ -28,6 +30,7 @@ export class AgentProcess {
     const args = [BIN, 'agent', '--nats', o.natsUrl, '--data-dir', dataDir, '--name', o.name, '--ip', o.ip, '--lease-ttl-ms', String(o.leaseTtlMs ?? 1_500), '--heartbeat-ms', '1000', '--mount-root', dataDir];
     if (o.testTasks ?? true) args.push('--test-tasks');
     if (o.queue === false) args.push('--no-queue');
+    if (o.testMode) args.push('--test-mode');
     args.push(...(o.extraArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OVS_READY_FILE: ready, OVS_LOG_LEVEL: 'info' } });
     const log: string[] = [];

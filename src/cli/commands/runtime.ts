@@ -28,6 +28,7 @@ export function addRuntimeCommands(program: Command): void {
     .option('--heartbeat-ms <n>', 'heartbeat interval', toNumber)
     .option('--mount-root <dir>', 'where vPool mount points live (default /mnt)')
     .addOption(new Option('--test-tasks', 'register the test-only tasks').hideHelp())
+    .addOption(new Option('--test-mode', 'serve ovs.node.<sr>.test.*: fault injection and direct model writes (never in production)').hideHelp())
     .addOption(new Option('--no-queue', 'do not answer public requests (only forwarded ones)').hideHelp())
     .option('--node-heartbeat-ms <n>', 'liveness beat for dashboards and ovs ls', toNumber)
     .option('--scheduler-tick-ms <n>', 'how often the scheduler checks its schedules', toNumber)
