@@ -6,3 +6,4 @@ export * from './dataplane.js';
 export * from './backend.js';
 export * from './tasks.js';
 export * from './testmode.js';
+export * from './disks.js';

@@ -53,7 +53,7 @@ export async function discoverDisks(opts: DiscoverOptions = {}): Promise<Discove
   const now = opts.now ?? Date.now;
 
   const aliasMap = await readAliasMap(root);
-  const entries = await listBlockDevices(run);
+  const entries = withMountedFilesystems(await listBlockDevices(run), await readMountTypes(root));
   const parted = new Map<string, PartedEntry[]>();
   const disks: DiscoveredDisk[] = [];
 
@@ -101,6 +101,26 @@ export async function discoverDisks(opts: DiscoverOptions = {}): Promise<Discove
     for (const link of links) reverse[link] = real;
   }
   return { disks, reverse_aliases: reverse };
+}
+
+/** mount point → filesystem type, from /proc/mounts (empty when it cannot be read). */
+async function readMountTypes(root: string): Promise<Map<string, string>> {
+  const text = await readFile(hostPath(root, '/proc/mounts'), 'utf8').catch(() => '');
+  const types = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const [, mountpoint, fstype] = line.split(' ');
+    if (mountpoint !== undefined && fstype !== undefined) types.set(unescapeMountField(mountpoint), fstype);
+  }
+  return types;
+}
+
+// lsblk reads FSTYPE from udev, which containers often lack; the kernel still knows what it mounted.
+function withMountedFilesystems(entries: LsblkEntry[], mountTypes: Map<string, string>): LsblkEntry[] {
+  return entries.map((e) => (e.fstype === null && e.mountpoint !== null && mountTypes.has(e.mountpoint) ? { ...e, fstype: mountTypes.get(e.mountpoint) ?? null } : e));
+}
+
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
 }
 
 function diskState(entry: LsblkEntry): DiskState {

@@ -1,15 +1,4 @@
-import { z } from 'zod';
-import { defineTask, type TaskDef } from '../define.js';
-import { arrivesWith } from '../shapes.js';
+import type { TaskDef } from '../define.js';
+import { verifyVdiskCacheQuota } from './verify-vdisk-cache-quota.js';
 
-export const monitoringTasks: TaskDef[] = [
-  defineTask({
-    module: 'monitoring',
-    name: 'verify_vdisk_cache_quota',
-    summary: 'Validates whether the caching quota is reaching its limits or has surpassed it',
-    params: z.object({}).strict(),
-    owner: { kind: 'cluster' },
-    ensureSingle: { mode: 'DEFAULT' },
-    pending: arrivesWith.alba,
-  }),
-];
+export const monitoringTasks: TaskDef[] = [verifyVdiskCacheQuota];

@@ -5,6 +5,7 @@ import { guid } from '../params.js';
 import { hostIpAddresses } from '../../host/ip-addresses.js';
 import { ROLES } from '../../model/types.js';
 import type { ModelObject, ModelReader } from '../../model/schema.js';
+import { bytesUsedBy, partitionClaims, partitionFolder, rolesInUse } from './partition-usage.js';
 
 const GIB = 1024 ** 3;
 
@@ -15,6 +16,9 @@ interface PartitionEntry {
   in_use: boolean;
   usable: boolean;
   available: number;
+  /** Σ size of the StorageDriverPartitions on the partition, and the bytes their paths hold. */
+  claimed: number;
+  used: number;
   mountpoint: string | null;
   storagerouter_guid: string;
 }
@@ -29,25 +33,18 @@ async function availableBytes(mountpoint: string | null): Promise<number> {
   }
 }
 
-function hostsMetadataServices(reader: ModelReader, srGuid: string): boolean {
-  return reader.reverse('storagerouter', srGuid, 'services').some((s) => {
-    const type = reader.find('servicetype', s.type_guid as string)?.name;
-    return type === 'MetadataServer' || (type === 'Arakoon' && s.name !== 'arakoon-ovsdb');
-  });
-}
-
 /** Role → partition entries of one StorageRouter (the original's get_partition_info). */
 async function partitionInfo(reader: ModelReader, sr: ModelObject): Promise<Record<string, PartitionEntry[]>> {
   const out: Record<string, PartitionEntry[]> = Object.fromEntries(ROLES.map((r) => [r, [] as PartitionEntry[]]));
-  const dbInUse = hostsMetadataServices(reader, sr.guid);
   for (const disk of reader.reverse('storagerouter', sr.guid, 'disks')) {
     for (const p of reader.reverse('disk', disk.guid, 'partitions')) {
       const roles = (p.roles as string[]) ?? [];
       if (roles.length === 0) continue;
       const mountpoint = (p.mountpoint as string | null) ?? null;
-      // StorageDriverPartition claims arrive with vPools; until then nothing is claimed or used on a partition.
-      const claimed = 0;
-      const used = 0;
+      const claims = partitionClaims(reader, p);
+      const claimed = claims.reduce((n, c) => n + c.size, 0);
+      const used = await bytesUsedBy(claims);
+      const inUse = rolesInUse(reader, sr.guid, p);
       const avail = await availableBytes(mountpoint);
       const size = (p.size as number) ?? 0;
       const available = Math.max(0, avail > 0 ? avail + used - claimed : size - claimed);
@@ -56,10 +53,12 @@ async function partitionInfo(reader: ModelReader, sr: ModelObject): Promise<Reco
           ssd: Boolean(disk.is_ssd),
           guid: p.guid,
           size,
-          in_use: role === 'DB' ? dbInUse : false,
+          in_use: inUse.has(role),
           usable: true,
           available,
-          mountpoint: mountpoint === '/' ? '/mnt/storage' : mountpoint,
+          claimed,
+          used,
+          mountpoint: partitionFolder(p, reader),
           storagerouter_guid: sr.guid,
         });
       }

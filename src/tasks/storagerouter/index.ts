@@ -1,5 +1,6 @@
 import type { TaskDef } from '../define.js';
 import { addVpool } from './add-vpool.js';
+import { configureDisk } from './configure-disk.js';
 import { getMetadata } from './get-metadata.js';
 import { getVersionInfo } from './get-version-info.js';
 import { mountpointExists } from './mountpoint-exists.js';
@@ -7,4 +8,4 @@ import { ping } from './ping.js';
 import { refreshHardware } from './refresh-hardware.js';
 import { storagerouterPending } from './pending.js';
 
-export const storagerouterTasks: TaskDef[] = [addVpool, getMetadata, getVersionInfo, mountpointExists, ping, refreshHardware, ...storagerouterPending];
+export const storagerouterTasks: TaskDef[] = [addVpool, configureDisk, getMetadata, getVersionInfo, mountpointExists, ping, refreshHardware, ...storagerouterPending];

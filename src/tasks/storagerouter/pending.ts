@@ -1,30 +1,12 @@
 import { z } from 'zod';
 import { defineTask, type TaskDef } from '../define.js';
-import { guid, nonNegativeInt, record } from '../params.js';
-import { arrivesWith, partitionRoles, supportInfo } from '../shapes.js';
+import { guid, record } from '../params.js';
+import { arrivesWith, supportInfo } from '../shapes.js';
 
 const module = 'storagerouter';
 
-// ping, get_version_info, get_metadata, mountpoint_exists and refresh_hardware are implemented elsewhere.
+// ping, get_version_info, get_metadata, mountpoint_exists, refresh_hardware and configure_disk are implemented elsewhere.
 export const storagerouterPending: TaskDef[] = [
-  defineTask({
-    module,
-    name: 'configure_disk',
-    summary: 'Configures a partition',
-    params: z
-      .object({
-        storagerouter_guid: guid,
-        disk_guid: guid,
-        partition_guid: guid.nullable(),
-        offset: nonNegativeInt,
-        size: nonNegativeInt,
-        roles: partitionRoles,
-      })
-      .strict(),
-    owner: { kind: 'node', param: 'storagerouter_guid' },
-    ensureSingle: { mode: 'CHAINED', startTimeoutMs: 1_800_000 },
-    pending: arrivesWith.disks,
-  }),
   defineTask({
     module,
     name: 'configure_support',
