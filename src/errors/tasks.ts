@@ -91,3 +91,15 @@ export class ConfigUpdateError extends RegisteredError<{ vdisk_guid: string; pro
     super(`updating the configuration of vDisk ${vdiskGuid} failed:\n- ${problems.join('\n- ')}`, { vdisk_guid: vdiskGuid, problems });
   }
 }
+
+export type MdsSafetyReason = 'excluded' | 'not_member' | 'not_in_primary' | 'no_config' | 'no_master';
+
+export class MdsSafetyError extends RegisteredError<{ vdisk_storagerouter: string; reason: MdsSafetyReason }> {
+  static {
+    registerError(this, { type: 'MDS_SAFETY', retryable: false, meaning: "the vDisk's MDS safety cannot be planned: its StorageRouter is excluded, unknown, outside the vPool, or has no usable MDS (`details.reason`)" });
+  }
+
+  constructor(message: string, details: { vdisk_storagerouter: string; reason: MdsSafetyReason }) {
+    super(message, details);
+  }
+}
