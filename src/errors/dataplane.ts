@@ -102,3 +102,9 @@ export class DtlError extends VolumeDriverError<{
     });
   }
 }
+
+export class ScrubBusyError extends VolumeDriverError<{ volume_id: string; holder: string; waited_ms: number }> {
+  static {
+    registerError(this, { type: 'SCRUB_BUSY', retryable: true, meaning: 'the volume is being scrubbed (or its snapshots changed) under a lease someone else holds; try again later' });
+  }
+}

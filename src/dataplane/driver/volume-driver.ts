@@ -19,6 +19,10 @@ import { parseStoredDtlConfig, type DtlConfig, type DtlConfigMode, type DtlRepla
 import { FAILOVERCACHE_CONFIG_OBJECT } from '../volume/config.js';
 import { DEFAULT_DTL_TIMEOUTS, type DtlTimeouts } from '../volume/dtl-link.js';
 import { fromBackend, fromLocal, replayDtl } from '../volume/dtl-replay.js';
+import { ScrubManager, type ScrubSettings } from '../scrub/manager.js';
+import { scrubStoreFor } from '../scrub/store-for.js';
+import type { ScrubReply, ScrubWork } from '../scrub/types.js';
+import { scrubWorkUnits } from '../scrub/work-units.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -42,6 +46,8 @@ export interface VolumeDriverOptions {
   dtlTimeouts?: DtlTimeouts;
   /** How often DEGRADED volumes try their DTL again (spec A18: 300 s). */
   dtlCheckIntervalMs?: number;
+  /** Scrub grace delay, job polling, lease timing (tests use short ones). */
+  scrub?: Partial<ScrubSettings>;
 }
 
 /** VolumeInfo (B2), with the Python field names the control plane reads. */
@@ -131,6 +137,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     this.publish('up_and_running', { mountpoint: this.o.vpool });
     this.dtlChecker = setInterval(() => void this.checkDtls(), this.dtlSettings.checkIntervalMs);
     this.dtlChecker.unref();
+    this.scrubs.start();
   }
 
   /** The DTL checker (C6): DEGRADED volumes try their DTL again. */
@@ -140,6 +147,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   async stop(): Promise<void> {
     clearInterval(this.dtlChecker);
+    this.scrubManager?.stop();
     for (const v of this.volumes.values()) await v.stop();
     this.volumes.clear();
   }
@@ -405,7 +413,8 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   delete_snapshot(a: { volume_id: string; snapshot_id: string }): Promise<void> {
     const r = this.registry.find(a.volume_id);
-    return deleteSnapshot(this.volume(a.volume_id), a.snapshot_id, (s) => Object.values(r?.descendants ?? {}).includes(s));
+    // Under the scrub lease: a snapshot must not merge into another while that one is being scrubbed.
+    return this.scrubs.leases.with(a.volume_id, () => deleteSnapshot(this.volume(a.volume_id), a.snapshot_id, (s) => Object.values(r?.descendants ?? {}).includes(s)));
   }
 
   list_snapshots(a: { volume_id: string }): string[] {
@@ -469,6 +478,41 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   /** Test and tooling access to a running volume. */
   running(id: string): Volume | undefined {
     return this.volumes.get(id);
+  }
+
+  // ---- scrubbing (A16, C9) -------------------------------------------------------------------------
+
+  private scrubManager: ScrubManager | undefined;
+
+  /** This driver's ScrubManager: jobs and leases in the vPool's registry. */
+  get scrubs(): ScrubManager {
+    this.scrubManager ??= new ScrubManager({
+      nodeId: this.o.nodeId, backend: this.o.backend, registry: this.registry, store: scrubStoreFor(this.registry, this.root),
+      running: (id) => this.volumes.get(id), scratchDir: join(this.root, 'scrub'), log: this.o.log, settings: this.o.scrub,
+    });
+    return this.scrubManager;
+  }
+
+  /** One unit per snapshot in the backend and not scrubbed yet; templates are refused (INVALID_OPERATION). */
+  get_scrubbing_workunits(a: { volume_id: string }): ScrubWork[] {
+    const v = this.volume(a.volume_id);
+    return scrubWorkUnits(v.doc, v.cfg);
+  }
+
+  /** Runs on any driver of the vPool, under the volume's scrub lease. */
+  scrub(a: { work: ScrubWork }): Promise<ScrubReply> {
+    return this.scrubs.scrub(a.work);
+  }
+
+  /** On the owner: applies to the volume; its clones follow through the registry's scrub jobs. */
+  apply_scrubbing_result(a: { volume_id: string; result_name: string }): Promise<{ applied: boolean; reason?: string; relocations: number; clones_pending: number }> {
+    return this.scrubs.apply(this.volume(a.volume_id), a.result_name);
+  }
+
+  async scrub_state(a: { volume_id: string }): Promise<{ last_scrub: string | null; work_pending: number; running: boolean }> {
+    const v = this.volume(a.volume_id);
+    const work_pending = v.cfg.isTemplate ? 0 : scrubWorkUnits(v.doc, v.cfg).length;
+    return { ...(await this.scrubs.state(a.volume_id)), work_pending };
   }
 
   // ---- NBD exports ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ export class KvRegistry implements Registry {
   private loading: Promise<void> | undefined;
   private watcher: QueuedIterator<KvEntry> | undefined;
   private closed = false;
+  private kv: KV | undefined;
 
   /**
    * `source`: the agent's JetStreamClient (the bucket `ovs_registry_<vpool>` is opened, or created with `replicas`,
@@ -175,8 +176,15 @@ export class KvRegistry implements Registry {
     return this.opening;
   }
 
+  /** The bucket itself, for other `scrub.*` keys of the vPool (the ScrubManager's jobs and leases). */
+  async bucketKv(): Promise<KV> {
+    await this.writer();
+    return this.kv!;
+  }
+
   private async open(): Promise<CasWriter> {
     const kv = 'views' in this.source ? await this.source.views.kv(this.bucket, { history: 1, replicas: this.o.replicas ?? 1 }) : this.source;
+    this.kv = kv;
     await this.watch(kv);
     return new CasWriter(kv, this.mirror, this.o.maxAttempts ?? 50);
   }
