@@ -77,7 +77,8 @@ function admit(state: OwnerState, inv: Invocation, self: nact.Ref<OwnerMsg>): vo
   const task = fullName(inv.def);
   let gate = state.gates.get(task);
   if (!gate) state.gates.set(task, (gate = new TaskGate(mode)));
-  const decision = gate.offer(inv.id, dedupeKey(inv.params, ignoreArguments));
+  const sibling = mode === 'DEFAULT' ? runningSibling(state, inv.def.ensureSingle.extraTaskNames) : undefined;
+  const decision = sibling ? { kind: 'discarded' as const, runningId: sibling } : gate.offer(inv.id, dedupeKey(inv.params, ignoreArguments));
   switch (decision.kind) {
     case 'start':
       execute(inv, self, true);
@@ -146,6 +147,14 @@ function onExpire(state: OwnerState, task: string, id: string): void {
   waiting.inv.settle({ ok: false, error });
   for (const inv of state.coalesced.get(id) ?? []) inv.settle({ ok: false, error });
   state.coalesced.delete(id);
+}
+
+function runningSibling(state: OwnerState, names: readonly string[] = []): string | undefined {
+  for (const name of names) {
+    const running = state.gates.get(name)?.running()[0];
+    if (running) return running;
+  }
+  return undefined;
 }
 
 function startTimeoutOf(inv: Invocation): number {

@@ -15,6 +15,11 @@ export interface EnsureSingle {
   ignoreArguments?: readonly string[];
   /** How long a pending call may wait for its turn (the original's `global_timeout`, default 300 s). */
   startTimeoutMs?: number;
+  /**
+   * DEFAULT only: full names of tasks at the same owner whose run also makes this one discarded (the original's
+   * `extra_task_names`).
+   */
+  extraTaskNames?: readonly string[];
 }
 
 /**

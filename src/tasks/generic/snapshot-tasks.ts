@@ -33,8 +33,8 @@ export const snapshotAllVdisks = defineTask({
   summary: 'Snapshots all vDisks',
   params: z.object({}).strict(),
   owner: { kind: 'cluster' },
-  // The original also discards it while delete_snapshots runs (extra_task_names); EnsureSingle has no sibling names.
-  ensureSingle: { mode: 'DEFAULT' },
+  // Also discarded while delete_snapshots runs (same cluster owner), which holds its turn until its group is done.
+  ensureSingle: { mode: 'DEFAULT', extraTaskNames: ['generic.delete_snapshots'] },
   async handler(_p, { services: s, progress }) {
     const success: string[] = [];
     const fail: string[] = [];
@@ -108,16 +108,38 @@ export const deleteSnapshots = defineTask({
   params: z.object({ timestamp: timestamp.nullable().optional() }).strict(),
   owner: { kind: 'cluster' },
   ensureSingle: { mode: 'DEFAULT' },
-  async handler(p, { services: s }) {
+  // The run, and so its DEFAULT registration, lasts until every member of the group has finished: the original
+  // returned at once, which dropped its lock within milliseconds and let retention overlap scheduled snapshots
+  // (spec §4.2, §11). Callers that do not want to wait start it with Ovs-Async.
+  async handler(p, { services: s, log }) {
     const groupId = randomUUID();
     const sds = s.view.list('storagedriver');
-    const members = sds.map((sd) => `${groupId}-${sd.guid.slice(0, 8)}`);
-    await s.spawn('generic.delete_snapshots', async () => {
-      const outcomes = await Promise.allSettled(sds.map((sd, i) =>
-        s.spawn('generic.delete_snapshots_storagedriver', () => s.call('generic.delete_snapshots_storagedriver', { storagedriver_guid: sd.guid, timestamp: p.timestamp ?? null, group_id: groupId }), members[i]),
-      ));
-      return { storagedrivers: sds.length, started: outcomes.filter((o) => o.status === 'fulfilled').length };
-    }, groupId);
-    return { group_id: groupId, task_ids: members };
+    const member = async (sd: ModelObject, taskId: string): Promise<GroupMember> => {
+      const run = s.call('generic.delete_snapshots_storagedriver', { storagedriver_guid: sd.guid, timestamp: p.timestamp ?? null, group_id: groupId });
+      // Each member's outcome is also kept under its own task id, as the original's group members were.
+      s.spawn('generic.delete_snapshots_storagedriver', () => run, taskId).catch((err: unknown) => log.warn({ err, task_id: taskId }, 'group member outcome not kept'));
+      try {
+        await run;
+        return { storagedriver_guid: sd.guid, task_id: taskId, ok: true };
+      } catch (e) {
+        return { storagedriver_guid: sd.guid, task_id: taskId, ok: false, error: (e as Error).message };
+      }
+    };
+    const taskIds = sds.map((sd) => `${groupId}-${sd.guid.slice(0, 8)}`);
+    const group = Promise.all(sds.map((sd, i) => member(sd, taskIds[i]!))).then((members) => ({
+      group_id: groupId,
+      task_ids: taskIds,
+      storagedrivers: sds.length,
+      failed: members.filter((m) => !m.ok),
+    }));
+    s.spawn('generic.delete_snapshots', () => group, groupId).catch((err: unknown) => log.warn({ err, group_id: groupId }, 'group outcome not kept'));
+    return group;
   },
 });
+
+interface GroupMember {
+  storagedriver_guid: string;
+  task_id: string;
+  ok: boolean;
+  error?: string;
+}
