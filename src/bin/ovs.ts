@@ -6,6 +6,7 @@ import { addClusterCommands } from '../cli/commands/cluster.js';
 import { addRuntimeCommands, addVolumeCommands } from '../cli/commands/runtime.js';
 import { addStoreCommands } from '../cli/commands/store.js';
 import { addTaskCommands } from '../cli/commands/tasks.js';
+import { addTestCommands } from '../cli/commands/test.js';
 import { ownVersion } from '../host/versions.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').version(ownVersion()).showHelpAfterError();
@@ -14,5 +15,6 @@ addTaskCommands(program);
 addStoreCommands(program);
 addClusterCommands(program);
 addVolumeCommands(program);
+addTestCommands(program);
 
 program.parseAsync().catch(async (e: unknown) => (await import('../cli/output.js')).fail(e, false));

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { connectClient, request } from '../../src/client.js';
@@ -12,6 +13,7 @@ import type { FaultListing } from '../../src/testmode/admin.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/eventually.js';
 import { NatsServer } from '../helpers/nats-server.js';
+import { run } from '../helpers/run.js';
 import { qemuIo } from '../helpers/vpool-cluster.js';
 
 /** One agent in test mode (runs the vPool), one without (must refuse the test subjects). */
@@ -28,6 +30,8 @@ const call = <T = unknown>(task: string, params: Record<string, unknown>): Promi
 const admin = <T = unknown>(op: TestOperation, params: Record<string, unknown>, agent = on): Promise<T> => request<T>(nc, testSubject(agent.guid, op), params, { timeoutMs: 10_000 });
 const voldrv = <T = unknown>(method: string, args: Record<string, unknown>): Promise<T> => request<T>(nc, voldrvSubject(sd.storagerouter_guid, sd.guid, method), args);
 const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
+const BIN = fileURLToPath(new URL('../../src/bin/ovs.js', import.meta.url));
+const ovs = (...args: string[]): ReturnType<typeof run> => run(process.execPath, [BIN, ...args, '--json', '--nats', ns.url]);
 const nbd = (name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
 type VdiskInfo = { volume_id: string; info: { live_status: string; namespace: string } };
 const vdiskInfo = (guid: string): Promise<VdiskInfo> => request<VdiskInfo>(nc, 'ovs.model.vdisk.get', { guid });
@@ -155,4 +159,25 @@ test.serial('an agent without --test-mode has no test subjects', async (t) => {
     const e = await failure(admin(op, { point: 'backend.put', match: '' }, off));
     t.is((e as unknown as { code?: string }).code, '503', `${op}: no responders`);
   }
+});
+
+test.serial('ovs test fault arm|list|clear and ovs test model put|delete; an agent without --test-mode refuses as TEST_MODE_OFF', async (t) => {
+  const armed = await ovs('test', 'fault', 'arm', on.guid, 'scrub.step', 'scrub:', '--times', '3');
+  t.is(armed.code, 0, armed.stderr);
+  t.deepEqual((JSON.parse(armed.stdout) as FaultListing).armed, [{ point: 'scrub.step', match: 'scrub:', times: 3 }]);
+  t.deepEqual((JSON.parse((await ovs('test', 'fault', 'list', on.guid)).stdout) as FaultListing).armed.map((f) => f.point), ['scrub.step']);
+  t.deepEqual((JSON.parse((await ovs('test', 'fault', 'clear', on.guid, 'scrub.step')).stdout) as FaultListing).armed, []);
+
+  const put = await ovs('test', 'model', 'put', on.guid, 'domain', 'name=cli-domain');
+  t.is(put.code, 0, put.stderr);
+  const domain = JSON.parse(put.stdout) as { guid: string; name: string };
+  t.is(domain.name, 'cli-domain');
+  const bad = await ovs('test', 'model', 'put', on.guid, 'domain', '--guid', domain.guid, 'name=7');
+  t.is(bad.code, 1);
+  t.like(JSON.parse(bad.stdout), { error: { type: 'VALIDATION_FAILED' } });
+  t.is((await ovs('test', 'model', 'delete', on.guid, 'domain', domain.guid)).code, 0);
+
+  const refused = await ovs('test', 'fault', 'list', off.guid);
+  t.is(refused.code, 1);
+  t.like(JSON.parse(refused.stdout), { error: { type: 'TEST_MODE_OFF' } });
 });

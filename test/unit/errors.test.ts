@@ -63,6 +63,8 @@ const SAMPLES: Record<string, () => OvsError> = {
   STORAGEDRIVER_IN_USE: () => new StorageDriverInUseError('sd1', [{ guid: 'g1', name: 'disk1' }]),
   DISK_CONFIGURATION_REFUSED: () => new errors.DiskConfigurationError('Roles in use cannot be removed. Used roles: WRITE', { reason: 'roles_in_use', storagerouter_guid: 'sr1', disk_guid: 'd1', partition_guid: 'p1', roles: ['WRITE'] }),
   MDS_SAFETY: () => new errors.MdsSafetyError("the vDisk's host 10.0.0.1 is excluded: the vDisk cannot be made safe", { vdisk_storagerouter: 'sr1', reason: 'excluded' }),
+  INJECTED_FAULT: () => new errors.InjectedFaultError('backend.put', 'ns1/sco_00001'),
+  TEST_MODE_OFF: () => new errors.TestModeOffError(),
 };
 
 const registered = registeredTypes();
