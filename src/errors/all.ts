@@ -5,5 +5,6 @@ export * from './host.js';
 export * from './dataplane.js';
 export * from './backend.js';
 export * from './tasks.js';
+export * from './mds.js';
 export * from './testmode.js';
 export * from './disks.js';

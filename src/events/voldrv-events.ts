@@ -81,6 +81,10 @@ export class VoldrvEventConsumer {
       case 'dtl_state_transition':
         await this.h.call('vdisk.dtl_state_transition', { volume_id: e.volume_id ?? e.volume_name, old_state: e.old_state, new_state: e.new_state, storagedriver_id: e.node_id });
         return;
+      case 'volumedriver_error':
+        // Numbered codes are the original's VolumeDriverErrorCode; a halt (named code) is logged where it happens.
+        if (typeof e.code === 'number') await this.h.call('storagedriver.volumedriver_error', { code: e.code, volume_id: e.volume_id ?? e.volume_name });
+        return;
       case 'volume_create':
       case 'volume_resize':
         // Acknowledged only once the model has it (get-or-create); the event comes back if that fails.

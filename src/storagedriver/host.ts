@@ -11,6 +11,14 @@ import { backendOf } from './backend-of.js';
 import { DtlServer } from '../dataplane/dtl/server.js';
 import type { ConfigStore } from '../config/store.js';
 import { dtlSettingsFrom } from './dtl-settings.js';
+import { MdsHosting, type HostedMds } from './mds-hosting.js';
+import { mdsClient } from '../mds/client.js';
+import type { MdsBackendConfig } from '../dataplane/volume/mds-link.js';
+
+/** Seconds between SLAVE catch-ups from the backend (§A14 mds_poll_secs). */
+export const MDS_POLL_KEY = '/ovs/framework/mds/poll_s';
+/** Seconds an MDS request may take before the service counts as not answering (§A14 timeout_secs). */
+export const MDS_TIMEOUT_KEY = '/ovs/framework/mds/timeout_s';
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -39,6 +47,10 @@ export function geometryOf(vpool: ModelObject): { geometry: Geometry; allowTinyS
 export class StorageDriverHost {
   readonly driver: VolumeDriver;
   private readonly registry: KvRegistry;
+  readonly mds: MdsHosting;
+  private mdsDefaults: MdsBackendConfig | undefined;
+  private mdsTimeoutMs = 20_000;
+  private mdsPollMs: number | undefined;
   private nbd: NbdServer | undefined;
   private dtl: DtlServer | undefined;
 
@@ -51,17 +63,22 @@ export class StorageDriverHost {
     kvReplicas = 1,
     /** The cluster's configuration (DTL timeouts and checker interval); tests may leave it out. */
     private readonly config?: ConfigStore,
+    /** The MDS services the model places on this node for the vPool. */
+    private readonly mdsWanted?: () => { services: HostedMds[]; maxTlogsBehind: number },
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
     // One registry per vPool on the cluster's KV: every StorageDriver of the vPool sees every volume and its owner.
     this.registry = new KvRegistry(nc.jetstream(), { vpool: vpool.guid, nodeId: String(sd.storagedriver_id), replicas: kvReplicas, log });
+    const backend = backendOf(vpool, nc.jetstream(), { replicas: kvReplicas });
+    this.mds = new MdsHosting({ dir: join(dataRoot, 'vpools', vpool.guid), backend, nc, log: log.child({ storagedriver: sd.storagedriver_id }), pollMs: () => this.mdsPollMs });
     this.driver = new VolumeDriver({
       registry: this.registry,
       vpool: vpool.guid,
       nodeId: String(sd.storagedriver_id),
       dataRoot: join(dataRoot, 'vpools'),
-      backend: backendOf(vpool, nc.jetstream(), { replicas: kvReplicas }),
+      backend,
       geometry,
+      mds: { client: (address) => mdsClient(address, nc, this.mdsTimeoutMs), defaults: () => this.mdsDefaults },
       allowTinyScos,
       log: log.child({ storagedriver: sd.storagedriver_id }),
     });
@@ -88,16 +105,38 @@ export class StorageDriverHost {
 
   private async startOnce(): Promise<void> {
     const ports = this.sd.ports as { edge: number; dtl: number };
-    if (this.config) this.driver.configureDtl(await dtlSettingsFrom(this.config));
+    if (this.config) {
+      this.driver.configureDtl(await dtlSettingsFrom(this.config));
+      const poll = Number(await this.config.get<number>(MDS_POLL_KEY).catch(() => undefined));
+      if (poll > 0) this.mdsPollMs = poll * 1000;
+      const timeout = Number(await this.config.get<number>(MDS_TIMEOUT_KEY).catch(() => undefined));
+      if (timeout > 0) this.mdsTimeoutMs = timeout * 1000;
+    }
     // The DTL server of this StorageDriver (other nodes' volumes keep their write log here), on its storage IP.
     this.dtl = new DtlServer(join(this.dataRoot, 'vpools', this.driver.o.vpool, 'dtl'));
     await this.dtl.listen(ports.dtl, String(this.sd.storage_ip));
+    // Before the volumes: a volume restarting here pushes to its master, often a service of this node.
+    if (this.mdsWanted) {
+      const w = this.mdsWanted();
+      await this.hostMds(w.services, w.maxTlogsBehind);
+    }
     await this.driver.start();
     if (this.stopped) return;
     this.nbd = new NbdServer(this.driver, { log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }) });
     await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
     this.listening = true;
     if (this.heldBack) this.publish(this.heldBack);
+  }
+
+  /**
+   * The MDS services this node hosts for the vPool (from the model), and the list a volume created here starts
+   * with: this node's first service (ensure_safety then adds slaves elsewhere).
+   */
+  async hostMds(services: HostedMds[], maxTlogsBehind: number): Promise<void> {
+    if (this.stopped) return;
+    await this.mds.sync(services);
+    const first = services[0];
+    this.mdsDefaults = first ? { nodes: [first.address], maxTlogsBehind } : undefined;
   }
 
   /** Stops serving; a stop while starting waits for the start, so no listener is left behind. */
@@ -107,6 +146,7 @@ export class StorageDriverHost {
     await this.nbd?.close();
     await this.dtl?.close();
     await this.driver.stop();
+    await this.mds.stop();
     await this.registry.close();
   }
 

@@ -10,6 +10,10 @@ import type { ModelView } from '../model/view.js';
 import type { Supervision } from '../supervisors/supervision.js';
 import type { VdiskOwner } from '../tasks/owner-resources.js';
 import { StorageDriverHost } from './host.js';
+import type { HostedMds } from './mds-hosting.js';
+import { mdsAddress, mdsServicesOn } from './mds-model.js';
+
+const DEFAULT_MDS_TLOGS = 100;
 
 export interface StorageDriverManagerDeps {
   me: string;
@@ -57,7 +61,28 @@ export class StorageDriverManager implements ServedStorageDrivers {
       if (obj) this.ensureVdisk(obj);
       else this.removeVdisk(guid);
     }
+    if (type === 'mdsservice' || type === 'service' || type === 'storagedriver') this.resyncMds();
   };
+
+  /** The MDS services of a StorageDriver's vPool that the model places on this node. */
+  private mdsWanted(sd: ModelObject): { services: HostedMds[]; maxTlogsBehind: number } {
+    const services = mdsServicesOn(this.d.view, String(sd.vpool_guid), this.d.me).flatMap((m) => {
+      const address = mdsAddress(this.d.view, m);
+      return address ? [{ guid: m.guid, address }] : [];
+    });
+    // ensure_safety stores the vPool's mds_tlogs with every configuration it applies; this covers the first one.
+    return { services, maxTlogsBehind: DEFAULT_MDS_TLOGS };
+  }
+
+  private resyncMds(): void {
+    for (const [guid, served] of this.drivers) {
+      if (!served.started) continue;
+      const sd = this.d.view.find('storagedriver', guid);
+      if (!sd) continue;
+      const w = this.mdsWanted(sd);
+      void served.host.hostMds(w.services, w.maxTlogsBehind).catch((e: unknown) => this.d.log.error({ err: e, storagedriver: sd.storagedriver_id }, 'MDS services could not start'));
+    }
+  }
 
   constructor(private readonly d: StorageDriverManagerDeps) {}
 
@@ -88,7 +113,7 @@ export class StorageDriverManager implements ServedStorageDrivers {
     if (this.drivers.has(sd.guid)) return;
     const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config);
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config, () => this.mdsWanted(sd));
     const ready = host.start().then(
       () => host,
       (e: unknown) => {

@@ -23,6 +23,8 @@ import { ScrubManager, type ScrubSettings } from '../scrub/manager.js';
 import { scrubStoreFor } from '../scrub/store-for.js';
 import type { ScrubReply, ScrubWork } from '../scrub/types.js';
 import { scrubWorkUnits } from '../scrub/work-units.js';
+import { MdsLink, type MdsBackendConfig } from '../volume/mds-link.js';
+import type { MdsClient } from '../../mds/client.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -48,6 +50,8 @@ export interface VolumeDriverOptions {
   dtlCheckIntervalMs?: number;
   /** Scrub grace delay, job polling, lease timing (tests use short ones). */
   scrub?: Partial<ScrubSettings>;
+  /** MDS services: how to reach one by `ip:port`, and the configuration a volume without one starts with. */
+  mds?: { client: (address: string) => MdsClient; defaults: () => MdsBackendConfig | undefined };
 }
 
 /** VolumeInfo (B2), with the Python field names the control plane reads. */
@@ -70,6 +74,8 @@ export interface VolumeInfo {
   object_type: 'BASE' | 'TEMPLATE';
   vrouter_id: string;
   owner_tag: number;
+  /** Its MDS services, master first (empty without a metadata backend). */
+  metadata_backend_config: Array<{ address: string; port: number }>;
 }
 
 /**
@@ -174,6 +180,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       const v = await createVolume(this.ctx(), { volumeId: id, sizeBytes: size, geometry: this.o.geometry, ownerTag: owner_tag });
       await this.o.backend.put(v.cfg.ns, TARGET_PATH_OBJECT, Buffer.from(a.target_path), { fence: v.fence, overwrite: true });
       this.volumes.set(id, v);
+      await this.attachMds(v);
     } catch (e) {
       await this.registry.remove(id);
       throw e;
@@ -199,6 +206,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       });
       await this.o.backend.put(v.cfg.ns, TARGET_PATH_OBJECT, Buffer.from(a.target_path), { fence: v.fence, overwrite: true });
       this.volumes.set(id, v);
+      await this.attachMds(v);
       this.publish('volume_create', { name: a.target_path, size: v.size, path: a.target_path, volume_id: id });
     } catch (e) {
       await this.registry.remove(id);
@@ -336,7 +344,43 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     this.reportReplay(a.object_id, replay, local);
     v.dtl.load(stored);
     this.volumes.set(a.object_id, v);
+    await this.attachMds(v);
     await v.dtl.reattach();
+  }
+
+  /**
+   * Connects a volume that just started here to its metadata backend: its stored MDS list, or this node's default.
+   * Taking the master happens in the background: the volume serves from its own table meanwhile.
+   */
+  private async attachMds(v: Volume): Promise<void> {
+    const cfg = v.cfg.mdsBackend ?? this.o.mds?.defaults();
+    if (!this.o.mds || !cfg || cfg.nodes.length === 0) return;
+    const link = new MdsLink(v, cfg, this.o.mds.client);
+    v.mds = link;
+    v.table.onBarrier = (pages, meta, cleared) => link.onBarrier(pages, meta, cleared);
+    if (!v.cfg.mdsBackend) await v.saveMdsConfig(cfg);
+    void link.attach().catch((e: unknown) => this.o.log.warn({ err: e, volume_id: v.id }, 'taking the MDS master failed; the next barrier tries again'));
+  }
+
+  /**
+   * Replaces a volume's MDS list (§A14 `update_metadata_backend_config`): a new first entry gets the volume's table
+   * and becomes master before anything is stored, so a failure leaves the old configuration whole.
+   */
+  async update_metadata_backend_config(a: { volume_id: string; metadata_backend_config: Array<{ address: string; port: number }>; max_tlogs_behind?: number }): Promise<void> {
+    const v = this.volume(a.volume_id);
+    if (!Array.isArray(a.metadata_backend_config) || a.metadata_backend_config.length === 0) throw new InvalidOperationError('a metadata backend configuration needs at least one MDS service');
+    const nodes = a.metadata_backend_config.map((n) => `${n.address}:${n.port}`);
+    if (new Set(nodes).size !== nodes.length) throw new InvalidOperationError(`an MDS service is listed twice: ${nodes.join(', ')}`);
+    if (!this.o.mds) throw new InvalidOperationError('this volume driver has no MDS services');
+    const cfg: MdsBackendConfig = { nodes, maxTlogsBehind: a.max_tlogs_behind ?? v.mds?.config.maxTlogsBehind ?? v.cfg.mdsBackend?.maxTlogsBehind ?? 100 };
+    if (!v.mds) {
+      const link = new MdsLink(v, cfg, this.o.mds.client);
+      await link.update(cfg);
+      v.mds = link;
+      v.table.onBarrier = (pages, meta, cleared) => link.onBarrier(pages, meta, cleared);
+      return;
+    }
+    await v.mds.update(cfg);
   }
 
   private reportReplay(id: string, replay: DtlReplay, local: boolean): void {
@@ -402,6 +446,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       volume_size: v.size, lba_size: v.cfg.lbaSize, lba_count: v.cfg.lbaCount, cluster_multiplier: v.clusterSize / v.cfg.lbaSize,
       sco_multiplier: v.cfg.scoMultiplier, tlog_multiplier: v.cfg.tlogMultiplier, failover_mode: v.dtl.state, halted: v.halted,
       footprint: v.meta.usedClusters() * v.clusterSize, stored, object_type: r.object_type, vrouter_id: r.node_id, owner_tag: r.owner_tag,
+      metadata_backend_config: (v.mds?.config.nodes ?? v.cfg.mdsBackend?.nodes ?? []).map((n) => ({ address: n.slice(0, n.lastIndexOf(':')), port: Number(n.slice(n.lastIndexOf(':') + 1)) })),
     };
   }
 

@@ -23,6 +23,12 @@ export class PageTable {
   private readonly dirty = new Set<number>();
   private file: FileHandle | undefined;
   meta: TableMeta = { corkId: null, scrubId: null, usedClusters: 0 };
+  /**
+   * Told the pages a barrier made durable and the meta it recorded, before it returns: the volume's metadata
+   * backend pushes them to its MDS master (a barrier is where the table moves: uncork, scrub relocations).
+   */
+  onBarrier: ((pages: Map<number, Buffer>, meta: TableMeta, cleared: boolean) => Promise<void>) | undefined;
+  private clearedSinceBarrier = false;
 
   private constructor(private readonly dir: string) {}
 
@@ -64,9 +70,31 @@ export class PageTable {
     this.dirty.add(p);
   }
 
+  /** Page numbers holding at least one location, ascending. */
+  pageNumbers(): number[] {
+    return [...this.pages.keys()].sort((a, b) => a - b);
+  }
+
+  /** A copy of one page (all zero when it holds nothing). */
+  page(p: number): Buffer {
+    const page = this.pages.get(p);
+    return page ? Buffer.from(page) : Buffer.alloc(PAGE_BYTES);
+  }
+
+  /** Replaces a whole page (an MDS master taking its owner's pages); `usedClusters` follows. */
+  setPage(p: number, data: Buffer): void {
+    if (data.length !== PAGE_BYTES) throw new RangeError(`a page is ${PAGE_BYTES} bytes, not ${data.length}`);
+    const old = this.pages.get(p);
+    this.meta.usedClusters += usedIn(data) - (old ? usedIn(old) : 0);
+    if (data.every((b) => b === 0)) this.pages.delete(p);
+    else this.pages.set(p, Buffer.from(data));
+    this.dirty.add(p);
+  }
+
   /** Writes dirty pages and then the meta (cork) durably, in that order. */
   async barrier(meta: Partial<TableMeta> = {}): Promise<void> {
     const f = this.file!;
+    const changed = this.onBarrier ? new Map([...this.dirty].map((p) => [p, this.page(p)] as const)) : undefined;
     for (const p of this.dirty) {
       const page = this.pages.get(p);
       await f.write(page ?? Buffer.alloc(PAGE_BYTES), 0, PAGE_BYTES, p * PAGE_BYTES);
@@ -80,9 +108,13 @@ export class PageTable {
     await h.datasync();
     await h.close();
     await rename(tmp, join(this.dir, 'table.json'));
+    const cleared = this.clearedSinceBarrier;
+    this.clearedSinceBarrier = false;
+    if (changed) await this.onBarrier?.(changed, { ...this.meta }, cleared);
   }
 
   async clear(): Promise<void> {
+    this.clearedSinceBarrier = true;
     this.pages.clear();
     this.dirty.clear();
     await this.file!.truncate(0);
@@ -94,4 +126,10 @@ export class PageTable {
     await this.file?.close();
     this.file = undefined;
   }
+}
+
+function usedIn(page: Buffer): number {
+  let n = 0;
+  for (let at = 0; at < PAGE_BYTES; at += ENTRY_BYTES) if (page.readUInt32LE(at) !== 0) n++;
+  return n;
 }

@@ -1,4 +1,5 @@
 import type { Geometry } from '../common/geometry.js';
+import type { MdsBackendConfig } from './mds-link.js';
 
 /** `volume_configuration` (C2.5), without the MDS/DTL parts phase 1 does not use yet. */
 export interface VolumeConfig {
@@ -13,6 +14,8 @@ export interface VolumeConfig {
   tlogMultiplier: number;
   isTemplate: boolean;
   ownerTag: number;
+  /** The MDS services holding its metadata, master first; absent until the node's default is applied. */
+  mdsBackend?: MdsBackendConfig;
 }
 
 export const VOLUME_CONFIG_OBJECT = 'volume_configuration';

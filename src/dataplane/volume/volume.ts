@@ -18,6 +18,8 @@ import { FAILOVERCACHE_CONFIG_OBJECT, sizeOf, VOLUME_CONFIG_OBJECT, type VolumeC
 import { TaskQueue } from './task-queue.js';
 import { DtlLink, type DtlTimeouts, type DtlVolume } from './dtl-link.js';
 import type { StoredDtlConfig } from '../dtl/config.js';
+import type { PageTable } from '../metadata/page-table.js';
+import type { MdsBackendConfig, MdsLink } from './mds-link.js';
 
 export interface VolumeDirs {
   wc: string;
@@ -442,6 +444,18 @@ export class Volume implements DtlVolume {
     return this.queue.push('WriteSnapshot', async () => {
       await this.backend.put(this.cfg.ns, SNAPSHOTS_OBJECT, Buffer.from(JSON.stringify(this.doc)), { fence: this.fence, overwrite: true });
     }, { barrier: true });
+  }
+
+  /** The metadata backend (MDS master and slaves) this volume pushes its table to; none on a single node. */
+  mds: MdsLink | undefined;
+
+  get table(): PageTable {
+    return this.meta.table;
+  }
+
+  async saveMdsConfig(cfg: MdsBackendConfig): Promise<void> {
+    this.cfg = { ...this.cfg, mdsBackend: cfg };
+    await this.saveConfig();
   }
 
   async saveConfig(): Promise<void> {

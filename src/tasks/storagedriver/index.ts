@@ -3,5 +3,6 @@ import { clusterRegistryCheckup } from './cluster-registry-checkup.js';
 import { markOffline } from './mark-offline.js';
 import { storagedriverPending } from './pending.js';
 import { refreshConfiguration } from './refresh-configuration.js';
+import { volumedriverError } from './volumedriver-error.js';
 
-export const storagedriverTasks: TaskDef[] = [markOffline, clusterRegistryCheckup, refreshConfiguration, ...storagedriverPending];
+export const storagedriverTasks: TaskDef[] = [markOffline, clusterRegistryCheckup, refreshConfiguration, volumedriverError, ...storagedriverPending];

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineTask, type TaskDef } from '../define.js';
-import { nonNegativeInt } from '../params.js';
-import { arrivesWith, volumeId } from '../shapes.js';
+import { arrivesWith } from '../shapes.js';
 
 const module = 'storagedriver';
 const cluster = { kind: 'cluster' } as const;
@@ -25,13 +24,5 @@ export const storagedriverPending: TaskDef[] = [
     owner: cluster,
     ensureSingle: { mode: 'DEFAULT' },
     pending: arrivesWith.phase2,
-  }),
-  defineTask({
-    module,
-    name: 'volumedriver_error',
-    summary: 'Handles error messages/events from the volumedriver',
-    params: z.object({ code: nonNegativeInt.max(0xffff), volume_id: volumeId }).strict(),
-    owner: cluster,
-    pending: arrivesWith.mds,
   }),
 ];

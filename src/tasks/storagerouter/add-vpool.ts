@@ -1,3 +1,5 @@
+import { prepareMdsService, removeMdsService } from '../mds/mds-services.js';
+import { mdsServicesOn } from '../../storagedriver/mds-model.js';
 import { createServer } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -237,6 +239,7 @@ export const addVpool = defineTask({
       const vpool = await createVpool(s, q, backendInfo);
       try {
         const sd = await createStorageDriver(s, q, vpool, sr);
+        await prepareMdsService(s, vpool, sr);
         await waitUntilUp(s, sd, ctx.deadline);
         await s.store.update('vpool', vpool.guid, (v) => (v.status = 'RUNNING'));
         return { vpool_guid: vpool.guid, storagedriver_guid: sd.guid, ignored };
@@ -254,14 +257,18 @@ export const addVpool = defineTask({
     let sd: ModelObject | undefined;
     try {
       sd = await createStorageDriver(s, q, existing, sr);
+      if (mdsServicesOn(s.view, existing.guid, sr.guid).length === 0) await prepareMdsService(s, existing, sr);
       await waitUntilUp(s, sd, ctx.deadline);
       await s.store.update('vpool', existing.guid, (v) => (v.status = 'RUNNING'));
+      // Spec §5.1.2: the new node's MDS services take slaves of vDisks that had too few copies.
+      await s.call('mds.mds_checkup_single', { vpool_guid: existing.guid }, ctx.deadline).catch((err: unknown) => ctx.log.warn({ err, vpool_guid: existing.guid }, 'MDS checkup after extending the vPool had errors'));
       // Spec §5.1.2: vDisks that ran standalone or far away may now keep their DTL on the new node.
       await s.call('vdisk.dtl_checkup', { vpool_guid: existing.guid }).catch((err: unknown) => ctx.log.warn({ err, vpool_guid: existing.guid }, 'DTL checkup after extending the vPool had errors'));
       return { vpool_guid: existing.guid, storagedriver_guid: sd.guid, ignored };
     } catch (e) {
       // The vPool is as it was before: the half-added StorageDriver goes (its agent stops what it started).
       const half = sd?.guid;
+      for (const mds of mdsServicesOn(s.view, existing.guid, sr.guid)) await removeMdsService(s, mds, true).catch(() => undefined);
       if (half) await s.store.delete('storagedriver', half).catch((err: unknown) => ctx.log.warn({ err, storagedriver_guid: half }, 'could not remove the StorageDriver of a failed extension'));
       await s.store.update('vpool', existing.guid, (v) => (v.status = 'RUNNING')).catch((err: unknown) => ctx.log.warn({ err }, 'could not set the vPool RUNNING again'));
       throw e;
