@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   snapshots: async () => (await import('./snapshots.js')).snapshots,
   failover: async () => (await import('./failover.js')).failover,
   dtl: async () => (await import('./dtl.js')).dtl,
+  scrub: async () => (await import('./scrub.js')).scrub,
 };
 
 async function main(): Promise<number> {

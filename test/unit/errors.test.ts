@@ -44,6 +44,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   OUT_OF_RANGE: () => new OutOfRangeError('I/O outside v1', { offset: 4096, length: 512, size: 4096 }),
   DTL_ERROR: () => new DtlError('DTL 10.0.0.2:26203 fenced ns1: a newer owner registered', { reason: 'fenced', ns: 'ns1', host: '10.0.0.2', port: 26203 }),
   READ_ONLY: () => new ReadOnlyVolumeError('volume v1 is a template (read-only)'),
+  SCRUB_BUSY: () => new errors.ScrubBusyError('volume v1 is under a scrub lease held by node2:ab', { volume_id: 'v1', holder: 'node2:ab', waited_ms: 30000 }),
   INVALID_SIZE: () => new InvalidSizeError('size 5 is not a positive multiple of the cluster size 4096', { size: 5, cluster_size: 4096 }),
   BACKEND_ERROR: () => new BackendError('local backend I/O failed: EIO', { ns: 'ns1', name: 'o1', code: 'EIO' }),
   BACKEND_INVALID_REQUEST: () => new BackendRequestError('invalid object name "../x"', { kind: 'object', name: '../x' }),
