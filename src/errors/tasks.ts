@@ -103,3 +103,29 @@ export class MdsSafetyError extends RegisteredError<{ vdisk_storagerouter: strin
     super(message, details);
   }
 }
+
+export class NoScrubLocationsError extends RegisteredError<{ storagerouter_guid: string | null }> {
+  static {
+    registerError(this, { type: 'NO_SCRUB_LOCATIONS', retryable: false, meaning: 'no StorageRouter (or not the one asked for) has a partition with role SCRUB, so nothing can scrub' });
+  }
+
+  constructor(storagerouterGuid: string | null) {
+    super(storagerouterGuid ? `StorageRouter ${storagerouterGuid} has no partition with role SCRUB, cannot scrub` : 'no scrub locations found (no partition with role SCRUB), cannot scrub', { storagerouter_guid: storagerouterGuid });
+  }
+}
+
+export type ScrubFailure = {
+  vdisk_guid: string;
+  name: string;
+  error: string;
+};
+
+export class ScrubFailedError extends RegisteredError<{ failures: ScrubFailure[]; scrubbed: number }> {
+  static {
+    registerError(this, { type: 'SCRUB_FAILED', retryable: true, meaning: 'scrubbing failed for some vDisks (`details.failures`, one per vDisk); the others were scrubbed' });
+  }
+
+  constructor(failures: ScrubFailure[], scrubbed: number) {
+    super(`errors occurred while scrubbing:\n  - ${failures.map((f) => `vDisk ${f.name} (${f.vdisk_guid}): ${f.error}`).join('\n  - ')}`, { failures, scrubbed });
+  }
+}

@@ -1,5 +1,6 @@
 import type { TaskDef } from '../define.js';
+import { executeScrub } from './execute-scrub.js';
 import { genericPending } from './pending.js';
 import { deleteSnapshots, deleteSnapshotsStoragedriver, snapshotAllVdisks } from './snapshot-tasks.js';
 
-export const genericTasks: TaskDef[] = [snapshotAllVdisks, deleteSnapshots, deleteSnapshotsStoragedriver, ...genericPending];
+export const genericTasks: TaskDef[] = [snapshotAllVdisks, deleteSnapshots, deleteSnapshotsStoragedriver, executeScrub, ...genericPending];

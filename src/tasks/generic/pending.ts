@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask, type TaskDef } from '../define.js';
-import { guid, guidList } from '../params.js';
+import { guid } from '../params.js';
 import { arrivesWith } from '../shapes.js';
 
 const module = 'generic';
@@ -15,22 +15,6 @@ export const genericPending: TaskDef[] = [
     owner: cluster,
     ensureSingle: { mode: 'DEFAULT' },
     pending: arrivesWith.arakoon,
-  }),
-  defineTask({
-    module,
-    name: 'execute_scrub',
-    summary: 'Divide the scrub work among all StorageRouters with a SCRUB partition',
-    params: z
-      .object({
-        vpool_guids: guidList.nullable().optional(),
-        vdisk_guids: guidList.nullable().optional(),
-        storagerouter_guid: guid.nullable().optional(),
-        manual: z.boolean().optional(),
-      })
-      .strict(),
-    owner: cluster,
-    ensureSingle: { mode: 'DEDUPED' },
-    pending: arrivesWith.scrub,
   }),
   defineTask({
     module,
