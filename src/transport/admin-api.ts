@@ -43,6 +43,8 @@ export async function modelRequest(
   params: Record<string, unknown>,
   /** A StorageRouter's domains changed (its DTL placement may have to follow). */
   onDomainsChanged: (storagerouterGuid: string) => void = () => undefined,
+  /** MDS services are created and removed through their own rules (mds-admin.ts). */
+  mds?: (op: 'create' | 'delete', params: Record<string, unknown>) => Promise<unknown>,
 ): Promise<unknown> {
   const request = modelRequestOf(subject);
   const { type, op } = request ?? {};
@@ -55,8 +57,9 @@ export async function modelRequest(
   }
   if (op === 'get') {
     const { guid: g } = parse(getParams, params, subject);
-    return publicView(view.typeDef(type), computed.expand(type, view.get(type, g)));
+    return publicView(view.typeDef(type), await computed.expandSettled(type, view.get(type, g)));
   }
+  if ((op === 'create' || op === 'delete') && type === 'mdsservice' && mds) return mds(op, params);
   if ((op === 'create' || op === 'delete') && !isWritable(type)) {
     throw new BadRequestError(`${type} objects are not written through the admin API (only ${Object.keys(WRITABLE).join(', ')})`, { subject });
   }

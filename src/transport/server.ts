@@ -15,6 +15,7 @@ import type { ComputedFields } from '../model/computed.js';
 import type { ModelView } from '../model/view.js';
 import type { ModelStore } from '../model/store.js';
 import { configRequest, modelRequest } from './admin-api.js';
+import { mdsServiceRequest } from './mds-admin.js';
 import { replyTo, respond } from './envelope.js';
 import type { Invoker, ReplySink } from './invoke.js';
 import type { TaskResults } from './task-results.js';
@@ -50,6 +51,13 @@ export class Server {
   constructor(private readonly d: ServerDeps) {}
 
   private async checkupAfterDomainChange(storagerouterGuid: string): Promise<void> {
+    // MDS slaves follow the domains too (spec §4.5: triggered with the DTL checkup).
+    const mds = this.d.table.get('mds.mds_checkup');
+    if (mds) {
+      void this.d.invoker.call(mds, {}, { taskId: randomUUID(), deadline: Date.now() + 600_000, forwarded: false }).catch((err: unknown) => {
+        this.d.log.warn({ err, storagerouter_guid: storagerouterGuid }, 'MDS checkup after a domain change had errors');
+      });
+    }
     const def = this.d.table.get('vdisk.dtl_checkup');
     if (!def) return;
     const vpools = new Set(this.d.view.list('storagedriver', { storagerouter_guid: storagerouterGuid }).map((sd) => String(sd.vpool_guid)));
@@ -141,7 +149,8 @@ export class Server {
     if (owner && (await this.relay(m, nodeModelSubject(owner, 'vdisk', 'get')))) return;
     await replyTo(m, this.d.me, async (encoding) => {
       this.checkSize(m);
-      return modelRequest(this.d.view, this.d.computed, this.d.store, subject, decodeParams(m.data, encoding), (sr) => this.domainsChanged.touch(sr));
+      return modelRequest(this.d.view, this.d.computed, this.d.store, subject, decodeParams(m.data, encoding), (sr) => this.domainsChanged.touch(sr),
+        (op, params) => mdsServiceRequest({ view: this.d.view, store: this.d.store, config: this.d.config, nc: this.d.nc }, op, params, subject));
     });
   }
 

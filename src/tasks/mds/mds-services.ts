@@ -4,11 +4,14 @@ import type { ModelObject } from '../../model/schema.js';
 import { mdsClient } from '../../mds/client.js';
 import { mdsAddress, mdsServicesOn, mdsStoragerouter } from '../../storagedriver/mds-model.js';
 
+/** What creating and removing MDS services needs: the model, the configuration, NATS (to empty a service). */
+export type MdsModelServices = Pick<AgentServices, 'view' | 'store' | 'config' | 'nc'>;
+
 const DEFAULT_MDS_PORTS: Array<[number, number]> = [[26300, 26399]];
 export const DEFAULT_MDS_CAPACITY = 100;
 
 /** The vPool's MDS knobs (`/ovs/vpools/<guid>/mds_config`), with the original's defaults. */
-export async function mdsConfigOf(s: AgentServices, vpoolGuid: string): Promise<{ mds_tlogs: number; mds_safety: number; mds_maxload: number; mds_capacity: number }> {
+export async function mdsConfigOf(s: Pick<AgentServices, 'config'>, vpoolGuid: string): Promise<{ mds_tlogs: number; mds_safety: number; mds_maxload: number; mds_capacity: number }> {
   const c = (await s.config.get<Record<string, number>>(`/ovs/vpools/${vpoolGuid}/mds_config`).catch(() => undefined)) ?? {};
   return { mds_tlogs: c.mds_tlogs ?? 100, mds_safety: c.mds_safety ?? 3, mds_maxload: c.mds_maxload ?? 75, mds_capacity: c.mds_capacity ?? DEFAULT_MDS_CAPACITY };
 }
@@ -18,7 +21,7 @@ export async function mdsConfigOf(s: AgentServices, vpoolGuid: string): Promise<
  * modelled yet, a `metadataserver_<vpool>_<n>` Service. The node's agent starts serving it when it sees it. MDS
  * services speak NATS only (§C5), so the port is their identity, not a socket.
  */
-export async function prepareMdsService(s: AgentServices, vpool: ModelObject, sr: ModelObject, capacity?: number): Promise<ModelObject> {
+export async function prepareMdsService(s: MdsModelServices, vpool: ModelObject, sr: ModelObject, capacity?: number): Promise<ModelObject> {
   if (s.view.list('storagedriver', { vpool_guid: vpool.guid, storagerouter_guid: sr.guid }).length !== 1) {
     throw new MdsError(`vPool ${String(vpool.name)} has no StorageDriver on StorageRouter ${String(sr.name)}: no MDS service there`, {});
   }
@@ -47,7 +50,7 @@ export async function prepareMdsService(s: AgentServices, vpool: ModelObject, sr
  * Removes an MDS service (§2.8.2). One that still serves vDisks is refused unless `allowOffline` (its node is gone:
  * its junctions go with it). Its tables are dropped by its agent when the model no longer places it there.
  */
-export async function removeMdsService(s: AgentServices, mds: ModelObject, allowOffline = false): Promise<void> {
+export async function removeMdsService(s: MdsModelServices, mds: ModelObject, allowOffline = false): Promise<void> {
   const junctions = s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid });
   if (junctions.length > 0 && !allowOffline) throw new MdsError(`MDS service ${mdsAddress(s.view, mds) ?? mds.guid} still serves ${junctions.length} vDisk(s)`, {});
   for (const j of junctions) await s.store.delete('mdsservicevdisk', j.guid);
@@ -61,7 +64,7 @@ export async function removeMdsService(s: AgentServices, mds: ModelObject, allow
 }
 
 /** The MDS services of a vPool with their StorageRouter and address (those whose address cannot be built are skipped). */
-export function vpoolMdsServices(s: AgentServices, vpoolGuid: string): Array<{ mds: ModelObject; storagerouter: string; address: string }> {
+export function vpoolMdsServices(s: Pick<AgentServices, 'view'>, vpoolGuid: string): Array<{ mds: ModelObject; storagerouter: string; address: string }> {
   return s.view.list('mdsservice', { vpool_guid: vpoolGuid }).flatMap((mds) => {
     const address = mdsAddress(s.view, mds);
     const storagerouter = mdsStoragerouter(s.view, mds);

@@ -8,7 +8,7 @@ import { encode } from '../../protocol/codec.js';
 import { eventSubject } from '../../protocol/subjects.js';
 import { defineTask } from '../define.js';
 import { guid } from '../params.js';
-import { dtlCheckupAfter } from '../vdisk/dtl-after.js';
+import { vdiskCheckupAfter } from '../vdisk/checkup-after.js';
 import { recordOwner } from '../vdisk/move.js';
 import { UsableStorageDrivers } from '../usable-storagedrivers.js';
 
@@ -85,7 +85,7 @@ export const markOffline = defineTask({
         else log.warn(fields, 'vDisk restarted from the backend on another node without a DTL replay; writes its failed owner had not uploaded are not in it');
         s.nc.publish(eventSubject('vdisk', 'failover'), encode({ vdisk_guid: vdiskGuid, from: storagerouter_guid, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay }));
         // Its DTL may have been on the dead node, or on the node it now runs on; the next vDisk need not wait for that.
-        await dtlCheckupAfter(s, log, vdiskGuid, 'async');
+        await vdiskCheckupAfter(s, log, vdiskGuid, 'async');
       } catch (e) {
         failures[vdiskGuid] = asOvsError(e).message;
         log.error({ err: e, vdisk_guid: vdiskGuid }, 'vDisk could not be failed over');

@@ -9,7 +9,7 @@ import { cacheQuota, pagecacheRatio, snapshotId, volumeSize } from '../shapes.js
 import type { AgentServices } from '../../agent-services.js';
 import type { ModelObject } from '../../model/schema.js';
 import type { VdiskOwner } from '../owner-resources.js';
-import { dtlCheckupAfter } from './dtl-after.js';
+import { vdiskCheckupAfter } from './checkup-after.js';
 import { checkNameFree, checkSize, cleanDevicename, clonesOf, recordVdisk, waitInBackend } from './volume-helpers.js';
 
 const module = 'vdisk';
@@ -35,7 +35,7 @@ export const createNew = defineTask({
     checkSize(p.volume_size, host.driver.o.geometry.clusterSize);
     const volumeId = await host.driver.create_volume({ target_path: devicename, volume_size: p.volume_size, volume_id: randomUUID() });
     const vd = await recordVdisk(s, host.sd, volumeId, devicename, { name: p.volume_name, description: p.volume_name, pagecache_ratio: p.pagecache_ratio ?? 1.0, cache_quota: p.cache_quota ?? null });
-    await dtlCheckupAfter(s, log, vd.guid, 'inline');
+    await vdiskCheckupAfter(s, log, vd.guid, 'inline');
     return vd.guid;
   },
 });
@@ -80,7 +80,7 @@ async function recordChild(
     name: p.name, description: p.name, parent_vdisk_guid: parent.guid, ...extra,
     pagecache_ratio: p.pagecache_ratio ?? parent.pagecache_ratio, cache_quota: p.cache_quota ?? parent.cache_quota ?? null,
   });
-  await dtlCheckupAfter(s, log, vd.guid, 'inline');
+  await vdiskCheckupAfter(s, log, vd.guid, 'inline');
   return { vdisk_guid: vd.guid, name: p.name, backingdevice: devicename };
 }
 

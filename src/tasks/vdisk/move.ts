@@ -5,7 +5,7 @@ import type { ModelObject } from '../../model/schema.js';
 import { defineTask } from '../define.js';
 import { guid, guidList } from '../params.js';
 import { storagedriverId, volumeId } from '../shapes.js';
-import { dtlCheckupAfter } from './dtl-after.js';
+import { vdiskCheckupAfter } from './checkup-after.js';
 
 const module = 'vdisk';
 
@@ -42,7 +42,7 @@ export const move = defineTask({
     log.info({ vdisk_guid: vdisk.guid, from: source.sd.storagerouter_guid, to: target.storagerouter_guid }, 'vDisk handed over; starting at its new owner');
     await targetDriver.restart_object({ object_id: owner.volumeId });
     await recordOwner(s, vdisk.guid, target.guid);
-    await dtlCheckupAfter(s, log, vdisk.guid, 'async');
+    await vdiskCheckupAfter(s, log, vdisk.guid, 'async');
     return null;
   },
 });
@@ -74,7 +74,7 @@ export const migrateFromVoldrv = defineTask({
       log.info({ vdisk_guid: vdisk.guid, storagerouter_guid: sd.storagerouter_guid }, 'vDisk changed owner');
       await recordOwner(s, vdisk.guid, sd.guid);
     }
-    await dtlCheckupAfter(s, log, vdisk.guid, 'inline');
+    await vdiskCheckupAfter(s, log, vdisk.guid, 'inline');
     return null;
   },
 });

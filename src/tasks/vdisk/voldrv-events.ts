@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { StorageDriverNotInModelError, VolumeNotFoundError } from '../../errors.js';
 import { defineTask } from '../define.js';
 import { removeVdiskFromModel, upsertVdiskOfVolume } from './volume-helpers.js';
-import { dtlCheckupAfter } from './dtl-after.js';
+import { vdiskCheckupAfter } from './checkup-after.js';
 import { nonNegativeInt } from '../params.js';
 import { storagedriverId, volumeId, vpoolPath } from '../shapes.js';
 
@@ -50,7 +50,7 @@ export const resizeFromVoldrv = defineTask({
       { devicename: p.volume_path, size: p.volume_size, vpool_guid: sd.vpool_guid, metadata: { lba_size: info.lba_size, cluster_multiplier: info.cluster_multiplier } },
     );
     // vdisk_checkup's DTL part (spec §2.3); started, not awaited, so one slow checkup does not hold up the event stream.
-    await dtlCheckupAfter(s, log, vdisk.guid, 'async');
+    await vdiskCheckupAfter(s, log, vdisk.guid, 'async');
     return null;
   },
 });

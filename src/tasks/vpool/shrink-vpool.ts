@@ -1,3 +1,5 @@
+import { mdsServicesOn } from '../../storagedriver/mds-model.js';
+import { removeMdsService } from '../mds/mds-services.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { LinkedObjectError, StorageDriverInUseError, VpoolError } from '../../errors.js';
@@ -96,6 +98,15 @@ async function removeStorageDriver(s: AgentServices, sd: ModelObject): Promise<v
   }
 }
 
+/** ensure_safety without this node for every vDisk with an MDS copy on it; failures are logged (its copies then leak). */
+async function moveMdsCopiesAway(s: AgentServices, log: Logger, services: ModelObject[], storagerouterGuid: string, deadline: number): Promise<void> {
+  const vdisks = new Set(services.flatMap((m) => s.view.list('mdsservicevdisk', { mds_service_guid: m.guid }).map((j) => String(j.vdisk_guid))));
+  for (const vdiskGuid of vdisks) {
+    await s.call('mds.ensure_safety', { vdisk_guid: vdiskGuid, excluded_storagerouter_guids: [storagerouterGuid] }, deadline)
+      .catch((err: unknown) => log.warn({ err, vdisk_guid: vdiskGuid }, 'could not move the MDS copy of a vDisk off the StorageDriver being removed'));
+  }
+}
+
 export const shrinkVpool = defineTask({
   module: 'vpool',
   name: 'shrink_vpool',
@@ -117,6 +128,9 @@ export const shrinkVpool = defineTask({
     // Before the StorageDriver goes: the DTLs it holds move while its DTL server still runs, so the vDisks using it
     // are never without one (the original only checks up afterwards, once they are DEGRADED).
     if (!last) await dtlCheckup(s, ctx.log, vpool.guid, [String(sd.storagerouter_guid)]);
+    // Likewise the MDS copies it holds move to the other nodes first (the original's shrink ensures safety excluding it).
+    const mdsHere = mdsServicesOn(s.view, vpool.guid, String(sd.storagerouter_guid));
+    if (!last) await moveMdsCopiesAway(s, ctx.log, mdsHere, String(sd.storagerouter_guid), ctx.deadline);
     try {
       await removeStorageDriver(s, sd);
     } catch (e) {
@@ -126,6 +140,9 @@ export const shrinkVpool = defineTask({
     const nodeOffline = offline.has(String(sd.storagerouter_guid));
     const stopped = nodeOffline ? null : await waitStopped(s, sd, vpoolName, ctx.deadline);
     if (stopped === false) ctx.log.warn({ storagedriver_guid: sd.guid, storagerouter_guid: sd.storagerouter_guid }, 'the StorageDriver left the model but its agent has not stopped it yet');
+    for (const mds of mdsHere) {
+      await removeMdsService(s, mds, true).catch((err: unknown) => ctx.log.warn({ err, mds_service_guid: mds.guid }, 'could not remove an MDS service of the removed StorageDriver'));
+    }
     if (last) {
       await s.store.delete('vpool', vpool.guid);
       await deleteConfigTree(s.config, `/ovs/vpools/${vpool.guid}`);
