@@ -25,6 +25,7 @@ const IMPLEMENTED = [
   'disk.sync_with_reality',
   'generic.delete_snapshots',
   'generic.delete_snapshots_storagedriver',
+  'generic.execute_scrub',
   'generic.snapshot_all_vdisks',
   'storagedriver.cluster_registry_checkup',
   'storagedriver.mark_offline',

@@ -6,7 +6,7 @@ import {
   InternalError, InvalidDtlSettingsError, InvalidOperationError, InvalidSizeError, LinkedObjectError, MissingMandatoryFieldsError, NameInUseError, NotOwnerError,
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
-  RegisteredError, RetentionError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverInUseError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
+  NoScrubLocationsError, RegisteredError, RetentionError, ScrubFailedError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverInUseError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
   UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, asOvsError, fromWire,
   registerError, registeredType, registeredTypes, type WireError,
 } from '../../src/errors.js';
@@ -58,6 +58,8 @@ const SAMPLES: Record<string, () => OvsError> = {
   INVALID_DTL_SETTINGS: () => new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_target: ['sd2'] }),
   VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
   SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
+  NO_SCRUB_LOCATIONS: () => new NoScrubLocationsError(null),
+  SCRUB_FAILED: () => new ScrubFailedError([{ vdisk_guid: 'g1', name: 'disk1', error: 'the owner did not answer' }], 2),
   STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),
   DTL_CHECKUP_FAILED: () => new DtlCheckupError(['vDisk g1: its owner did not answer']),
   CONFIG_UPDATE_FAILED: () => new ConfigUpdateError('g1', ['no DTL target could be configured']),
