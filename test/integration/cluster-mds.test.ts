@@ -100,7 +100,7 @@ test.serial('bad input: safety for a vDisk whose host is excluded, or with an un
   const before = await layout(vd.guid);
   const excluded = await t.throwsAsync(call('mds.ensure_safety', { vdisk_guid: vd.guid, excluded_storagerouter_guids: [srOf(IPS[1]!)] }));
   t.is((excluded as { type?: string }).type, 'MDS_SAFETY');
-  t.regex(excluded!.message, new RegExp(IPS[1]!.replaceAll('.', '\\.')));
+  t.regex(excluded.message, new RegExp(IPS[1]!.replaceAll('.', '\\.')));
   const unknown = await t.throwsAsync(call('mds.ensure_safety', { vdisk_guid: vd.guid, excluded_storagerouter_guids: ['0123456789abcdef0123456789abcdef'] }));
   t.regex((unknown as { type?: string }).type ?? '', /NOT_FOUND/);
   t.deepEqual(await layout(vd.guid), before);
