@@ -17,6 +17,8 @@ import type { MdsBackendConfig } from '../dataplane/volume/mds-link.js';
 
 /** Seconds between SLAVE catch-ups from the backend (§A14 mds_poll_secs). */
 export const MDS_POLL_KEY = '/ovs/framework/mds/poll_s';
+/** Seconds between the last apply of a scrub result and the deletion of what it replaced (reads in flight). */
+export const SCRUB_GRACE_KEY = '/ovs/framework/scrub/grace_s';
 /** Seconds an MDS request may take before the service counts as not answering (§A14 timeout_secs). */
 export const MDS_TIMEOUT_KEY = '/ovs/framework/mds/timeout_s';
 
@@ -111,6 +113,8 @@ export class StorageDriverHost {
       if (poll > 0) this.mdsPollMs = poll * 1000;
       const timeout = Number(await this.config.get<number>(MDS_TIMEOUT_KEY).catch(() => undefined));
       if (timeout > 0) this.mdsTimeoutMs = timeout * 1000;
+      const grace = await this.config.get<number>(SCRUB_GRACE_KEY).catch(() => undefined);
+      if (typeof grace === 'number' && grace >= 0 && Number.isFinite(grace)) this.driver.configureScrub({ graceMs: grace * 1000 });
     }
     // The DTL server of this StorageDriver (other nodes' volumes keep their write log here), on its storage IP.
     this.dtl = new DtlServer(join(this.dataRoot, 'vpools', this.driver.o.vpool, 'dtl'));

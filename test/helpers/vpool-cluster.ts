@@ -28,7 +28,7 @@ export interface VpoolCluster {
   stop(): Promise<void>;
 }
 
-export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; offlineAfterS: number; keepDataDirs?: boolean; testMode?: boolean }): Promise<VpoolCluster> {
+export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; offlineAfterS: number; keepDataDirs?: boolean; testMode?: boolean; config?: Record<string, unknown> }): Promise<VpoolCluster> {
   const ns = await NatsServer.start();
   const nc = await connectClient(ns.url);
   const dir = await mkdtemp(join(tmpdir(), `ovs-${o.vpoolName}-`));
@@ -38,6 +38,8 @@ export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; o
     agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
   }
   await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: o.offlineAfterS });
+  // Keys the StorageDrivers read when they start (scrub grace, MDS timers).
+  for (const [key, value] of Object.entries(o.config ?? {})) await request(nc, 'ovs.config.set', { key, value });
   // A port range of its own, so test files running side by side never race for the same ports.
   const base = 30_000 + Math.floor(Math.random() * 300) * 100;
   for (const a of agents) {

@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
 let c: VpoolCluster;
 
 test.before(async () => {
-  c = await startVpoolCluster({ ips: ['127.0.0.121', '127.0.0.122', '127.0.0.123'], vpoolName: 'scrubpool', offlineAfterS: 30, testMode: true });
+  c = await startVpoolCluster({ ips: ['127.0.0.121', '127.0.0.122', '127.0.0.123'], vpoolName: 'scrubpool', offlineAfterS: 30, testMode: true, config: { '/ovs/framework/scrub/grace_s': 1 } });
 });
 
 test.after.always(async () => {

@@ -527,6 +527,11 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   // ---- scrubbing (A16, C9) -------------------------------------------------------------------------
 
+  /** Scrub settings from the cluster's configuration, applied before start. */
+  configureScrub(settings: Partial<ScrubSettings>): void {
+    this.o.scrub = { ...this.o.scrub, ...settings };
+  }
+
   private scrubManager: ScrubManager | undefined;
 
   /** This driver's ScrubManager: jobs and leases in the vPool's registry. */

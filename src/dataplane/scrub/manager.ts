@@ -41,7 +41,7 @@ export interface ScrubSettings {
   now: () => number;
 }
 
-export const DEFAULT_SCRUB_SETTINGS: ScrubSettings = { graceMs: 60_000, pollMs: 5_000, leaseTtlMs: 30_000, leaseWaitMs: 30_000, now: Date.now };
+export const DEFAULT_SCRUB_SETTINGS: ScrubSettings = { graceMs: 15_000, pollMs: 5_000, leaseTtlMs: 30_000, leaseWaitMs: 30_000, now: Date.now };
 
 export interface ScrubManagerDeps {
   nodeId: string;
