@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { LocalDirBackend } from '../../src/dataplane/backend/local-dir.js';
 import { TEST_GEOMETRY, type Geometry } from '../../src/dataplane/common/geometry.js';
-import { VolumeDriver } from '../../src/dataplane/driver/volume-driver.js';
+import { VolumeDriver, type VolumeDriverOptions } from '../../src/dataplane/driver/volume-driver.js';
 
 export interface Harness {
   dir: string;
@@ -21,13 +21,13 @@ export async function harness(
   geometry: Geometry = TEST_GEOMETRY,
   at?: string,
   failPut?: (ns: string, name: string) => boolean,
-  opts: { directIo?: boolean } = {},
+  opts: { directIo?: boolean; mds?: VolumeDriverOptions['mds'] } = {},
 ): Promise<Harness> {
   const dir = at ?? (await mkdtemp(join(tmpdir(), 'ovs-vol-')));
   const backend = new LocalDirBackend(join(dir, 'backend'), { failPut });
   const events: Array<Record<string, unknown>> = [];
   const make = async (): Promise<VolumeDriver> => {
-    const d = new VolumeDriver({ vpool: 'pool', nodeId: 'node1', dataRoot: join(dir, 'data'), backend, geometry, allowTinyScos: true, directIo: opts.directIo, log: pino({ level: process.env.OVS_TEST_LOG ?? 'silent' }) });
+    const d = new VolumeDriver({ vpool: 'pool', nodeId: 'node1', dataRoot: join(dir, 'data'), backend, geometry, allowTinyScos: true, directIo: opts.directIo, mds: opts.mds, log: pino({ level: process.env.OVS_TEST_LOG ?? 'silent' }) });
     d.on('event', (e: Record<string, unknown>) => events.push(e));
     await d.start();
     return d;
