@@ -3,6 +3,7 @@
 // `ovs --help` and argument errors answer in about the time node itself needs to start.
 import { Command } from 'commander';
 import { addClusterCommands } from '../cli/commands/cluster.js';
+import { addMdsCommands } from '../cli/commands/mds.js';
 import { addRuntimeCommands, addVolumeCommands } from '../cli/commands/runtime.js';
 import { addStoreCommands } from '../cli/commands/store.js';
 import { addTaskCommands } from '../cli/commands/tasks.js';
@@ -14,6 +15,7 @@ addRuntimeCommands(program);
 addTaskCommands(program);
 addStoreCommands(program);
 addClusterCommands(program);
+addMdsCommands(program);
 addVolumeCommands(program);
 addTestCommands(program);
 

@@ -5,6 +5,7 @@ import type { NodeHeartbeat } from '../ops/node-heartbeat.js';
 import { EVENT_WILDCARD, NODE_HEARTBEAT_SUBJECT, nodeModelSubject, opsSubject } from '../protocol/subjects.js';
 import type { ActorInfo } from '../supervisors/supervision.js';
 import type { RecentTask } from '../ops/task-stats.js';
+import { mdsSummary } from './operator-summary.js';
 
 export interface NodeView {
   storagerouter_guid: string;
@@ -100,7 +101,7 @@ export class ClusterView {
       const sr = this.view.find('storagedriver', String(o.storagedriver_guid))?.storagerouter_guid;
       if (typeof sr !== 'string' || !this.isUp(sr)) return;
       try {
-        const reply = await this.nc.request(nodeModelSubject(sr, 'vdisk', 'get'), encode({ guid: o.guid }), { timeout: 1_000 });
+        const reply = await this.nc.request(nodeModelSubject(sr, 'vdisk', 'get'), encode({ guid: o.guid }), { timeout: 3_000 }); // it asks the vDisk's MDS services
         const body = decode(reply.data) as { result?: Record<string, unknown> };
         if (body.result) this.remote.set(o.guid, body.result);
       } catch {
@@ -159,13 +160,17 @@ export class ClusterView {
             guid: o.guid, name: o.name, size: o.size, vpool_guid: o.vpool_guid, storagerouter_guid: full.storagerouter_guid ?? null, snapshots: Array.isArray(full.snapshots) ? full.snapshots.length : 0,
             dtl_status: full.dtl_status ?? 'unknown',
             dtl: dtl && dtl.host ? { storagerouter_guid: dtl.storagerouter_guid, host: dtl.host, port: dtl.port, mode: dtl.mode, manual: dtl.manual } : null,
+            mds: mdsSummary(full.mds_config),
+            scrub: full.scrub_state ?? null,
           };
         })
       : [];
     return {
       at: now,
       nodes,
-      vpools: this.view.list('vpool').map((v) => ({ guid: v.guid, name: v.name, status: v.status, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length })),
+      vpools: this.view.list('vpool').map((v) => ({
+        guid: v.guid, name: v.name, status: v.status, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length, scrub: this.expand('vpool', v).scrub_state ?? null,
+      })),
       vdisks,
       recent_tasks: recent.slice(0, 50),
       events: this.events.slice(-50),

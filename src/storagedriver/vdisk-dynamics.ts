@@ -1,17 +1,20 @@
+import type { NatsConnection } from 'nats';
 import type { VolumeDriver } from '../dataplane/driver/volume-driver.js';
+import { mdsClient } from '../mds/client.js';
 import type { DtlConfig } from '../dataplane/dtl/config.js';
 import type { DynamicDef, ModelObject, ModelReader } from '../model/schema.js';
 import { dtlStatus, type DtlStatus } from '../policies/dtl-status.js';
 import { candidatesFor, storagedriverAt, targetDomainsOf, vpoolDtlOf } from './dtl-model.js';
 import { readSnapshotMetadata } from './snapshot-metadata.js';
 import type { StorageDriverHost } from './host.js';
+import { MDS_READ_TIMEOUT_MS, vdiskMdsConfig } from './vdisk-mds-config.js';
 
 /**
  * Computed fields of a vDisk that come from the data plane (model.md §3.7): `snapshots`, `info`, `dtl_status`,
  * `dtl_config`, `storagerouter_guid`. Answered from the volume driver when its StorageDriver runs on this agent;
  * elsewhere `info` says `live_status: UNKNOWN` and `dtl_status` `unknown`.
  */
-export function vdiskDynamics(runningHost: (storagedriverGuid: string) => StorageDriverHost | undefined): Record<string, DynamicDef> {
+export function vdiskDynamics(runningHost: (storagedriverGuid: string) => StorageDriverHost | undefined, nc?: NatsConnection): Record<string, DynamicDef> {
   const driverOf = (vd: ModelObject) => runningHost(String(vd.storagedriver_guid))?.driver;
   return {
     snapshots: {
@@ -53,6 +56,24 @@ export function vdiskDynamics(runningHost: (storagedriverGuid: string) => Storag
     dtl_status: { ttlMs: 0, compute: (vd, reader) => statusOf(vd, reader, driverOf(vd)) },
     dtl_config: { ttlMs: 0, compute: (vd, reader) => configOf(vd, reader, driverOf(vd)) },
     storagerouter_guid: { ttlMs: 15_000, compute: (vd, reader) => reader.find('storagedriver', String(vd.storagedriver_guid))?.storagerouter_guid ?? null },
+    // Operator views (asynchronous: they ask the MDS services and the scrub registry); null where the volume does not run here.
+    mds_config: {
+      ttlMs: 5_000,
+      compute: async (vd, reader) => {
+        const d = driverOf(vd);
+        const volumeId = String(vd.volume_id);
+        if (!d?.running(volumeId)) return null;
+        return vdiskMdsConfig(reader, vd, d.info_volume({ volume_id: volumeId }).metadata_backend_config, (a) => mdsClient(a, nc, MDS_READ_TIMEOUT_MS));
+      },
+    },
+    scrub_state: {
+      ttlMs: 5_000,
+      compute: async (vd) => {
+        const d = driverOf(vd);
+        const volumeId = String(vd.volume_id);
+        return d?.running(volumeId) ? d.scrub_state({ volume_id: volumeId }) : null;
+      },
+    },
   };
 }
 
