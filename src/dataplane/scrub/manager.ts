@@ -99,6 +99,11 @@ export class ScrubManager {
       };
       await modifyKey<ScrubJob>(this.d.store, JOB_PREFIX + job.jobId, () => job);
       await modifyKey<string>(this.d.store, LAST_PREFIX + v.id, () => new Date(this.settings.now()).toISOString());
+      // No current or snapshot location points into an SCO without live clusters (clones see only live ones of
+      // their parent's interval), so no grace applies to those; the rest waits for clones and in-flight reads.
+      for (const name of r.emptyScos ?? []) {
+        await v.backend.delete(v.ns, name, { fence: v.fence, mayNotExist: true }).catch((e: unknown) => this.d.log.warn({ err: e, volume_id: v.id, sco: name }, 'could not delete an empty SCO now; the garbage collection does'));
+      }
       return { ...own, clones };
     });
     if (outcome.applied) void this.tick().catch((e: unknown) => this.d.log.warn({ err: e }, 'scrub manager round failed'));

@@ -125,12 +125,14 @@ async function compact(
   const relocs: Relocation[] = [];
   const newScos: string[] = [];
   const deadScos: string[] = [];
+  const emptyScos: string[] = [];
   let reclaimed = 0;
   for (const use of iv.scos.values()) {
     const name = scoName(use.number, use.version);
     const liveRecs = use.records.filter((r) => iv.lastOf.get(iv.recCa[r]!) === r);
     if (use.live === 0) {
       deadScos.push(name);
+      emptyScos.push(name);
       reclaimed += await backend.size(work.ns, name).catch(() => 0);
       continue;
     }
@@ -180,7 +182,7 @@ async function compact(
     await backend.put(work.ns, name, encodeRelocationLog(relocs.slice(i, i + RELOCS_PER_LOG)));
     relocLogs.push(name);
   }
-  return { ...base, tlogsOut, relocLogs, relocations: relocs.length, newScos, deadScos, bytesReclaimed: reclaimed };
+  return { ...base, tlogsOut, relocLogs, relocations: relocs.length, newScos, deadScos, emptyScos, bytesReclaimed: reclaimed };
 }
 
 /** The first version after `current` (wrapping 255 → 0) whose name is not taken in the backend. */

@@ -47,6 +47,8 @@ export interface ScrubResult {
   relocations: number;
   newScos: string[];
   deadScos: string[];
+  /** The dead SCOs without a single live cluster: nothing can read them once the owner applied, so they go at once. */
+  emptyScos?: string[];
   bytesIn: number;
   bytesReclaimed: number;
 }
