@@ -2,7 +2,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Backend } from '../dataplane/backend/backend.js';
-import { PageTable, type TableMeta } from '../dataplane/metadata/page-table.js';
+import { PAGE_BYTES, PAGE_ENTRIES, PageTable, type TableMeta } from '../dataplane/metadata/page-table.js';
+import { MAX_VOLUME_BYTES } from '../dataplane/volume/volume-admin.js';
 import { BadRequestError, MdsError, MdsNamespaceNotFoundError, MdsOwnerTagError, MdsRoleError } from '../errors.js';
 import { faults } from '../testmode/faults.js';
 import { KeyedMutex } from '../dataplane/registry/keyed-mutex.js';
@@ -144,6 +145,7 @@ export class MdsServer {
           service: this.address, namespace: a.ns, owner_tag: a.owner_tag, expected_owner_tag: h.role.ownerTag,
         });
       }
+      checkPages(a.pages);
       if (a.cleared) await h.table.clear();
       for (const [p, data] of a.pages) h.table.setPage(p, data);
       // Without meta (a chunk of a larger push) the cork stays: pages running ahead of the cork are harmless.
@@ -168,6 +170,17 @@ export class MdsServer {
     } finally {
       this.polling = false;
     }
+  }
+}
+
+/** Page numbers of the largest volume (64 TiB of 4 KiB clusters): beyond, a write lands past what a file holds, or wraps. */
+const MAX_PAGES = MAX_VOLUME_BYTES / 4096 / PAGE_ENTRIES;
+
+/** Checked before anything changes: a bad page must not leave a table half updated (or unable to take a barrier). */
+function checkPages(pages: Map<number, Buffer>): void {
+  for (const [p, data] of pages) {
+    if (!Number.isInteger(p) || p < 0 || p >= MAX_PAGES) throw new BadRequestError(`page number ${p} is beyond the largest volume (${MAX_PAGES} pages)`);
+    if (data.length !== PAGE_BYTES) throw new BadRequestError(`page ${p} has ${data.length} bytes, not ${PAGE_BYTES}`);
   }
 }
 
