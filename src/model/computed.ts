@@ -26,6 +26,13 @@ export class ComputedFields {
     return own || extra ? { ...own, ...extra } : undefined;
   }
 
+  /** The object with the computed fields marked `inList` (model-only, synchronous) filled in: a list entry. */
+  listEntry(type: string, obj: ModelObject): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...obj };
+    for (const [name, def] of Object.entries(this.dynamicsOf(type) ?? {})) if (def.inList) out[name] = def.compute(obj, this.view);
+    return out;
+  }
+
   /** The object with every computed field of its type filled in; asynchronous ones as last settled. */
   expand(type: string, obj: ModelObject): Record<string, unknown> {
     const out = this.compute(type, obj);

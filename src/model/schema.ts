@@ -40,6 +40,8 @@ export interface DynamicDef<O = ModelObject> {
   /** Cache lifetime in ms (the original's Dynamic.timeout); 0 = computed on every read. */
   ttlMs: number;
   compute(obj: O, reader: ModelReader): unknown;
+  /** Cheap and synchronous from the model alone: list answers carry it too (the original's list views did). */
+  inList?: boolean;
 }
 
 export interface TypeDef {

@@ -55,7 +55,7 @@ export function vdiskDynamics(runningHost: (storagedriverGuid: string) => Storag
     // The relay of `vdisk.get` to the owner's agent (transport/server) makes these local reads.
     dtl_status: { ttlMs: 0, compute: (vd, reader) => statusOf(vd, reader, driverOf(vd)) },
     dtl_config: { ttlMs: 0, compute: (vd, reader) => configOf(vd, reader, driverOf(vd)) },
-    storagerouter_guid: { ttlMs: 15_000, compute: (vd, reader) => reader.find('storagedriver', String(vd.storagedriver_guid))?.storagerouter_guid ?? null },
+    storagerouter_guid: { ttlMs: 15_000, inList: true, compute: (vd, reader) => reader.find('storagedriver', String(vd.storagedriver_guid))?.storagerouter_guid ?? null },
     // Operator views (asynchronous: they ask the MDS services and the scrub registry); null where the volume does not run here.
     mds_config: {
       ttlMs: 5_000,

@@ -53,7 +53,7 @@ export async function modelRequest(
   }
   if (op === 'list') {
     const { filter } = parse(listParams, params, subject);
-    return view.list(type, filter ?? {}).map((o) => publicView(view.typeDef(type), o));
+    return view.list(type, filter ?? {}).map((o) => publicView(view.typeDef(type), computed.listEntry(type, o)));
   }
   if (op === 'get') {
     const { guid: g } = parse(getParams, params, subject);

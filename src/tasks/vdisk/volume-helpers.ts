@@ -1,3 +1,5 @@
+import { mdsClient } from '../../mds/client.js';
+import { mdsAddress } from '../../storagedriver/mds-model.js';
 import { InvalidOperationError, InvalidSizeError } from '../../dataplane/errors.js';
 import { NameInUseError, ObjectNotFoundError, RaceConditionError, UniqueConstraintError } from '../../errors.js';
 import type { AgentServices } from '../../agent-services.js';
@@ -73,12 +75,25 @@ export function clonesOf(s: AgentServices, vdiskGuid: string): ModelObject[] {
   return s.view.reverse('vdisk', vdiskGuid, 'child_vdisks');
 }
 
-/** `clean_vdisk_from_model` (spec §2.2): its DTL target-domain junctions first, then the vDisk. */
+/**
+ * `clean_vdisk_from_model` (spec §2.2): its DTL target-domain and MDS junctions first, then the vDisk. The volume is
+ * gone, so its tables on the MDS services go too (best effort: a service that does not answer keeps a stale table
+ * that nothing reads).
+ */
 export async function removeVdiskFromModel(s: AgentServices, vdiskGuid: string): Promise<void> {
-  for (const j of s.view.reverse('vdisk', vdiskGuid, 'domains_dtl')) {
-    await s.store.delete('vdiskdomain', j.guid).catch((e: unknown) => {
-      if (!(e instanceof ObjectNotFoundError)) throw e;
-    });
+  const volumeId = s.view.find('vdisk', vdiskGuid)?.volume_id;
+  for (const j of s.view.reverse('vdisk', vdiskGuid, 'domains_dtl')) await deleteIfThere(s, 'vdiskdomain', j.guid);
+  for (const j of s.view.reverse('vdisk', vdiskGuid, 'mds_services')) {
+    const mds = s.view.find('mdsservice', String(j.mds_service_guid));
+    const address = mds ? mdsAddress(s.view, mds) : undefined;
+    if (address && typeof volumeId === 'string') await mdsClient(address, s.nc, 5_000).remove_namespace(volumeId).catch(() => undefined);
+    await deleteIfThere(s, 'mdsservicevdisk', j.guid);
   }
   await s.store.delete('vdisk', vdiskGuid);
+}
+
+async function deleteIfThere(s: AgentServices, type: string, guid: string): Promise<void> {
+  await s.store.delete(type, guid).catch((e: unknown) => {
+    if (!(e instanceof ObjectNotFoundError)) throw e;
+  });
 }
