@@ -107,10 +107,10 @@ export function lastWrittenTLog(v: Volume): string | null {
   return written[written.length - 1]?.id ?? null;
 }
 
-/** A round of writes below one TLog, then a backend sync: exactly one more TLog in the backend. */
-export async function round(env: MdsEnv, v: Volume, shadow: Shadow, seed: number): Promise<void> {
+/** A round of writes below one TLog (from `base`, within 1 MiB: one table page), then a backend sync: exactly one more TLog in the backend. */
+export async function round(env: MdsEnv, v: Volume, shadow: Shadow, seed: number, base = 0): Promise<void> {
   for (let i = 0; i < 3; i++) {
-    const off = ((seed * 5 + i * 11) % 60) * 16 * KiB;
+    const off = base + ((seed * 5 + i * 11) % 60) * 16 * KiB;
     const b = pattern(12 * KiB + i * 512, seed * 10 + i);
     await v.write(off, b);
     shadow.write(off, b);
