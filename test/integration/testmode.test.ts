@@ -120,6 +120,10 @@ test.serial('model.put and model.delete write the model directly, schema-checked
   const ghost = await admin<{ guid: string }>('model.put', { type: 'vdisk', props: { name: 'ghost', size: MiB, devicename: '/ghost.raw', volume_id: 'no-such-volume', vpool_guid: vpool, storagedriver_guid: sd.guid } });
   // tm2's volume_create event was handled long ago: nothing but the repair path brings its model object back.
   const real = (await request<Array<{ guid: string }>>(nc, 'ovs.model.vdisk.list', { filter: { name: 'tm2' } }))[0]!.guid;
+  // Its MDS junctions first: the model refuses to orphan them.
+  for (const j of (await request<Array<{ guid: string; vdisk_guid: string }>>(nc, 'ovs.model.mdsservicevdisk.list', {})).filter((x) => x.vdisk_guid === real)) {
+    await admin('model.delete', { type: 'mdsservicevdisk', guid: j.guid });
+  }
   await admin('model.delete', { type: 'vdisk', guid: real });
   await bothSee('vdisk', ghost.guid, true);
   await bothSee('vdisk', real, false);

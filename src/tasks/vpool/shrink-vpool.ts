@@ -48,7 +48,9 @@ function refuseWhileInUse(s: AgentServices, sd: ModelObject, vpool: ModelObject,
   const vdisks = s.view.list('vdisk', { vpool_guid: vpool.guid });
   if (vdisks.length > 0) throw new StorageDriverInUseError(sd.guid, vdisks.map(named));
   for (const ref of s.view.typesReferring('vpool')) {
-    const others = s.view.reverse('vpool', vpool.guid, ref.reverse).filter((o) => o.guid !== sd.guid);
+    // The StorageDriver itself and its node's MDS services go with it.
+    const goes = new Set([sd.guid, ...mdsServicesOn(s.view, vpool.guid, String(sd.storagerouter_guid)).map((m) => m.guid)]);
+    const others = s.view.reverse('vpool', vpool.guid, ref.reverse).filter((o) => !goes.has(o.guid));
     if (others.length > 0) throw new VpoolError(`vPool ${String(vpool.name)} still has ${others.length} ${ref.reverse}`, { vpool_guid: vpool.guid, [ref.reverse]: others.map((o) => o.guid) });
   }
 }
