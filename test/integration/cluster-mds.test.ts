@@ -2,6 +2,7 @@ import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { request } from '../../src/client.js';
 import { PAGE_BYTES } from '../../src/dataplane/metadata/page-table.js';
+import { testSubject } from '../../src/protocol/subjects.js';
 import { mdsClient } from '../../src/mds/client.js';
 import { waitFor } from '../helpers/eventually.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../helpers/vpool-cluster.js';
@@ -17,7 +18,7 @@ const IPS = ['127.0.0.141', '127.0.0.142', '127.0.0.143'];
 const MiB = 1024 * 1024;
 
 interface Junction { vdisk_guid: string; mds_service_guid: string; is_master: boolean }
-interface Service { guid: string; storagerouter_guid: string; ports: number[] }
+interface Service { guid: string; name: string; storagerouter_guid: string; ports: number[] }
 interface MdsService { guid: string; service_guid: string; capacity: number; vpool_guid: string }
 
 const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => cluster.call<T>(task, params);
@@ -51,7 +52,7 @@ async function dump(address: string, ns: string): Promise<Map<number, string>> {
 }
 
 test.before(async () => {
-  cluster = await startVpoolCluster({ ips: IPS, vpoolName: 'mpool', offlineAfterS: 3 });
+  cluster = await startVpoolCluster({ ips: IPS, vpoolName: 'mpool', offlineAfterS: 3, testMode: true });
   ({ nc, sds } = cluster);
 });
 
@@ -104,6 +105,36 @@ test.serial('bad input: safety for a vDisk whose host is excluded, or with an un
   const unknown = await t.throwsAsync(call('mds.ensure_safety', { vdisk_guid: vd.guid, excluded_storagerouter_guids: ['0123456789abcdef0123456789abcdef'] }));
   t.regex((unknown as { type?: string }).type ?? '', /NOT_FOUND/);
   t.deepEqual(await layout(vd.guid), before);
+});
+
+test.serial('a reconfiguration that fails half-way leaves nothing behind: the old configuration, junctions and no stray namespace (the original could leave less safety)', async (t) => {
+  const mdsConfigKey = `/ovs/vpools/${cluster.vpool}/mds_config`;
+  const cfg = await request<Record<string, number>>(nc, 'ovs.config.get', { key: mdsConfigKey });
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: { ...cfg, mds_safety: 2 } });
+  const vd = await call<string>('vdisk.create_new', { volume_name: 'half1', volume_size: 16 * MiB, storagedriver_guid: sds[0]!.guid });
+  const volumeId = (await request<{ volume_id: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).volume_id;
+  t.regex(await qemuIo(url(sds[0]!, 'half1'), 'write -P 0x5a 0 1M'), /wrote/);
+  await synced(vd);
+  const before = await layout(vd);
+  const configBefore = (await info(sds[0]!, volumeId)).metadata_backend_config;
+  t.is(configBefore.length, 2);
+  const missing = sds.find((sd) => sd.storagerouter_guid !== before.master && !before.slaves.includes(sd.storagerouter_guid))!;
+  // The new slave's catch-up fails (its node's MDS service is told to fail it).
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: { ...cfg, mds_safety: 3 } });
+  await request(nc, testSubject(missing.storagerouter_guid, 'fault.arm'), { point: 'mds.catch_up', match: missing.storage_ip });
+  const e = await t.throwsAsync(call('mds.ensure_safety', { vdisk_guid: vd }));
+  t.is((e as { type?: string }).type, 'MDS_ERROR');
+  t.deepEqual((await info(sds[0]!, volumeId)).metadata_backend_config, configBefore, 'the volume keeps its configuration');
+  t.deepEqual(await layout(vd), before, 'the model keeps its junctions');
+  const missingAddress = `${missing.storage_ip}:${(await request<Service[]>(nc, 'ovs.model.service.list', {})).find((x) => x.storagerouter_guid === missing.storagerouter_guid && x.name.startsWith('metadataserver_mpool_'))!.ports[0]!}`;
+  t.false((await mdsClient(missingAddress, nc).list_namespaces()).includes(volumeId), 'the namespace this run created is gone again');
+  // Once the service works again, safety 3 is reached.
+  await request(nc, testSubject(missing.storagerouter_guid, 'fault.clear'), {});
+  await call('mds.ensure_safety', { vdisk_guid: vd });
+  t.is((await info(sds[0]!, volumeId)).metadata_backend_config.length, 3);
+  t.true((await mdsClient(missingAddress, nc).list_namespaces()).includes(volumeId));
+  t.notRegex(await qemuIo(url(sds[0]!, 'half1'), 'read -P 0x5a 0 1M'), /fail|error/i);
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: cfg });
 });
 
 test.serial('MDS services through the admin API: one more with an explicit capacity; an empty one is removed, one in use is not', async (t) => {
