@@ -33,6 +33,8 @@ export class MdsLink {
   private readonly mutex = new Mutex();
   /** The master holds the owner's table as of the last barrier. */
   private inSync = false;
+  /** No service answered and that was reported; cleared when a master is taken again. */
+  private outageReported = false;
 
   constructor(private readonly v: MdsLinkHost, private cfg: MdsBackendConfig, private readonly client: (address: string) => MdsClient) {}
 
@@ -88,13 +90,18 @@ export class MdsLink {
         try {
           await this.takeMaster(address);
           this.inSync = true;
+          this.outageReported = false;
           return;
         } catch (e) {
           errors.push(`${address}: ${(e as Error).message}`);
           continue;
         }
       }
-      const behind = await this.client(address).catch_up(this.v.ns, true).then((r) => r.tlogs, () => undefined);
+      // A service that answers without a table for the volume is a candidate too (last): it gets the whole table.
+      const behind = await this.client(address).catch_up(this.v.ns, true).then(
+        (r) => r.tlogs,
+        (e: unknown) => ((e as { type?: string }).type === 'MDS_NAMESPACE_NOT_FOUND' ? Number.POSITIVE_INFINITY : undefined),
+      );
       if (behind !== undefined) reachable.push({ address, behind });
     }
     // Prefer a candidate close to the backend; any answering one will do, as it gets the owner's whole table.
@@ -109,11 +116,15 @@ export class MdsLink {
       const old = nodes[0]!;
       this.cfg = { ...this.cfg, nodes: [address, ...nodes.filter((n) => n !== address)] };
       this.inSync = true;
+      this.outageReported = false;
       await this.v.saveMdsConfig(this.config);
       this.v.log.warn({ volume: this.v.id, from: old, to: address }, 'MDS failover: a slave took over as master');
       this.v.emit('volumedriver_error', { code: 25, code_name: 'MDSFailover', volume_name: this.v.id, info: address });
       return;
     }
+    // Once per outage: every later barrier tries again, quietly.
+    if (this.outageReported) return;
+    this.outageReported = true;
     this.v.log.error({ volume: this.v.id, errors }, 'no MDS service of the volume answers; its metadata is only on its owner until one does');
     this.v.emit('volumedriver_error', { code: 25, code_name: 'MDSFailover', volume_name: this.v.id, info: null, errors });
   }
