@@ -27,6 +27,8 @@ export interface MdsServerOptions {
   log: Logger;
   /** How often SLAVE tables catch up from the backend on their own (§A14 `mds_poll_secs`, default 300 s). */
   pollMs?: number;
+  /** Someone else (its actor) calls `pollSlaves` on a schedule: no timer of its own. */
+  externalPoll?: boolean;
 }
 
 /**
@@ -53,7 +55,8 @@ export class MdsServer {
       const dir = join(this.o.dir, ns);
       this.tables.set(ns, { table: await PageTable.open(dir), role: await loadRole(dir), dir });
     }
-    this.poller = setInterval(() => void this.pollSlaves(), this.o.pollMs ?? 300_000);
+    if (this.o.externalPoll) return;
+    this.poller = setInterval(() => void this.pollSlaves().catch((e: unknown) => this.o.log.warn({ err: e, mds: this.address }, 'MDS slave poll failed')), this.o.pollMs ?? 300_000);
     this.poller.unref();
   }
 
@@ -159,7 +162,8 @@ export class MdsServer {
     return h;
   }
 
-  private async pollSlaves(): Promise<void> {
+  /** Catches every SLAVE table up from the backend (one table's failure is logged; the next poll retries it). */
+  async pollSlaves(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {

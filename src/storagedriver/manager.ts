@@ -125,6 +125,17 @@ export class StorageDriverManager implements ServedStorageDrivers {
       },
     );
     const owner = new GatedOwner(this.d.supervision, this.d.parent, `storagedriver:${String(vpool.name)}@${this.d.me}`, () => ready);
+    // Each MDS service is an actor under its StorageDriver: a poll that throws crashes it and supervision restarts it.
+    host.mds.withActors((address) => {
+      const ref = this.d.supervision.spawn<null, 'poll'>(owner.ref, `mds.${address.replace(/[.:]/g, '_')}`, {
+        initialState: () => null,
+        handle: async (state) => {
+          await host.mds.serverAt(address)?.pollSlaves();
+          return state;
+        },
+      });
+      return { poll: () => void this.d.supervision.tell(ref, 'poll'), stop: () => this.d.supervision.stop(ref) };
+    });
     const served: ServedStorageDriver = { host, owner, ready, started: false };
     ready.then(() => (served.started = true), () => undefined);
     this.drivers.set(sd.guid, served);

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { request } from '../../src/client.js';
 import { PAGE_BYTES } from '../../src/dataplane/metadata/page-table.js';
-import { testSubject } from '../../src/protocol/subjects.js';
+import { opsSubject, testSubject } from '../../src/protocol/subjects.js';
 import { mdsClient } from '../../src/mds/client.js';
 import { waitFor } from '../helpers/eventually.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../helpers/vpool-cluster.js';
@@ -63,6 +63,11 @@ test.after.always(async () => {
 test.serial('add_vpool gives every StorageDriver an MDS service; create_new makes the vDisk safe: master on its node, slaves on the others', async (t) => {
   const mds = (await request<MdsService[]>(nc, 'ovs.model.mdsservice.list', {})).filter((m) => m.vpool_guid === cluster.vpool);
   t.is(mds.length, 3);
+  // Each is an actor of its node's tree, under the StorageDriver.
+  const tree = await request<Array<{ path: string; parent?: string }>>(nc, opsSubject(sds[0]!.storagerouter_guid, 'tree'), {});
+  const actor = tree.find((a) => a.path.includes(`mds.${IPS[0]!.replaceAll('.', '_')}_`));
+  t.truthy(actor, JSON.stringify(tree.map((a) => a.path)));
+  t.regex(actor?.parent ?? '', /storagedriver/);
   const vd = await call<string>('vdisk.create_new', { volume_name: 'safe1', volume_size: 32 * MiB, storagedriver_guid: sds[1]!.guid });
   const l = await layout(vd);
   t.is(l.master, srOf(IPS[1]!));
