@@ -150,9 +150,9 @@ test.serial('bad bodies get typed errors; an injected fault crosses the wire as 
   t.is(await voldrv('create_volume', { target_path: '/tm5.raw', volume_size: 4 * MiB, volume_id: 'tm5vol' }), 'tm5vol', 'the fault was used up');
 });
 
-// Found with this test mode: a create_volume whose config put failed leaves its backend namespace behind, so the
-// retry its retryable error invites fails with BACKEND_NAMESPACE_EXISTS. Remove `.failing` once create cleans up.
-test.serial.failing('a create_volume that failed on a backend put can be retried with the same volume id', async (t) => {
+// Found with this test mode: a create_volume whose config put failed left its backend namespace behind, so the
+// retry its retryable error invites failed with BACKEND_NAMESPACE_EXISTS; create now removes what it began.
+test.serial('a create_volume that failed on a backend put can be retried with the same volume id', async (t) => {
   await admin('fault.arm', { point: 'backend.put', match: 'tm6vol/', times: 1 });
   await failure(voldrv('create_volume', { target_path: '/tm6.raw', volume_size: 4 * MiB, volume_id: 'tm6vol' }));
   t.is(await voldrv('create_volume', { target_path: '/tm6.raw', volume_size: 4 * MiB, volume_id: 'tm6vol' }), 'tm6vol');

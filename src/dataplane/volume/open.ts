@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, FenceToken } from '../backend/backend.js';
 import type { Geometry } from '../common/geometry.js';
 import { isTLogName, newTLogName, scoName } from '../common/names.js';
 import { sharedClusterCache } from '../cache/cluster-cache.js';
@@ -66,13 +66,21 @@ export async function createVolume(
   await removeLocal(ctx.root, cfg.ns);
   await makeDirs(dirs);
   await ctx.backend.createNamespace(cfg.ns);
-  const fence = await claim(ctx, cfg);
-  await ctx.backend.put(cfg.ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(cfg)), { fence, overwrite: true });
-  await ctx.backend.put(cfg.ns, FAILOVERCACHE_CONFIG_OBJECT, Buffer.from('null'), { fence, overwrite: true });
   const tlogId = newTLogName();
   const doc = freshSnapshotsFile(tlogId, o.parent ?? null);
-  await saveLocal(localSnapshotsPath(dirs.md), doc);
-  await ctx.backend.put(cfg.ns, SNAPSHOTS_OBJECT, Buffer.from(JSON.stringify(doc)), { fence, overwrite: true });
+  let fence: FenceToken;
+  try {
+    fence = await claim(ctx, cfg);
+    await ctx.backend.put(cfg.ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(cfg)), { fence, overwrite: true });
+    await ctx.backend.put(cfg.ns, FAILOVERCACHE_CONFIG_OBJECT, Buffer.from('null'), { fence, overwrite: true });
+    await saveLocal(localSnapshotsPath(dirs.md), doc);
+    await ctx.backend.put(cfg.ns, SNAPSHOTS_OBJECT, Buffer.from(JSON.stringify(doc)), { fence, overwrite: true });
+  } catch (e) {
+    // Nothing refers to a half-created namespace yet: removing it lets the caller retry with the same id.
+    await ctx.backend.deleteNamespace(cfg.ns).catch(() => undefined);
+    await removeLocal(ctx.root, cfg.ns).catch(() => undefined);
+    throw e;
+  }
   const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dirs.md, 'volume.json'), JSON.stringify(cfg));
   const table = await PageTable.open(dirs.mds);
