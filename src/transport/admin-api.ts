@@ -14,7 +14,8 @@ const configGet = z.object({ key: z.string().min(1).max(1024), default: z.unknow
 const configSet = z.object({ key: z.string().min(1).max(1024), value: z.unknown() }).strict();
 const configList = z.object({ key: z.string().min(1).max(1024).optional() }).strict();
 
-function parse<T extends z.ZodType>(schema: T, params: Record<string, unknown>, what: string): z.infer<T> {
+/** Parameters checked against a schema; a mismatch is a ValidationError naming each issue. */
+export function parseParams<T extends z.ZodType>(schema: T, params: Record<string, unknown>, what: string): z.infer<T> {
   const r = schema.safeParse(params);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
@@ -52,11 +53,11 @@ export async function modelRequest(
     throw new BadRequestError(`unknown model subject '${subject}'; use ovs.model.<type>.list|get`, { subject });
   }
   if (op === 'list') {
-    const { filter } = parse(listParams, params, subject);
+    const { filter } = parseParams(listParams, params, subject);
     return view.list(type, filter ?? {}).map((o) => publicView(view.typeDef(type), computed.listEntry(type, o)));
   }
   if (op === 'get') {
-    const { guid: g } = parse(getParams, params, subject);
+    const { guid: g } = parseParams(getParams, params, subject);
     return publicView(view.typeDef(type), await computed.expandSettled(type, view.get(type, g)));
   }
   if ((op === 'create' || op === 'delete') && type === 'mdsservice' && mds) return mds(op, params);
@@ -64,7 +65,7 @@ export async function modelRequest(
     throw new BadRequestError(`${type} objects are not written through the admin API (only ${Object.keys(WRITABLE).join(', ')})`, { subject });
   }
   if (op === 'create' && isWritable(type)) {
-    const props = parse(WRITABLE[type], params, subject);
+    const props = parseParams(WRITABLE[type], params, subject);
     if (type === 'storagerouterdomain') {
       const { storagerouter_guid: sr, domain_guid: domain } = props as z.infer<typeof WRITABLE.storagerouterdomain>;
       view.get('storagerouter', sr);
@@ -76,7 +77,7 @@ export async function modelRequest(
     return publicView(view.typeDef(type), created);
   }
   if (op === 'delete') {
-    const { guid: g } = parse(getParams, params, subject);
+    const { guid: g } = parseParams(getParams, params, subject);
     const sr = type === 'storagerouterdomain' ? view.find(type, g)?.storagerouter_guid : undefined;
     await store.delete(type, g);
     if (typeof sr === 'string') onDomainsChanged(sr);
@@ -90,17 +91,17 @@ export async function configRequest(config: ConfigStore, subject: string, params
   const op = configOperationOf(subject);
   switch (op) {
     case 'get': {
-      const p = parse(configGet, params, subject);
+      const p = parseParams(configGet, params, subject);
       const value = await config.get(p.key);
       return { key: p.key, exists: value !== undefined, value: value === undefined ? (p.default ?? null) : value };
     }
     case 'set': {
-      const p = parse(configSet, params, subject);
+      const p = parseParams(configSet, params, subject);
       await config.set(p.key, p.value ?? null);
       return { key: p.key };
     }
     case 'list': {
-      const p = parse(configList, params, subject);
+      const p = parseParams(configList, params, subject);
       return config.list(p.key ?? '/ovs');
     }
     default:

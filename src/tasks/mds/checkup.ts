@@ -3,13 +3,12 @@ import type { AgentServices } from '../../agent-services.js';
 import { EnsureSingleTimeoutError, MdsError, ValidationError, asOvsError } from '../../errors.js';
 import { compareIp } from '../../policies/mds-load.js';
 import { servicesToAdd, servicesToRemove, storagedriverConfigSet } from '../../policies/mds-capacity.js';
-import type { MdsServiceView } from '../../policies/mds-safety.js';
 import { opsSubject } from '../../protocol/subjects.js';
 import { domainsOf } from '../../storagedriver/dtl-model.js';
 import { sleep } from '../../supervisors/backoff.js';
 import { defineTask } from '../define.js';
 import { guid, guidList, record } from '../params.js';
-import { mdsConfigOf, prepareMdsService, removeMdsService, vpoolMdsServices } from './mds-services.js';
+import { mdsConfigOf, mdsServiceViews, prepareMdsService, removeMdsService, vpoolMdsServices } from './mds-services.js';
 
 /** Where the default MDS list of each StorageDriver is kept (`filesystem.fs_metadata_backend_mds_nodes`). */
 export const mdsNodesKey = (vpoolGuid: string, storagedriverId: string): string => `/ovs/vpools/${vpoolGuid}/hosts/${storagedriverId}/config/filesystem/fs_metadata_backend_mds_nodes`;
@@ -60,10 +59,7 @@ export async function checkupVpool(s: AgentServices, vpoolGuid: string, offline:
     }
   }
   // The default list each StorageDriver gives volumes created on it (§2.7).
-  const services: MdsServiceView[] = vpoolMdsServices(s, vpoolGuid).map(({ mds, storagerouter, address }) => ({
-    id: mds.guid, storagerouter, ip: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)),
-    capacity: Number(mds.capacity), junctions: s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid }).length,
-  }));
+  const services = mdsServiceViews(s, vpoolGuid);
   const vpoolSrs = [...hostsSd].map((g) => s.view.get('storagerouter', g)).map((sr) => ({ guid: sr.guid, ip: String(sr.ip), regularDomains: domainsOf(s.view, sr.guid).regular, recoveryDomains: domainsOf(s.view, sr.guid).recovery }));
   const set = storagedriverConfigSet({ vpoolSrs, services, safety: cfg.mds_safety, offline });
   for (const sd of s.view.list('storagedriver', { vpool_guid: vpoolGuid })) {

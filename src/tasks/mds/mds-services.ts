@@ -1,6 +1,7 @@
 import type { AgentServices } from '../../agent-services.js';
 import { MdsError } from '../../errors.js';
 import type { ModelObject } from '../../model/schema.js';
+import type { MdsServiceView } from '../../policies/mds-safety.js';
 import { mdsClient } from '../../mds/client.js';
 import { mdsAddress, mdsServicesOn, mdsStoragerouter } from '../../storagedriver/mds-model.js';
 
@@ -70,4 +71,12 @@ export function vpoolMdsServices(s: Pick<AgentServices, 'view'>, vpoolGuid: stri
     const storagerouter = mdsStoragerouter(s.view, mds);
     return address && storagerouter ? [{ mds, storagerouter, address }] : [];
   });
+}
+
+/** The vPool's MDS services as the placement policies see them: where, how big, how many vDisks they serve. */
+export function mdsServiceViews(s: Pick<AgentServices, 'view'>, vpoolGuid: string): MdsServiceView[] {
+  return vpoolMdsServices(s, vpoolGuid).map(({ mds, storagerouter, address }) => ({
+    id: mds.guid, storagerouter, ip: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)),
+    capacity: Number(mds.capacity), junctions: s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid }).length,
+  }));
 }

@@ -8,7 +8,7 @@ import { domainsOf } from '../../storagedriver/dtl-model.js';
 import { MDS_TIMEOUT_KEY } from '../../storagedriver/host.js';
 import { mdsAddress } from '../../storagedriver/mds-model.js';
 import { UsableStorageDrivers } from '../usable-storagedrivers.js';
-import { mdsConfigOf, vpoolMdsServices } from './mds-services.js';
+import { mdsConfigOf, mdsServiceViews } from './mds-services.js';
 
 export interface SafetyOutcome {
   vdisk_guid: string;
@@ -48,10 +48,7 @@ export async function ensureSafety(s: AgentServices, log: Logger, vdiskGuid: str
     const d = domainsOf(s.view, sr.guid);
     return { guid: sr.guid, ip: String(sr.ip), regularDomains: d.regular, recoveryDomains: d.recovery, hostsVpool: hostsVpool.has(sr.guid), reachable: usable.isUsable(vpoolGuid, sr.guid) };
   });
-  const services: MdsServiceView[] = vpoolMdsServices(s, vpoolGuid).map(({ mds, storagerouter, address }) => ({
-    id: mds.guid, storagerouter, ip: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)),
-    capacity: Number(mds.capacity), junctions: s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid }).length,
-  }));
+  const services = mdsServiceViews(s, vpoolGuid);
   const base: Omit<SafetyInput, 'tlogsBehind'> = {
     vdiskStoragerouter: String(sd.storagerouter_guid), excluded, storagerouters, services, current, safety: cfg.mds_safety, maxLoad: cfg.mds_maxload, tlogsThreshold: cfg.mds_tlogs,
   };
