@@ -29,7 +29,8 @@ const voldrv = <T = unknown>(sd: ClusterStorageDriver, method: string, args: Rec
 const failure = async (p: Promise<unknown>): Promise<OvsError> => p.then(() => { throw new Error('expected a typed error'); }, (e: OvsError) => e);
 const url = (sd: ClusterStorageDriver, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
 const sdOf = (guid: string): ClusterStorageDriver => sds.find((s) => s.guid === guid)!;
-const vdiskOf = (guid: string): Promise<{ storagedriver_guid: string; volume_id: string }> => request(nc, 'ovs.model.vdisk.get', { guid });
+// Short: a request that reached an agent just as it was killed gets no answer; the poll asks again.
+const vdiskOf = (guid: string): Promise<{ storagedriver_guid: string; volume_id: string }> => request(nc, 'ovs.model.vdisk.get', { guid }, { timeoutMs: 10_000 });
 
 /** A new vDisk on `owner` whose DTL is `dtl`'s StorageDriver in `mode`, once its owner says OK_SYNC. */
 async function protectedVdisk(name: string, owner: ClusterStorageDriver, dtl: ClusterStorageDriver, mode: DtlMode = 'Synchronous'): Promise<{ guid: string; volumeId: string }> {

@@ -21,7 +21,8 @@ const sds: Array<{ guid: string; storage_ip: string; ports: { edge: number }; st
 const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
 const sdOf = (guid: string) => sds.find((s) => s.guid === guid)!;
 const url = (sd: { storage_ip: string; ports: { edge: number } }, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
-const owner = async (vd: string): Promise<string> => (await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd })).storagedriver_guid;
+// Short: a request that reached an agent just as it was killed gets no answer; the poll asks again.
+const owner = async (vd: string): Promise<string> => (await request<{ storagedriver_guid: string }>(nc, 'ovs.model.vdisk.get', { guid: vd }, { timeoutMs: 10_000 })).storagedriver_guid;
 
 
 async function synced(vd: string): Promise<void> {

@@ -27,9 +27,10 @@ const srOf = (ip: string): string => sds.find((s) => s.storage_ip === ip)!.stora
 
 /** `master-SR slave-SR,slave-SR` (slaves sorted) from the model's junctions. */
 async function layout(vdisk: string): Promise<{ master: string | undefined; slaves: string[] }> {
-  const junctions = (await request<Junction[]>(nc, 'ovs.model.mdsservicevdisk.list', {})).filter((j) => j.vdisk_guid === vdisk);
-  const mds = await request<MdsService[]>(nc, 'ovs.model.mdsservice.list', {});
-  const services = await request<Service[]>(nc, 'ovs.model.service.list', {});
+  // Short timeouts: after a kill -9 a request can reach the dead agent; the polls ask again.
+  const junctions = (await request<Junction[]>(nc, 'ovs.model.mdsservicevdisk.list', {}, { timeoutMs: 10_000 })).filter((j) => j.vdisk_guid === vdisk);
+  const mds = await request<MdsService[]>(nc, 'ovs.model.mdsservice.list', {}, { timeoutMs: 10_000 });
+  const services = await request<Service[]>(nc, 'ovs.model.service.list', {}, { timeoutMs: 10_000 });
   const sr = (j: Junction): string => services.find((s) => s.guid === mds.find((m) => m.guid === j.mds_service_guid)?.service_guid)!.storagerouter_guid;
   return { master: junctions.filter((j) => j.is_master).map(sr)[0], slaves: junctions.filter((j) => !j.is_master).map(sr).sort() };
 }
@@ -139,6 +140,20 @@ test.serial('a reconfiguration that fails half-way leaves nothing behind: the ol
   t.is((await info(sds[0]!, volumeId)).metadata_backend_config.length, 3);
   t.true((await mdsClient(missingAddress, nc).list_namespaces()).includes(volumeId));
   t.notRegex(await qemuIo(url(sds[0]!, 'half1'), 'read -P 0x5a 0 1M'), /fail|error/i);
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: cfg });
+});
+
+test.serial('concurrent ensure_safety for several vDisks (one run per vPool at a time): each vDisk ends safe, none is answered with another one\'s run', async (t) => {
+  const mdsConfigKey = `/ovs/vpools/${cluster.vpool}/mds_config`;
+  const cfg = await request<Record<string, number>>(nc, 'ovs.config.get', { key: mdsConfigKey });
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: { ...cfg, mds_safety: 1 } });
+  const vdisks: string[] = [];
+  for (let i = 0; i < 4; i++) vdisks.push(await call<string>('vdisk.create_new', { volume_name: `many${i}`, volume_size: 8 * MiB, storagedriver_guid: sds[i % 3]!.guid }));
+  for (const vd of vdisks) t.deepEqual((await layout(vd)).slaves, [], 'safety 1: a master only');
+  await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: { ...cfg, mds_safety: 3 } });
+  const outcomes = await Promise.all(vdisks.map((vd) => call<{ vdisk_guid: string }>('mds.ensure_safety', { vdisk_guid: vd })));
+  t.deepEqual(outcomes.map((o) => o.vdisk_guid), vdisks, 'each call answers for its own vDisk');
+  for (const vd of vdisks) t.is((await layout(vd)).slaves.length, 2, 'safety 3 for every vDisk');
   await request(nc, 'ovs.config.set', { key: mdsConfigKey, value: cfg });
 });
 
