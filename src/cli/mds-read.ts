@@ -70,3 +70,23 @@ export function scrubStatus(ref: string | undefined, o: ReadOptions & { vdisks?:
     return states.map(({ vp, s }) => ({ vpool: vp.name, last_scrub: s?.last_scrub ?? 'never', vdisks: s?.vdisks, with_work_pending: s?.vdisks_with_work_pending, work_pending: s?.work_pending, running: s?.running, unknown: s?.unknown, guid: vp.guid }));
   });
 }
+
+/** A StorageRouter given by guid, name or IP. */
+async function storagerouterOf(nc: NatsConnection, ref: string): Promise<Obj> {
+  const hits = (await list(nc, 'storagerouter')).filter((o) => o.guid === ref || o.name === ref || o.ip === ref);
+  if (hits.length !== 1) throw new Error(hits.length === 0 ? `no StorageRouter named, with IP or with guid '${ref}'` : `${hits.length} StorageRouters match '${ref}'; give its guid`);
+  return hits[0]!;
+}
+
+/** `ovs mds add <vpool> <storagerouter> --capacity N`: one more MDS service of a vPool on a node. */
+export function addMds(vpool: string, storagerouter: string, o: ReadOptions & { capacity: string }): Promise<void> {
+  return withNats(o.nats, Boolean(o.json), async (nc) => {
+    const capacity = Number(o.capacity);
+    return request(nc, modelSubject('mdsservice', 'create'), { vpool_guid: (await resolve(nc, 'vpool', vpool)).guid, storagerouter_guid: (await storagerouterOf(nc, storagerouter)).guid, capacity });
+  });
+}
+
+/** `ovs mds remove <guid>`: removes an MDS service that serves no vDisk. */
+export function removeMds(guid: string, o: ReadOptions): Promise<void> {
+  return withNats(o.nats, Boolean(o.json), async (nc) => request(nc, modelSubject('mdsservice', 'delete'), { guid }));
+}

@@ -114,3 +114,22 @@ test.serial('the CLI: ovs mds list, ovs mds vdisk, ovs scrub status', async (t) 
   t.is(missing.code, 1);
   t.regex(missing.stderr, /no vdisk named or with guid 'nope'/);
 });
+
+test.serial('the CLI: ovs mds add with an explicit capacity, ovs mds remove of an empty service; one in use is refused', async (t) => {
+  const added = await ovs('mds', 'add', 'opool', IPS[1]!, '--capacity', '12', '--json');
+  t.is(added.code, 0, added.stderr);
+  const created = JSON.parse(added.stdout) as { guid: string; capacity: number; number: number };
+  t.is(created.capacity, 12);
+  t.is(created.number, 1);
+  t.is((JSON.parse((await ovs('mds', 'list', '--vpool', 'opool', '--json')).stdout) as MdsView[]).length, 4);
+  const inUse = (JSON.parse((await ovs('mds', 'vdisk', 'm1', '--json')).stdout) as MdsConfigEntry[])[0]!.mds_service_guid!;
+  const refused = await ovs('mds', 'remove', inUse);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /MDS_ERROR.*still serves/);
+  const removed = await ovs('mds', 'remove', created.guid);
+  t.is(removed.code, 0, removed.stderr);
+  t.is((JSON.parse((await ovs('mds', 'list', '--vpool', 'opool', '--json')).stdout) as MdsView[]).length, 3);
+  const bad = await ovs('mds', 'add', 'opool', IPS[1]!, '--capacity', 'many');
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /VALIDATION_FAILED/);
+});
