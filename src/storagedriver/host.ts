@@ -80,7 +80,7 @@ export class StorageDriverHost {
       dataRoot: join(dataRoot, 'vpools'),
       backend,
       geometry,
-      mds: { client: (address) => mdsClient(address, nc, this.mdsTimeoutMs), defaults: () => this.mdsDefaults },
+      mds: { client: (address, timeoutMs) => mdsClient(address, nc, timeoutMs ?? this.mdsTimeoutMs), defaults: () => this.mdsDefaults },
       allowTinyScos,
       log: log.child({ storagedriver: sd.storagedriver_id }),
     });

@@ -2,7 +2,8 @@ import test from 'ava';
 import type { NatsConnection } from 'nats';
 import { request } from '../../src/client.js';
 import { PAGE_BYTES } from '../../src/dataplane/metadata/page-table.js';
-import { opsSubject, testSubject } from '../../src/protocol/subjects.js';
+import { decode } from '../../src/protocol/codec.js';
+import { eventSubject, opsSubject, testSubject } from '../../src/protocol/subjects.js';
 import { mdsClient } from '../../src/mds/client.js';
 import { waitFor } from '../helpers/eventually.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../helpers/vpool-cluster.js';
@@ -174,6 +175,8 @@ test.serial('I13 through agents: the owner and its MDS master die; the vDisk res
   const vd = (await request<Array<{ guid: string; name: string; volume_id: string }>>(nc, 'ovs.model.vdisk.list', {})).find((v) => v.name === 'safe1')!;
   t.regex(await qemuIo(url(sds[1]!, 'safe1'), 'write -P 0x77 16M 2M'), /wrote/);
   await synced(vd.guid);
+  const failovers: Array<{ vdisk_guid: string; metadata: { from: string; service?: string } | null }> = [];
+  const sub = nc.subscribe(eventSubject('vdisk', 'failover'), { callback: (_e, m) => failovers.push(decode(m.data, 'msgpack') as (typeof failovers)[number]) });
   await cluster.agents[1]!.kill9AndWait();
   const dead = srOf(IPS[1]!);
   const l = await waitFor('master and slaves on the survivors only', async () => {
@@ -187,6 +190,10 @@ test.serial('I13 through agents: the owner and its MDS master die; the vDisk res
   t.notRegex(await qemuIo(url(ownerSd, 'safe1'), 'read -P 0x77 16M 2M'), /fail|error/i);
   const cfg = (await info(ownerSd, vd.volume_id)).metadata_backend_config;
   t.false(cfg.some((n) => n.address === IPS[1]), 'the dead node left the configuration');
+  sub.unsubscribe();
+  const event = failovers.find((f) => f.vdisk_guid === vd.guid);
+  t.is(event?.metadata?.from, 'mds', `the new owner started from a slave's table, not the whole chain: ${JSON.stringify(event)}`);
+  t.not(event?.metadata?.service?.split(':')[0], IPS[1]);
   const survivor = cluster.agents[sds.indexOf(ownerSd)]!;
   t.regex(survivor.log.join(''), /MDS failover: a slave took over as master/, 'the volume failed over its metadata itself (volumedriver_error code 25)');
 });

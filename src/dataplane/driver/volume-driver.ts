@@ -7,7 +7,7 @@ import { checkGeometry, type Geometry } from '../common/geometry.js';
 import { InvalidOperationError, InvalidSizeError, NotOwnerError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
 import type { NbdExports, NbdVolume } from '../nbd/export.js';
 import { defaultReadCacheBytes } from '../cache/cluster-cache.js';
-import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type OpenContext } from '../volume/open.js';
+import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type MetadataSource, type OpenContext } from '../volume/open.js';
 import {
   MAX_VOLUME_BYTES, createSnapshot, deleteSnapshot, isSyncedUpToSnapshot, isSyncedUpToTLog, listSnapshots, resize, restoreSnapshot,
   scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
@@ -51,7 +51,7 @@ export interface VolumeDriverOptions {
   /** Scrub grace delay, job polling, lease timing (tests use short ones). */
   scrub?: Partial<ScrubSettings>;
   /** MDS services: how to reach one by `ip:port`, and the configuration a volume without one starts with. */
-  mds?: { client: (address: string) => MdsClient; defaults: () => MdsBackendConfig | undefined };
+  mds?: { client: (address: string, timeoutMs?: number) => MdsClient; defaults: () => MdsBackendConfig | undefined };
 }
 
 /** VolumeInfo (B2), with the Python field names the control plane reads. */
@@ -110,7 +110,17 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       directIo: this.o.directIo,
       readCacheBytes: this.o.readCacheBytes ?? defaultReadCacheBytes(),
       dtlTimeouts: this.dtlTimeouts,
+      ...(this.o.mds ? { mdsClient: this.o.mds.client } : {}),
+      onMetadataSource: (ns, source) => this.metadataSources.set(ns, source),
     };
+  }
+
+  /** Where the last backend restart of each volume (by namespace) got its table. */
+  private readonly metadataSources = new Map<string, MetadataSource>();
+
+  /** Where the volume's table came from at its last backend restart here (null: none since this driver started). */
+  metadata_source(a: { volume_id: string }): MetadataSource | null {
+    return this.metadataSources.get(this.volume(a.volume_id).cfg.ns) ?? null;
   }
 
   /** DTL settings from the cluster's configuration, applied before start (volumes opened later use them). */
@@ -285,7 +295,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
    * here from the backend under a new owner tag, which fences the old owner out of the backend. What the old owner
    * had not uploaded yet is not in the backend (the DTL issue brings it back); the caller says so.
    */
-  async steal_volume(a: { volume_id: string; force?: boolean }): Promise<{ previous_owner: string; restarted_from_tlog: string | null; dtl_replay: DtlReplay }> {
+  async steal_volume(a: { volume_id: string; force?: boolean }): Promise<{ previous_owner: string; restarted_from_tlog: string | null; dtl_replay: DtlReplay; metadata: MetadataSource | null }> {
     const r = this.registry.find(a.volume_id);
     if (!r) throw new VolumeNotFoundError(`volume ${a.volume_id} does not exist`, { volume_id: a.volume_id });
     const previous = r.node_id;
@@ -302,7 +312,10 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     await this.restart_object({ object_id: a.volume_id });
     const v = this.volume(a.volume_id);
     const written = v.doc.current.filter((t) => t.written);
-    return { previous_owner: previous, restarted_from_tlog: written[written.length - 1]?.id ?? null, dtl_replay: this.replays.get(a.volume_id) ?? { status: 'none', entries: 0 } };
+    return {
+      previous_owner: previous, restarted_from_tlog: written[written.length - 1]?.id ?? null, dtl_replay: this.replays.get(a.volume_id) ?? { status: 'none', entries: 0 },
+      metadata: this.metadataSources.get(v.cfg.ns) ?? null,
+    };
   }
 
   /**

@@ -19,6 +19,8 @@ import { TLogWriter } from '../tlog/writer.js';
 import { crc32 } from '../common/crc32.js';
 import { FAILOVERCACHE_CONFIG_OBJECT, VOLUME_CONFIG_OBJECT, newVolumeConfig, type VolumeConfig } from './config.js';
 import { downloadSnapshots, namespacesByDepth, replay, volumeChain } from './chain.js';
+import { catchUp } from '../../mds/builder.js';
+import type { MdsClient } from '../../mds/client.js';
 import { Volume, type VolumeDirs, type VolumeEvent } from './volume.js';
 import type { DtlTimeouts } from './dtl-link.js';
 
@@ -34,7 +36,17 @@ export interface OpenContext {
   /** Bytes of the process's read cache (0: none). */
   readCacheBytes?: number;
   dtlTimeouts?: DtlTimeouts;
+  /** The volume's MDS services, for a backend restart that starts from a table instead of the whole chain. */
+  mdsClient?: (address: string, timeoutMs?: number) => MdsClient;
+  /** Told where a backend restart got its metadata from. */
+  onMetadataSource?: (ns: string, source: MetadataSource) => void;
 }
+
+/** Where a backend restart's table came from: an MDS service's copy plus the TLogs it lacked, or the whole chain. */
+export type MetadataSource = { from: 'mds'; service: string; tlogs_replayed: number; full_rebuild: boolean } | { from: 'backend'; tlogs_replayed: number };
+
+/** A service that does not answer quickly is skipped: the backend has everything anyway. */
+const MDS_SEED_TIMEOUT_MS = 3_000;
 
 export function volumeDirs(root: string, ns: string): VolumeDirs {
   return { wc: join(root, 'wc', ns), tlogs: join(root, 'tlogs', ns), md: join(root, 'md', ns), mds: join(root, 'mds', ns) };
@@ -234,10 +246,43 @@ export async function restartFromBackend(ctx: OpenContext, ns: string, ownerTag:
   await writeFile(join(dirs.md, 'volume.json'), JSON.stringify(cfg));
   const table = await PageTable.open(dirs.mds);
   const chain = await volumeChain(ctx.backend, { ns, doc });
-  await replay(ctx.backend, table, chain);
+  const seeded = await seedFromMds(ctx, cfg, table);
+  let source: MetadataSource;
+  if (seeded) {
+    // The copy equals the replay up to its cork (I5): only what it lacks is replayed (all of it if scrubbed since).
+    const r = await catchUp(table, ctx.backend, ns, false);
+    source = { from: 'mds', service: seeded, tlogs_replayed: r.tlogs, full_rebuild: r.full };
+  } else {
+    await replay(ctx.backend, table, chain);
+    source = { from: 'backend', tlogs_replayed: chain.reduce((n, l) => n + l.tlogs.length, 0) };
+  }
+  ctx.onMetadataSource?.(ns, source);
   const written = allTLogs(doc).filter((t) => t.written);
   await table.barrier({ corkId: written[written.length - 1]?.id ?? null, scrubId: doc.scrubId });
   return assemble(ctx, cfg, doc, fence, dirs, table, namespacesByDepth(chain), { nextSco: doc.lastScoNumber + 1, tlogId, append: false, localTLogs: [] });
+}
+
+/**
+ * Copies the table of the first MDS service of the volume that answers and holds it (pages and cork), or nothing.
+ * Returns the service's address.
+ */
+async function seedFromMds(ctx: OpenContext, cfg: VolumeConfig, table: PageTable): Promise<string | undefined> {
+  for (const address of cfg.mdsBackend?.nodes ?? []) {
+    if (!ctx.mdsClient) return undefined;
+    const c = ctx.mdsClient(address, MDS_SEED_TIMEOUT_MS);
+    try {
+      const meta = await c.get_table_meta(cfg.ns);
+      const numbers = await c.page_numbers(cfg.ns);
+      const pages = await c.multiget(cfg.ns, numbers);
+      numbers.forEach((p, i) => table.setPage(p, pages[i]!));
+      await table.barrier({ corkId: meta.corkId, scrubId: meta.scrubId });
+      return address;
+    } catch (e) {
+      ctx.log.info({ err: e, volume: cfg.volumeId, mds: address }, 'MDS service could not give the table; trying the next one');
+      await table.clear();
+    }
+  }
+  return undefined;
 }
 
 async function assemble(

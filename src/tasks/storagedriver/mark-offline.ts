@@ -80,10 +80,10 @@ export const markOffline = defineTask({
         await recordOwner(s, vdiskGuid, sdGuid);
         failedOver[vdiskGuid] = String(s.view.get('storagedriver', sdGuid).storagerouter_guid);
         // Without its DTL, what the failed owner held locally and had not uploaded is gone; say up to where the backend had it.
-        const fields = { vdisk_guid: vdiskGuid, name: vdisk.name, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay };
+        const fields = { vdisk_guid: vdiskGuid, name: vdisk.name, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay, metadata: r.metadata };
         if (r.dtl_replay?.status === 'replayed') log.info(fields, 'vDisk restarted on another node from the backend plus its DTL');
         else log.warn(fields, 'vDisk restarted from the backend on another node without a DTL replay; writes its failed owner had not uploaded are not in it');
-        s.nc.publish(eventSubject('vdisk', 'failover'), encode({ vdisk_guid: vdiskGuid, from: storagerouter_guid, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay }));
+        s.nc.publish(eventSubject('vdisk', 'failover'), encode({ vdisk_guid: vdiskGuid, from: storagerouter_guid, to: failedOver[vdiskGuid], backend_up_to_tlog: r.restarted_from_tlog, dtl_replay: r.dtl_replay, metadata: r.metadata }));
         // Its DTL may have been on the dead node, or on the node it now runs on; the next vDisk need not wait for that.
         await vdiskCheckupAfter(s, log, vdiskGuid, 'async');
       } catch (e) {
