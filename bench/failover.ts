@@ -58,8 +58,9 @@ export async function failover(res: Resources, args: string[]): Promise<void> {
       }
     }));
     log(`${count} vDisks on node 0; moving ${moves} of them to node 1 and back`);
+    // A short timeout: a request that reaches the killed agent before NATS noticed it is gone gets no answer.
     const byName = async (): Promise<Map<string, { guid: string; storagedriver_guid: string }>> =>
-      new Map((await call<Array<{ name: string; guid: string; storagedriver_guid: string }>>(nc, modelSubject('vdisk', 'list'), {})).map((v) => [v.name, v]));
+      new Map((await call<Array<{ name: string; guid: string; storagedriver_guid: string }>>(nc, modelSubject('vdisk', 'list'), {}, 5_000)).map((v) => [v.name, v]));
     const vdisks = await byName();
     const movePauses: number[] = [];
     for (const name of names.slice(0, moves)) {
