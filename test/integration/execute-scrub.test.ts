@@ -19,11 +19,16 @@ test.after.always(async () => {
   await c?.stop();
 });
 
+/** Bytes under the backend directory; entries that vanish while it walks (a namespace's `.lock`, temp files) count 0. */
 async function backendBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+  const gone = (e: unknown): number => {
+    if ((e as { code?: string }).code === 'ENOENT') return 0;
+    throw e;
+  };
+  for (const e of await readdir(dir, { withFileTypes: true }).catch((err: unknown) => (gone(err), []))) {
     const p = join(dir, e.name);
-    total += e.isDirectory() ? await backendBytes(p) : (await stat(p)).size;
+    total += e.isDirectory() ? await backendBytes(p) : await stat(p).then((st) => st.size, gone);
   }
   return total;
 }
