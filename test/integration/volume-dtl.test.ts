@@ -93,7 +93,10 @@ test('a power loss of the owner (what it had not fsynced is gone) and a local re
   t.deepEqual(await crashedOwner(dir, 'pl', size, dtl.port, 'sync'), ['acked OK_SYNC']);
   // Nothing was flushed: after a power loss the TLogs not uploaded and the SCOs after the backend's last are empty.
   const root = join(dir, 'data', 'pool');
-  const doc = JSON.parse(await readFile(join(root, 'md', 'pl', 'snapshots.json'), 'utf8')) as { lastScoNumber: number };
+  const doc = JSON.parse(await readFile(join(root, 'md', 'pl', 'snapshots.json'), 'utf8')) as { lastScoNumber: number; current: Array<{ id: string; written: boolean }> };
+  // What the backend had at the kill: tells a kill between the backend's and the local snapshots file from a real loss.
+  const inBackend = await new LocalDirBackend(join(dir, 'backend')).get('pl', 'snapshots.json').then((b) => JSON.parse(b.toString('utf8')) as typeof doc, () => undefined);
+  const writtenOf = (d?: typeof doc): number => d?.current.filter((x) => x.written).length ?? -1;
   let lost = 0;
   for (const f of await readdir(join(root, 'tlogs', 'pl'))) await truncate(join(root, 'tlogs', 'pl', f), 0);
   for (const f of await readdir(join(root, 'wc', 'pl'))) {
@@ -111,7 +114,8 @@ test('a power loss of the owner (what it had not fsynced is gone) and a local re
   const image = await v.read(0, size);
   const expected = expectedAfter(size, [0, 1]).data;
   const firstDiff = image.findIndex((b, i) => b !== expected[i]);
-  t.is(firstDiff, -1, `every acknowledged byte is there (first difference at ${firstDiff}; backend had SCOs up to ${doc.lastScoNumber}, ${lost} SCOs emptied, replay ${JSON.stringify(replay)})`);
+  t.is(firstDiff, -1, `every acknowledged byte is there (first difference at ${firstDiff}; the local doc said the backend had SCOs up to ${doc.lastScoNumber} `
+    + `and ${writtenOf(doc)} TLogs written, the backend's own doc ${inBackend?.lastScoNumber ?? '?'} and ${writtenOf(inBackend)}; ${lost} SCOs emptied; replay ${JSON.stringify(replay)})`);
   t.is(v.dtl.state, 'CATCHUP', 'the replayed writes are local until the backend has them');
   await v.queue.idle();
   t.is(v.dtl.state, 'OK_SYNC');
