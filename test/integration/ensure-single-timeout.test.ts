@@ -1,28 +1,20 @@
 import test from 'ava';
 import type { NatsConnection } from 'nats';
-import type { Agent } from '../../src/agent.js';
-import { connectClient, request } from '../../src/client.js';
+import { request } from '../../src/client.js';
 import { EnsureSingleTimeoutError, type OvsError } from '../../src/errors.js';
 import { H } from '../../src/protocol/headers.js';
-import { startAgent } from '../helpers/in-process-agent.js';
-import { NatsServer } from '../helpers/nats-server.js';
+import { twoAgents } from '../helpers/two-agents.js';
 
-let ns: NatsServer;
+let cluster: Awaited<ReturnType<typeof twoAgents>> | undefined;
 let nc: NatsConnection;
-const agents: Agent[] = [];
 
 test.before(async () => {
-  ns = await NatsServer.start();
-  // Two agents: the cluster singleton lives on one, so a call made at the other is forwarded to it.
-  agents.push(await startAgent(ns.url), await startAgent(ns.url));
-  nc = await connectClient(ns.url);
-  await request(nc, 'ovs.task.test.sleep_none', { ms: 0 }, { timeoutMs: 10_000 });
+  cluster = await twoAgents();
+  nc = cluster.nc;
 });
 
 test.after.always(async () => {
-  await nc?.close();
-  await Promise.all(agents.map((a) => a.stop()));
-  await ns?.stop();
+  await cluster?.stop();
 });
 
 // sleep_chained (one FIFO for all its calls) has a start timeout of 20 s; the running call holds the turn for 4 s.
@@ -32,7 +24,7 @@ test.serial('services.call with ensureSingleTimeoutMs: the wait ends with Ensure
   const running = request(nc, 'ovs.task.test.sleep_chained', { ms: HOLD_MS, key: 'inline' }, { timeoutMs: 20_000 });
   // Once it runs, each agent's call waits behind it; one of the two agents forwards to the singleton's holder.
   await new Promise((r) => setTimeout(r, 300));
-  const outcomes = await Promise.allSettled(agents.map((a) => a.services.call('test.sleep_chained', { ms: 0, key: 'inline' }, undefined, { ensureSingleTimeoutMs: 200 })));
+  const outcomes = await Promise.allSettled(cluster!.agents.map((a) => a.services.call('test.sleep_chained', { ms: 0, key: 'inline' }, undefined, { ensureSingleTimeoutMs: 200 })));
   for (const o of outcomes) {
     t.is(o.status, 'rejected');
     const e = (o as PromiseRejectedResult).reason as OvsError;

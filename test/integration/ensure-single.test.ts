@@ -1,30 +1,22 @@
 import test from 'ava';
 import type { NatsConnection } from 'nats';
-import type { Agent } from '../../src/agent.js';
-import { connectClient, request } from '../../src/client.js';
-import { startAgent } from '../helpers/in-process-agent.js';
-import { NatsServer } from '../helpers/nats-server.js';
+import { request } from '../../src/client.js';
+import { twoAgents } from '../helpers/two-agents.js';
 
 interface Ran { task_id: string; started_at: number; finished_at: number }
 interface NotRun { ensure_single: string; running_task_id?: string; covered_by_task_id?: string; covering_outcome?: string }
 type Reply = Ran | NotRun;
 
-let ns: NatsServer;
+let cluster: Awaited<ReturnType<typeof twoAgents>> | undefined;
 let nc: NatsConnection;
-const agents: Agent[] = [];
 
 test.before(async () => {
-  ns = await NatsServer.start();
-  // Two agents: requests land on either through the queue group; the cluster singleton lives on one of them.
-  agents.push(await startAgent(ns.url), await startAgent(ns.url));
-  nc = await connectClient(ns.url);
-  await request(nc, 'ovs.task.test.sleep_none', { ms: 0 }, { timeoutMs: 10_000 });
+  cluster = await twoAgents();
+  nc = cluster.nc;
 });
 
 test.after.always(async () => {
-  await nc?.close();
-  await Promise.all(agents.map((a) => a.stop()));
-  await ns?.stop();
+  await cluster?.stop();
 });
 
 const fire = (task: string, params: Record<string, unknown>, n: number): Promise<Reply[]> =>

@@ -1,8 +1,7 @@
 import test from 'ava';
 import { fsck } from '../../src/dataplane/backend/fsck.js';
 import { InjectedFault, faults } from '../../src/testmode/faults.js';
-import { Shadow } from '../helpers/volume-harness.js';
-import { KiB, overwriteRounds, twoNodes } from './scrub-helpers.js';
+import { KiB, overwrittenVolume, twoNodes } from './scrub-helpers.js';
 
 const MiB = 1024 * KiB;
 
@@ -10,10 +9,7 @@ test('each scrub step fails once under an injected fault, leaves the volume and 
   faults.enabled = true;
   const env = await twoNodes();
   const size = 4 * MiB;
-  const id = await env.n1.create_volume({ target_path: '/v.raw', volume_size: size, volume_id: 'v' });
-  const v = env.n1.running(id)!;
-  const shadow = new Shadow(size);
-  await overwriteRounds(env.n1, v, shadow, 3);
+  const { id, v, shadow } = await overwrittenVolume(env, 3);
   await env.n1.delete_snapshot({ volume_id: id, snapshot_id: 's2' });
   await v.queue.idle();
   const [work] = env.n1.get_scrubbing_workunits({ volume_id: id }).filter((w) => w.snapshot === 's3');

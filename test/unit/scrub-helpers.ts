@@ -77,3 +77,12 @@ export async function overwriteRounds(d: VolumeDriver, v: Volume, shadow: Shadow
   }
   return images;
 }
+
+/** Volume `v` (4 MiB) on node1 of `env` after `rounds` overwrite rounds with a snapshot each: its images by snapshot. */
+export async function overwrittenVolume(env: { n1: VolumeDriver }, rounds: number): Promise<{ id: string; v: Volume; shadow: Shadow; images: Map<string, Buffer> }> {
+  const size = 4 * 1024 * KiB;
+  const id = await env.n1.create_volume({ target_path: '/v.raw', volume_size: size, volume_id: 'v' });
+  const v = env.n1.running(id)!;
+  const shadow = new Shadow(size);
+  return { id, v, shadow, images: await overwriteRounds(env.n1, v, shadow, rounds) };
+}

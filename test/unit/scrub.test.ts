@@ -4,7 +4,7 @@ import { InvalidOperationError, ScrubBusyError } from '../../src/dataplane/error
 import { loadResult } from '../../src/dataplane/scrub/apply.js';
 import { garbageOf } from '../../src/dataplane/scrub/types.js';
 import { pattern, Shadow } from '../helpers/volume-harness.js';
-import { KiB, backendBytes, overwriteRounds, twoNodes } from './scrub-helpers.js';
+import { KiB, backendBytes, overwriteRounds, overwrittenVolume, twoNodes } from './scrub-helpers.js';
 
 const MiB = 1024 * KiB;
 
@@ -12,10 +12,9 @@ test('I12: scrubbing every unit after deleting snapshots keeps the volume and it
   const env = await twoNodes();
   const { backend, clock } = env;
   const size = 4 * MiB;
-  const id = await env.n1.create_volume({ target_path: '/v.raw', volume_size: size, volume_id: 'v' });
-  let v = env.n1.running(id)!;
-  const shadow = new Shadow(size);
-  const images = await overwriteRounds(env.n1, v, shadow, 5);
+  const created = await overwrittenVolume(env, 5);
+  const { id, shadow, images } = created;
+  let v = created.v;
 
   // c1 (depth 1, on node2) from the older kept snapshot s2; c2 (depth 2 below v, on node1) from a snapshot of c1.
   await env.n2.create_clone({ target_path: '/c1.raw', parent_volume_id: id, parent_snapshot_id: 's2', volume_id: 'c1' });
@@ -117,10 +116,7 @@ test('I12: scrubbing every unit after deleting snapshots keeps the volume and it
 test('a snapshot deleted between scrub and apply: apply aborts, the new objects go, the data stays', async (t) => {
   const env = await twoNodes();
   const size = 4 * MiB;
-  const id = await env.n1.create_volume({ target_path: '/v.raw', volume_size: size, volume_id: 'v' });
-  const v = env.n1.running(id)!;
-  const shadow = new Shadow(size);
-  await overwriteRounds(env.n1, v, shadow, 3);
+  const { id, v, shadow } = await overwrittenVolume(env, 3);
   await env.n1.delete_snapshot({ volume_id: id, snapshot_id: 's1' });
   await v.queue.idle();
   const [w] = env.n1.get_scrubbing_workunits({ volume_id: id }).filter((x) => x.snapshot === 's2');
