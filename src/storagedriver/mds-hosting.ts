@@ -6,6 +6,7 @@ import { Mutex } from '../dataplane/common/locks.js';
 import { registerLocalMds, unregisterLocalMds } from '../mds/client.js';
 import { MdsNatsService } from '../mds/nats-service.js';
 import { MdsServer } from '../mds/server.js';
+import { splitAddress } from '../mds/wire.js';
 
 export interface HostedMds {
   guid: string;
@@ -45,7 +46,7 @@ export class MdsHosting {
       }
       for (const w of wanted) {
         if (this.servers.has(w.guid)) continue;
-        const port = w.address.slice(w.address.lastIndexOf(':') + 1);
+        const [, port] = splitAddress(w.address);
         const pollMs = this.d.pollMs?.();
         const server = new MdsServer({
           address: w.address, dir: join(this.d.dir, `mds_${port}`), backend: this.d.backend, log: this.d.log, ...(pollMs ? { pollMs } : {}), externalPoll: this.actorOf !== undefined,
@@ -61,14 +62,6 @@ export class MdsHosting {
         this.d.log.info({ mds: w.address, tables: server.list_namespaces().length }, 'MDS service serving');
       }
     });
-  }
-
-  addresses(): string[] {
-    return [...this.servers.values()].map((s) => s.address);
-  }
-
-  server(guid: string): MdsServer | undefined {
-    return this.servers.get(guid)?.server;
   }
 
   serverAt(address: string): MdsServer | undefined {

@@ -25,6 +25,7 @@ import type { ScrubReply, ScrubWork } from '../scrub/types.js';
 import { scrubWorkUnits } from '../scrub/work-units.js';
 import { MdsLink, type MdsBackendConfig } from '../volume/mds-link.js';
 import type { MdsClient } from '../../mds/client.js';
+import { splitAddress } from '../../mds/wire.js';
 
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
@@ -459,7 +460,10 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
       volume_size: v.size, lba_size: v.cfg.lbaSize, lba_count: v.cfg.lbaCount, cluster_multiplier: v.clusterSize / v.cfg.lbaSize,
       sco_multiplier: v.cfg.scoMultiplier, tlog_multiplier: v.cfg.tlogMultiplier, failover_mode: v.dtl.state, halted: v.halted,
       footprint: v.meta.usedClusters() * v.clusterSize, stored, object_type: r.object_type, vrouter_id: r.node_id, owner_tag: r.owner_tag,
-      metadata_backend_config: (v.mds?.config.nodes ?? v.cfg.mdsBackend?.nodes ?? []).map((n) => ({ address: n.slice(0, n.lastIndexOf(':')), port: Number(n.slice(n.lastIndexOf(':') + 1)) })),
+      metadata_backend_config: (v.mds?.config.nodes ?? v.cfg.mdsBackend?.nodes ?? []).map((n) => {
+        const [address, port] = splitAddress(n);
+        return { address, port };
+      }),
     };
   }
 

@@ -4,6 +4,7 @@ import type { ModelObject } from '../../model/schema.js';
 import type { MdsServiceView } from '../../policies/mds-safety.js';
 import { mdsClient } from '../../mds/client.js';
 import { mdsAddress, mdsServicesOn, mdsStoragerouter } from '../../storagedriver/mds-model.js';
+import { splitAddress } from '../../mds/wire.js';
 
 /** What creating and removing MDS services needs: the model, the configuration, NATS (to empty a service). */
 export type MdsModelServices = Pick<AgentServices, 'view' | 'store' | 'config' | 'nc'>;
@@ -75,8 +76,8 @@ export function vpoolMdsServices(s: Pick<AgentServices, 'view'>, vpoolGuid: stri
 
 /** The vPool's MDS services as the placement policies see them: where, how big, how many vDisks they serve. */
 export function mdsServiceViews(s: Pick<AgentServices, 'view'>, vpoolGuid: string): MdsServiceView[] {
-  return vpoolMdsServices(s, vpoolGuid).map(({ mds, storagerouter, address }) => ({
-    id: mds.guid, storagerouter, ip: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)),
-    capacity: Number(mds.capacity), junctions: s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid }).length,
-  }));
+  return vpoolMdsServices(s, vpoolGuid).map(({ mds, storagerouter, address }) => {
+    const [ip, port] = splitAddress(address);
+    return { id: mds.guid, storagerouter, ip, port, capacity: Number(mds.capacity), junctions: s.view.list('mdsservicevdisk', { mds_service_guid: mds.guid }).length };
+  });
 }
