@@ -10,7 +10,7 @@ const say = (m) => { if (!quiet) process.stderr.write(`setup: ${m}\n`); };
 const root = new URL('..', import.meta.url).pathname;
 
 /** command on PATH → Debian package providing it */
-const SYSTEM = { 'nats-server': 'nats-server', lsblk: 'util-linux', parted: 'parted', 'qemu-io': 'qemu-utils', 'qemu-nbd': 'qemu-utils', nbdinfo: 'libnbd-bin', nbdcopy: 'libnbd-bin', fio: 'fio', chromium: 'chromium' };
+const SYSTEM = { 'nats-server': 'nats-server', lsblk: 'util-linux', parted: 'parted', 'qemu-io': 'qemu-utils', 'qemu-nbd': 'qemu-utils', nbdinfo: 'libnbd-bin', nbdcopy: 'libnbd-bin', fio: 'fio', chromium: 'chromium', 'redis-server': 'redis-server', influxd: 'influxdb' };
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const missing = Object.entries(SYSTEM).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg);
