@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { HostPaths } from './agent-services.js';
+import type { Relauncher } from './update/relaunch.js';
 
 /** How one agent runs; `ovs agent`, `ovs up` and the tests fill it. */
 export interface AgentOptions {
@@ -30,4 +31,6 @@ export interface AgentOptions {
   kvReplicas?: number;
   /** How often the scheduler (on the cluster lease holder) checks its schedules. */
   schedulerTickMs?: number;
+  /** How this agent restarts on another release during a rolling update; absent inside `ovs up` (it cannot). */
+  relauncher?: Relauncher;
 }

@@ -5,6 +5,7 @@ import type { ComputedFields } from './model/computed.js';
 import type { ModelStore } from './model/store.js';
 import type { ModelView } from './model/view.js';
 import type { VoldrvApi } from './storagedriver/voldrv-api.js';
+import type { UpdateRunner } from './update/runner.js';
 
 /** Host paths a task may touch; tests point them at temporary directories. */
 export interface HostPaths {
@@ -45,4 +46,6 @@ export interface AgentServices {
   call(task: string, params: Record<string, unknown>, deadline?: number, options?: CallOptions): Promise<unknown>;
   /** Starts work whose outcome is kept like an async task's (`ovs.task.result {task_id}`); returns the task id. */
   spawn(task: string, work: () => Promise<unknown>, taskId?: string): Promise<string>;
+  /** Runs rolling updates while this agent holds the cluster lease (absent in unit-test doubles). */
+  updates?: UpdateRunner;
 }

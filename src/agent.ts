@@ -41,6 +41,8 @@ import type { AgentOptions } from './agent-options.js';
 import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
 import { processHeartbeat, registerStorageRouter } from './registration.js';
 import { TestAdmin } from './testmode/admin.js';
+import { NodeUpdateService } from './update/node-service.js';
+import { UpdateRunner } from './update/runner.js';
 
 export type { AgentOptions } from './agent-options.js';
 
@@ -71,6 +73,8 @@ export class Agent {
   storagedrivers!: StorageDriverManager;
   private voldrvEvents: VoldrvEventConsumer | undefined;
   private testAdmin: TestAdmin | undefined;
+  private nodeUpdate: NodeUpdateService | undefined;
+  private readonly updates = new UpdateRunner(() => this.services);
   private readonly stoppers: Array<() => void> = [];
 
   constructor(readonly opts: AgentOptions) {}
@@ -133,6 +137,7 @@ export class Agent {
         return invoker.call(def, params, { taskId: randomUUID(), deadline: deadline ?? Date.now() + 300_000, forwarded: false, ensureSingleTimeoutMs: options?.ensureSingleTimeoutMs });
       },
       spawn: (task, work, taskId = randomUUID()) => results.keep(task, work, taskId, o.log),
+      updates: this.updates,
     };
 
     await registerStorageRouter(store, config, this.identity, { name: o.name ?? hostname(), ip: o.ip ?? '127.0.0.1' });
@@ -142,6 +147,8 @@ export class Agent {
     await this.voldrvEvents.start();
     this.storagedrivers.start();
     this.voldrvService.start();
+    this.nodeUpdate = new NodeUpdateService(me, this.nc, config, o.dataDir, o.log.child({ component: 'update' }), o.relauncher);
+    this.nodeUpdate.start();
     this.followVpools();
 
     publishActorEvents(this.supervision, this.nc, me);
@@ -198,8 +205,10 @@ export class Agent {
           graceMs: 10 * 60_000,
         });
         scheduler.start();
+        this.updates.lead(true);
       },
       onStop: () => {
+        this.updates.lead(false);
         scheduler?.stop();
         detector?.stop();
       },
@@ -281,6 +290,7 @@ export class Agent {
     await this.server?.stop(deadlineMs / 2);
     this.testAdmin?.stop();
     this.voldrvService?.stop();
+    this.nodeUpdate?.stop();
     this.clusterView?.stop();
     await this.owners?.stop();
     await this.storagedrivers?.stop().catch(() => undefined);

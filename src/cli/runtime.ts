@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
 import { up } from '../up.js';
+import { processRelauncher } from '../update/relaunch.js';
 import { onSignals } from './signals.js';
 
 export interface UpFlags {
@@ -32,8 +34,10 @@ export async function runUp(o: UpFlags): Promise<void> {
 export async function runAgent(flags: Record<string, unknown> & { logFormat?: LogFormat }): Promise<void> {
   const cfg = await loadAgentConfig(flags);
   const log = createCommandLogger({ proc: 'ovs-agent', name: cfg.name }, chooseLogFormat(flags.logFormat));
-  const agent = new Agent({ ...cfg, log });
+  const agent: Agent = new Agent({ ...cfg, log, relauncher: processRelauncher(() => agent.stop()) });
   await agent.start();
+  // An agent that restarted itself on another release has another pid; the file says which process is the agent.
+  await writeFile(join(cfg.dataDir, 'agent.pid'), `${process.pid}\n`);
   onSignals(() => agent.stop());
   if (cfg.readyFile) {
     await writeFile(cfg.readyFile, JSON.stringify({ storagerouter_guid: agent.storagerouterGuid, http_url: agent.httpUrl }));

@@ -8,3 +8,4 @@ export * from './tasks.js';
 export * from './mds.js';
 export * from './testmode.js';
 export * from './disks.js';
+export * from './update.js';

@@ -164,3 +164,24 @@ export function testOperationOf(s: string): string | undefined {
   const tokens = tokensAfter(s, ['node'], 4);
   return tokens?.[1] === 'test' ? `${tokens[2]!}.${tokens[3]!}` : undefined;
 }
+
+/** One agent's part of a rolling update (src/update): `ovs.node.<sr>.update.<op>`. */
+export const UPDATE_OPERATIONS = ['status', 'install', 'restart'] as const;
+export type UpdateOperation = (typeof UPDATE_OPERATIONS)[number];
+
+export function updateSubject(storagerouterGuid: string, op: UpdateOperation): string {
+  return subject('node', storagerouterGuid, 'update', op);
+}
+
+export function updateWildcard(storagerouterGuid: string): string {
+  return subject('node', storagerouterGuid, 'update', '*');
+}
+
+/** `ovs.node.<sr>.update.<op>` → `<op>`, unchecked so the caller can name what is wrong; else undefined. */
+export function updateOperationOf(s: string): string | undefined {
+  const tokens = tokensAfter(s, ['node'], 3);
+  return tokens?.[1] === 'update' ? tokens[2] : undefined;
+}
+
+/** Progress of a rolling update, published by whichever agent runs it. */
+export const UPDATE_PROGRESS_SUBJECT = eventSubject('update', 'progress');

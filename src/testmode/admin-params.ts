@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors.js';
+import { parseWith } from '../transport/validate.js';
 import { guid } from '../tasks/params.js';
 import { FAULT_POINTS } from './faults.js';
 
@@ -18,8 +18,5 @@ export const TEST_PARAMS = {
 export type TestParams = { [K in keyof typeof TEST_PARAMS]: z.infer<(typeof TEST_PARAMS)[K]> };
 
 export function parseTestParams<K extends keyof typeof TEST_PARAMS>(op: K, params: Record<string, unknown>): TestParams[K] {
-  const r = TEST_PARAMS[op].safeParse(params);
-  if (r.success) return r.data as TestParams[K];
-  const issues = r.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(body)', message: i.message }));
-  throw new ValidationError(`invalid parameters for test.${op}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  return parseWith(TEST_PARAMS[op], params, `test.${op}`) as TestParams[K];
 }

@@ -17,6 +17,8 @@ export interface AgentProcessOptions {
   queue?: boolean;
   dataDir?: string;
   extraArgs?: string[];
+  /** The agent's entry point (default: this checkout's build), e.g. an installed release's `dist/src/bin/ovs.js`. */
+  bin?: string;
 }
 
 /** A real agent in its own process (`ovs agent`), with its own data dir. */
@@ -27,7 +29,7 @@ export class AgentProcess {
     const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'ovs-agent-')));
     const ready = join(dataDir, 'ready.json');
     await rm(ready, { force: true });
-    const args = [BIN, 'agent', '--nats', o.natsUrl, '--data-dir', dataDir, '--name', o.name, '--ip', o.ip, '--lease-ttl-ms', String(o.leaseTtlMs ?? 1_500), '--heartbeat-ms', '1000', '--mount-root', dataDir];
+    const args = [o.bin ?? BIN, 'agent', '--nats', o.natsUrl, '--data-dir', dataDir, '--name', o.name, '--ip', o.ip, '--lease-ttl-ms', String(o.leaseTtlMs ?? 1_500), '--heartbeat-ms', '1000', '--mount-root', dataDir];
     if (o.testTasks ?? true) args.push('--test-tasks');
     if (o.queue === false) args.push('--no-queue');
     if (o.testMode) args.push('--test-mode');
@@ -47,6 +49,16 @@ export class AgentProcess {
     this.child.kill('SIGKILL');
   }
 
+  /**
+   * The agent's process now: after a rolling update it restarted itself on another release, so the process this
+   * helper spawned is gone and `agent.pid` in the data dir names its successor.
+   */
+  async pid(): Promise<number | undefined> {
+    const written = Number((await readFile(join(this.dataDir, 'agent.pid'), 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(written) && written > 0 && alive(written)) return written;
+    return this.child.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
   /** kill -9, then wait until the process is gone (NATS drops its subscriptions once its socket closes). */
   async kill9AndWait(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -56,6 +68,11 @@ export class AgentProcess {
   }
 
   async stop(): Promise<number | null> {
+    const successor = await this.pid();
+    if (successor !== undefined && successor !== this.child.pid) {
+      process.kill(successor, 'SIGTERM');
+      await waitFor('the restarted agent to stop', async () => !alive(successor) || null, 20_000, 100).catch(() => process.kill(successor, 'SIGKILL'));
+    }
     let code = this.child.exitCode;
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise<number | null>((r) => this.child.once('exit', (c) => r(c)));
@@ -64,5 +81,14 @@ export class AgentProcess {
     }
     if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
     return code;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -28,14 +28,14 @@ export interface VpoolCluster {
   stop(): Promise<void>;
 }
 
-export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; offlineAfterS: number; keepDataDirs?: boolean; testMode?: boolean; config?: Record<string, unknown> }): Promise<VpoolCluster> {
+export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; offlineAfterS: number; keepDataDirs?: boolean; testMode?: boolean; config?: Record<string, unknown>; bin?: string }): Promise<VpoolCluster> {
   const ns = await NatsServer.start();
   const nc = await connectClient(ns.url);
   const dir = await mkdtemp(join(tmpdir(), `ovs-${o.vpoolName}-`));
   const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
   const agents: AgentProcess[] = [];
   for (const [i, ip] of o.ips.entries()) {
-    agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
+    agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, bin: o.bin, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
   }
   await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: o.offlineAfterS });
   // Keys the StorageDrivers read when they start (scrub grace, MDS timers).

@@ -72,6 +72,9 @@ const SAMPLES: Record<string, () => OvsError> = {
   MDS_UNAVAILABLE: () => new errors.MdsUnavailableError('MDS 127.0.0.2:26300 does not answer', { service: '127.0.0.2:26300' }),
   MDS_SAFETY: () => new errors.MdsSafetyError("the vDisk's host 10.0.0.1 is excluded: the vDisk cannot be made safe", { vdisk_storagerouter: 'sr1', reason: 'excluded' }),
   INJECTED_FAULT: () => new errors.InjectedFaultError('backend.put', 'ns1/sco_00001'),
+  UPDATE_SOURCE: () => new errors.UpdateSourceError('update source /srv/ovs-0.2.0.tgz does not exist or is not a file', { source: '/srv/ovs-0.2.0.tgz' }),
+  UPDATE_INSTALL_FAILED: () => new errors.UpdateInstallError('release 0.2.0 fails its start check: SyntaxError', { version: '0.2.0' }),
+  UPDATE_REFUSED: () => new errors.UpdateRefusedError('update u1 to 0.2.0 is still running', { update_id: 'u1' }),
   TEST_MODE_OFF: () => new errors.TestModeOffError(),
 };
 

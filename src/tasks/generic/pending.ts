@@ -18,15 +18,6 @@ export const genericPending: TaskDef[] = [
   }),
   defineTask({
     module,
-    name: 'refresh_package_information',
-    summary: 'Retrieve and store the package information of all StorageRouters',
-    params: z.object({}).strict(),
-    owner: cluster,
-    ensureSingle: { mode: 'DEFAULT' },
-    pending: arrivesWith.updates,
-  }),
-  defineTask({
-    module,
     name: 'run_backend_domain_hooks',
     summary: 'Run hooks when the Backend Domains have been updated',
     params: z.object({ backend_guid: guid }).strict(),
