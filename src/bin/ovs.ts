@@ -8,6 +8,7 @@ import { addRuntimeCommands, addVolumeCommands } from '../cli/commands/runtime.j
 import { addStoreCommands } from '../cli/commands/store.js';
 import { addTaskCommands } from '../cli/commands/tasks.js';
 import { addTestCommands } from '../cli/commands/test.js';
+import { addUpdateCommands } from '../cli/commands/update.js';
 import { ownVersion } from '../host/versions.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').version(ownVersion()).showHelpAfterError();
@@ -18,5 +19,6 @@ addClusterCommands(program);
 addMdsCommands(program);
 addVolumeCommands(program);
 addTestCommands(program);
+addUpdateCommands(program);
 
 program.parseAsync().catch(async (e: unknown) => (await import('../cli/output.js')).fail(e, false));

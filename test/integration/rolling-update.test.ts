@@ -8,9 +8,12 @@ import { UPDATE_STATE_KEY } from '../../src/update/plan.js';
 import { UPDATE_SOURCE_KEY } from '../../src/update/release.js';
 import { waitFor } from '../helpers/eventually.js';
 import { installForTest, makeRelease } from '../helpers/releases.js';
+import { run } from '../helpers/run.js';
 import { qemuIo, startVpoolCluster, type VpoolCluster } from '../helpers/vpool-cluster.js';
 
 const MiB = 1024 * 1024;
+const BIN = new URL('../../src/bin/ovs.js', import.meta.url).pathname;
+const ovs = (...args: string[]): ReturnType<typeof run> => run(process.execPath, [BIN, ...args]);
 
 async function releases(t: { teardown(fn: () => Promise<void>): void }, ...versions: Array<[string, { breakAgent?: boolean }?]>): Promise<{ dir: string; files: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'ovs-ru-'));
@@ -48,8 +51,8 @@ test('a rolling update moves every node from one release tarball to the next, on
   const vd = await c.call<string>('vdisk.create_new', { volume_name: 'ru1', volume_size: 64 * MiB, storagedriver_guid: c.sds[0]!.guid });
   t.notRegex(await qemuIo(`${await edgeOf(c, vd)}/ru1`, `write -P 0x5c 0 ${8 * MiB}`), /error|fail/i);
 
-  await request(c.nc, 'ovs.config.set', { key: UPDATE_SOURCE_KEY, value: b });
-  await c.call('generic.refresh_package_information', {});
+  const check = await ovs('update', 'check', '--source', b!, '--json', '--nats', c.ns.url);
+  t.like(JSON.parse(check.stdout), { downtime: { framework: { downtime: [], prerequisites: [] } } }, check.stderr);
   const merged = await c.call<Record<string, { framework?: Record<string, unknown> }>>('update.merge_package_information', {});
   t.deepEqual(Object.keys(merged).sort(), ['127.0.0.2', '127.0.0.3', '127.0.0.4']);
   for (const ip of Object.keys(merged)) t.deepEqual(merged[ip]!.framework, { ovs: { installed: '0.1.0-ru.1', candidate: '0.1.0-ru.2' } });
@@ -67,6 +70,7 @@ test('a rolling update moves every node from one release tarball to the next, on
   t.true(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), steps.join('\n'));
 
   for (const agent of c.agents) t.is(await versionOf(c, agent.guid), '0.1.0-ru.2');
+  t.like(JSON.parse((await ovs('update', 'status', '--json', '--nats', c.ns.url)).stdout), { status: 'done', version: '0.1.0-ru.2' });
   const pidsAfter = await Promise.all(c.agents.map((x) => x.pid()));
   pidsAfter.forEach((p, i) => t.not(p, pidsBefore[i], 'each agent restarted on the new release'));
   t.is(await ownerOf(c, vd), c.sds[0]!.storagerouter_guid, 'the vDisk is back on its node');
