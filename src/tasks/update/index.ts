@@ -65,6 +65,8 @@ const updateComponents = defineTask({
   // Not in the seed's docstring; the signature has it (spec §10.4).
   params: z.object({ components: componentNames }).strict(),
   owner: cluster,
+  // Two starts at once would both pass the "none running" check; the second is dropped while the first decides.
+  ensureSingle: { mode: 'DEFAULT' },
   async handler({ components }, { services: s }) {
     const unknown = components.filter((c) => !(COMPONENTS as readonly string[]).includes(c));
     if (unknown.length > 0) throw new ValidationError(`unknown component(s) ${unknown.join(', ')}; this cluster has ${COMPONENTS.join(', ')}`, unknown.map((c) => ({ path: 'components', message: `unknown component '${c}'` })));
