@@ -31,8 +31,8 @@ export interface UpdatePlan {
   finished_at?: number;
   error?: string;
   nodes: NodePlan[];
-  /** The last progress lines, newest last. */
-  log: Array<{ ts: number; message: string }>;
+  /** The last progress lines, newest last; `by` is the agent process that ran the step (`<sr guid>#<pid>`). */
+  log: Array<{ ts: number; message: string; by?: string }>;
 }
 
 const MAX_LOG_LINES = 100;

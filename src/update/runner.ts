@@ -191,7 +191,7 @@ export class UpdateRunner {
   }
 
   private async say(plan: UpdatePlan, node: NodePlan | undefined, message: string): Promise<void> {
-    plan.log.push({ ts: Date.now(), message });
+    plan.log.push({ ts: Date.now(), message, by: `${this.s.storagerouterGuid}#${process.pid}` });
     await writePlan(this.s.config, plan);
     this.s.log.info({ update: plan.id, node: node?.name, step: node?.step }, `update: ${message}`);
     this.s.nc.publish(UPDATE_PROGRESS_SUBJECT, encode({ id: plan.id, status: plan.status, version: plan.version, storagerouter_guid: node?.guid ?? null, step: node?.step ?? null, message }, 'json'));

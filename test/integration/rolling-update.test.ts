@@ -68,6 +68,9 @@ test('a rolling update moves every node from one release tarball to the next, on
   const steps = done.log.map((l) => l.message);
   const order = done.nodes.map((n) => steps.findIndex((m) => m.startsWith(`restarting ${n.name}`)));
   t.true(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), steps.join('\n'));
+  // The node running the update restarted too (it goes last): a new agent process took over and finished the plan.
+  const lastRestart = done.log[order[order.length - 1]!]!;
+  t.not(done.log[done.log.length - 1]!.by, lastRestart.by, 'the update was resumed by another agent process');
 
   for (const agent of c.agents) t.is(await versionOf(c, agent.guid), '0.1.0-ru.2');
   t.like(JSON.parse((await ovs('update', 'status', '--json', '--nats', c.ns.url)).stdout), { status: 'done', version: '0.1.0-ru.2' });
