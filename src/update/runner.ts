@@ -76,6 +76,8 @@ export class UpdateRunner {
     }
     if (node.step === 'installed') {
       await this.evacuate(plan, node);
+      // Write logs kept on this node would be gone while it restarts: other vDisks take another DTL node first.
+      await this.checkup(plan, node, 'vdisk.dtl_checkup', { storagerouters_to_exclude: [node.guid] });
       await this.advance(plan, node, 'evacuated');
     }
     if (node.step === 'evacuated') {
@@ -90,6 +92,8 @@ export class UpdateRunner {
     }
     if (node.step === 'restarted') {
       await this.moveBack(plan, node);
+      await this.checkup(plan, node, 'vdisk.dtl_checkup', {});
+      await this.checkup(plan, node, 'mds.mds_checkup', {});
       await this.advance(plan, node, 'done');
       await this.say(plan, node, `${node.name} runs ${plan.version} and serves its vDisks again`);
     }
@@ -141,6 +145,11 @@ export class UpdateRunner {
       }
     }
     await this.say(plan, node, `${node.moved.length} vDisk(s) back on ${node.name}`);
+  }
+
+  /** Safety checkups around a restart; a failure is reported, not fatal (the scheduled checkups repair later). */
+  private async checkup(plan: UpdatePlan, node: NodePlan, task: string, params: Record<string, unknown>): Promise<void> {
+    await this.s.call(task, params).catch((e: unknown) => this.say(plan, node, `${task} around ${node.name}'s restart failed: ${(e as Error).message}`));
   }
 
   private async waitForVersion(node: NodePlan, version: string): Promise<void> {

@@ -66,6 +66,7 @@ test('a rolling update moves every node from one release tarball to the next, on
   t.deepEqual(done.nodes.map((n) => n.step), ['done', 'done', 'done']);
   // One node at a time: each node's vDisks went away before its restart and came back after it.
   const steps = done.log.map((l) => l.message);
+  t.false(steps.some((m) => /failed/.test(m)), steps.join('\n'));
   const order = done.nodes.map((n) => steps.findIndex((m) => m.startsWith(`restarting ${n.name}`)));
   t.true(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), steps.join('\n'));
   // The node running the update restarted too (it goes last): a new agent process took over and finished the plan.
