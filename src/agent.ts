@@ -19,6 +19,7 @@ import { UnknownTaskError } from './errors.js';
 import type { AgentServices } from './agent-services.js';
 import { Owners } from './actors/owners.js';
 import { HealthServer } from './http/health-server.js';
+import { downloadsDirOf } from './bundles/downloads.js';
 import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
@@ -236,7 +237,7 @@ export class Agent {
       const clusterView = new ClusterView(this.nc, this.view, beatMs, (type, obj) => computed.expand(type, obj));
       this.clusterView = clusterView;
       clusterView.start();
-      this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs) });
+      this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs), downloadsDir: downloadsDirOf(o.dataDir) });
       this.httpUrl = await this.http.listen(o.httpPort, o.httpHost ?? '127.0.0.1');
     }
     const name = String(this.view.get('storagerouter', me).name);

@@ -129,3 +129,13 @@ export class ScrubFailedError extends RegisteredError<{ failures: ScrubFailure[]
     super(`errors occurred while scrubbing:\n  - ${failures.map((f) => `vDisk ${f.name} (${f.vdisk_guid}): ${f.error}`).join('\n  - ')}`, { failures, scrubbed });
   }
 }
+
+export class VpoolNotExtendedError extends RegisteredError<{ vpool_guid: string; storagerouter_guid: string }> {
+  static {
+    registerError(this, { type: 'VPOOL_NOT_EXTENDED', retryable: false, meaning: 'the vPool has no StorageDriver on that StorageRouter (it has not been extended to it)' });
+  }
+
+  constructor(vpoolName: string, vpoolGuid: string, storagerouterName: string, storagerouterGuid: string) {
+    super(`vPool ${vpoolName} has not been extended to StorageRouter ${storagerouterName}`, { vpool_guid: vpoolGuid, storagerouter_guid: storagerouterGuid });
+  }
+}

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
+import { DOWNLOADS_PREFIX, serveDownload } from './downloads-route.js';
 
 export interface HttpSources {
   readiness(): { ready: boolean; reasons: string[] };
@@ -8,11 +9,14 @@ export interface HttpSources {
   snapshot?(): unknown;
   /** How often the dashboard stream pushes a snapshot. */
   streamEveryMs?: number;
+  /** Served at `/downloads/<name>` (support bundles, HPRM zips). */
+  downloadsDir?: string;
 }
 
 /**
  * The agent's HTTP port: `/healthz` (process and event loop alive), `/readyz` (NATS, KV, tree; text reason when
- * not ready), `/metrics` (Prometheus), `/` (dashboard), `/api/cluster` (JSON) and `/api/events` (SSE snapshots).
+ * not ready), `/metrics` (Prometheus), `/` (dashboard), `/api/cluster` (JSON), `/api/events` (SSE snapshots) and
+ * `/downloads/<name>` (support bundles and HPRM zips this agent made).
  */
 export class HealthServer {
   private readonly server: Server;
@@ -24,7 +28,11 @@ export class HealthServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (this.src.downloadsDir && path.startsWith(DOWNLOADS_PREFIX)) {
+      await serveDownload(this.src.downloadsDir, path.slice(DOWNLOADS_PREFIX.length), req, res);
+      return;
+    }
     switch (path) {
       case '/healthz':
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

@@ -7,7 +7,7 @@ import {
   NamespaceExistsError, NamespaceMissingError, NotAvailableError, NotImplementedError, ObjectExistsError, ObjectMissingError, ObjectNotFoundError,
   ObjectStillHasChildrenError, OutOfRangeError, OvsError, PayloadTooLargeError, PreviousSnapshotNotOnBackendError, RaceConditionError, ReadOnlyVolumeError,
   NoScrubLocationsError, RegisteredError, RetentionError, ScrubFailedError, SnapshotExistsError, SnapshotNotFoundError, StorageDriverInUseError, StorageDriverNotInModelError, TaskNotFoundError, UniqueConstraintError,
-  UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, asOvsError, fromWire,
+  UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, VpoolNotExtendedError, asOvsError, fromWire,
   registerError, registeredType, registeredTypes, type WireError,
 } from '../../src/errors.js';
 import { errorTypesMarkdown } from '../../src/errors/doc.js';
@@ -57,6 +57,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   VOLUME_RUNNING: () => new VolumeRunningError('g1'),
   INVALID_DTL_SETTINGS: () => new InvalidDtlSettingsError('DTL targets need a DTL mode other than no_sync', { dtl_target: ['sd2'] }),
   VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
+  VPOOL_NOT_EXTENDED: () => new VpoolNotExtendedError('pool1', 'v1', 'node-2', 's2'),
   SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
   NO_SCRUB_LOCATIONS: () => new NoScrubLocationsError(null),
   SCRUB_FAILED: () => new ScrubFailedError([{ vdisk_guid: 'g1', name: 'disk1', error: 'the owner did not answer' }], 2),
