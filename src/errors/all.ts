@@ -9,3 +9,4 @@ export * from './mds.js';
 export * from './testmode.js';
 export * from './disks.js';
 export * from './update.js';
+export * from './support.js';

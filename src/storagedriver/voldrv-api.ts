@@ -8,6 +8,7 @@ export const VOLDRV_METHODS = [
   'is_volume_synced_up_to_snapshot', 'is_volume_synced_up_to_tlog', 'schedule_backend_sync', 'node_states', 'set_node_state', 'steal_volume',
   'set_manual_dtl_config', 'get_dtl_config', 'get_dtl_config_mode', 'dtl_configs', 'dtl_replay',
   'get_scrubbing_workunits', 'scrub', 'apply_scrubbing_result', 'scrub_state', 'update_metadata_backend_config',
+  'statistics_volume', 'statistics_node',
 ] as const satisfies ReadonlyArray<keyof VolumeDriver>;
 
 export type VoldrvMethod = (typeof VOLDRV_METHODS)[number];

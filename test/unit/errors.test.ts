@@ -77,6 +77,9 @@ const SAMPLES: Record<string, () => OvsError> = {
   UPDATE_INSTALL_FAILED: () => new errors.UpdateInstallError('release 0.2.0 fails its start check: SyntaxError', { version: '0.2.0' }),
   UPDATE_REFUSED: () => new errors.UpdateRefusedError('update u1 to 0.2.0 is still running', { update_id: 'u1' }),
   TEST_MODE_OFF: () => new errors.TestModeOffError(),
+  STATS_CONFIG: () => new errors.StatsConfigError('/ovs/framework/monitoring/stats_monkey is missing or invalid: transport: invalid option', { issues: [{ path: 'transport', message: 'invalid option' }] }),
+  STATS_SEND_FAILED: () => new errors.StatsSendError(['get_stats_vpools'], { get_stats_vpools: 'connect ECONNREFUSED 127.0.0.1:6379' }),
+  SUPPORT_NOT_AVAILABLE: () => new errors.SupportUnavailableError('remote access is not available in this port', { remote_access: true }),
 };
 
 const registered = registeredTypes();

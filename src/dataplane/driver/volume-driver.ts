@@ -13,6 +13,7 @@ import {
   scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
 } from '../volume/volume-admin.js';
 import type { Volume } from '../volume/volume.js';
+import { sumIoStatistics, type IoStatistics } from '../volume/io-statistics.js';
 import { FileRegistry, type NodeState, type Registration, type Registry } from './registry.js';
 import { TARGET_PATH_OBJECT, reconcileRegistry } from './reconcile.js';
 import { parseStoredDtlConfig, type DtlConfig, type DtlConfigMode, type DtlReplay, type DtlState } from '../dtl/config.js';
@@ -465,6 +466,16 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
         return { address, port };
       }),
     };
+  }
+
+  /** I/O counters of a volume running here since it started (B2). */
+  statistics_volume(a: { volume_id: string }): IoStatistics {
+    return this.volume(a.volume_id).statistics.snapshot();
+  }
+
+  /** I/O counters summed over the volumes running on this node (B2 `statistics_node`). */
+  statistics_node(_a: Record<string, never> = {}): IoStatistics {
+    return sumIoStatistics([...this.volumes.values()].map((v) => v.statistics.snapshot()));
   }
 
   // ---- snapshots and backend sync (B1) ------------------------------------------------------------

@@ -16,6 +16,7 @@ import { encodeLocRun } from '../tlog/record.js';
 import { TLogWriter } from '../tlog/writer.js';
 import { FAILOVERCACHE_CONFIG_OBJECT, sizeOf, VOLUME_CONFIG_OBJECT, type VolumeConfig } from './config.js';
 import { TaskQueue } from './task-queue.js';
+import { IoStatisticsCounter } from './io-statistics.js';
 import { DtlLink, type DtlTimeouts, type DtlVolume } from './dtl-link.js';
 import type { StoredDtlConfig } from '../dtl/config.js';
 import type { PageTable } from '../metadata/page-table.js';
@@ -79,6 +80,8 @@ export class Volume implements DtlVolume {
   readonly ioLock = new RwLock();
   readonly writeMutex = new Mutex();
   readonly unalignedLock = new RwLock();
+  /** I/O counters since this volume started here (`statistics_volume`). */
+  readonly statistics: IoStatisticsCounter;
   haltReason: string | undefined;
   private readonly zeroCluster: Buffer;
   /** Closed TLog files and the local TLog list not yet fsynced (made durable at the next flush). */
@@ -109,6 +112,7 @@ export class Volume implements DtlVolume {
     this.emit = p.emit;
     this.cache = p.cache;
     this.zeroCluster = Buffer.alloc(p.cfg.clusterSize);
+    this.statistics = new IoStatisticsCounter(p.cfg.clusterSize);
     this.queue = new TaskQueue((task, e) => this.halt(`backend task ${task} failed: ${(e as Error).message}`));
     this.dtl = new DtlLink(this, p.dtlTimeouts);
   }
@@ -161,9 +165,11 @@ export class Volume implements DtlVolume {
     if (this.cfg.isTemplate) throw new ReadOnlyVolumeError(`volume ${this.id} is a template (read-only)`);
     this.checkRange(offset, data.length);
     if (data.length === 0) return;
+    const started = process.hrtime.bigint();
     const cs = this.clusterSize;
     if (offset % cs === 0 && data.length % cs === 0) {
       await this.unalignedLock.shared(() => this.ioLock.shared(() => this.writeAligned(offset / cs, data)));
+      this.statistics.write(data.length, false, started);
       return;
     }
     // Unaligned: read the covering clusters, patch, write them back; exclusive against other unaligned writes.
@@ -174,6 +180,7 @@ export class Volume implements DtlVolume {
       data.copy(span, offset - start);
       await this.ioLock.shared(() => this.writeAligned(start / cs, span));
     });
+    this.statistics.write(data.length, true, started);
   }
 
   /**
@@ -252,7 +259,10 @@ export class Volume implements DtlVolume {
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkUsable();
     this.checkRange(offset, length);
-    return this.ioLock.shared(() => this.readInternal(offset, length, into));
+    const started = process.hrtime.bigint();
+    const out = await this.ioLock.shared(() => this.readInternal(offset, length, into));
+    this.statistics.read(length, offset % this.clusterSize !== 0 || length % this.clusterSize !== 0, started);
+    return out;
   }
 
   private async readInternal(offset: number, length: number, into?: Buffer): Promise<Buffer> {
@@ -308,7 +318,9 @@ export class Volume implements DtlVolume {
   /** Makes every acknowledged write durable locally: SCO data, then closed and current TLogs, then the TLog list. */
   async sync(): Promise<void> {
     this.checkUsable();
+    const started = process.hrtime.bigint();
     await this.writeMutex.run(() => this.syncLocked());
+    this.statistics.sync(started);
   }
 
   /** Caller holds writeMutex. */

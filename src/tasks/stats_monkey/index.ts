@@ -1,15 +1,4 @@
-import { z } from 'zod';
-import { defineTask, type TaskDef } from '../define.js';
-import { arrivesWith } from '../shapes.js';
+import type { TaskDef } from '../define.js';
+import { runAllStats } from './run-all.js';
 
-export const statsMonkeyTasks: TaskDef[] = [
-  defineTask({
-    module: 'stats_monkey',
-    name: 'run_all',
-    summary: 'Run all the get stats methods from StatsMonkeyController',
-    params: z.object({}).strict(),
-    owner: { kind: 'cluster' },
-    ensureSingle: { mode: 'DEFAULT' },
-    pending: arrivesWith.support,
-  }),
-];
+export const statsMonkeyTasks: TaskDef[] = [runAllStats];
