@@ -10,3 +10,4 @@ export * from './testmode.js';
 export * from './disks.js';
 export * from './update.js';
 export * from './support.js';
+export * from './engine.js';

@@ -10,6 +10,7 @@ import {
   UnknownTaskError, ValidationError, VolumeExistsError, VolumeHaltedError, VolumeNotFoundError, VolumeRunningError, VpoolError, VpoolNotExtendedError, asOvsError, fromWire,
   registerError, registeredType, registeredTypes, type WireError,
 } from '../../src/errors.js';
+import { EngineConfigError, HookFailedError, MigrationFailedError } from '../../src/errors.js';
 import { errorTypesMarkdown } from '../../src/errors/doc.js';
 import { decode, encode, type Encoding } from '../../src/protocol/codec.js';
 
@@ -59,6 +60,9 @@ const SAMPLES: Record<string, () => OvsError> = {
   VPOOL_ERROR: () => new VpoolError('no 4 free ports left', { ranges: [[26200, 26299]] }),
   VPOOL_NOT_EXTENDED: () => new VpoolNotExtendedError('pool1', 'v1', 'node-2', 's2'),
   SNAPSHOT_DELETE_FAILED: () => new RetentionError(['disk1: snapshot s1 has clones']),
+  ENGINE_CONFIG: () => new EngineConfigError('/ovs/framework/upkeep is malformed: task_results_keep_s: Expected number', { key: '/ovs/framework/upkeep' }),
+  HOOK_FAILED: () => new HookFailedError('backend/domains-update', 'alba', 'INTERNAL', 'boom'),
+  MIGRATION_FAILED: () => new MigrationFailedError('stats_monkey_integration', 'boom', ['model_declared_fields']),
   NO_SCRUB_LOCATIONS: () => new NoScrubLocationsError(null),
   SCRUB_FAILED: () => new ScrubFailedError([{ vdisk_guid: 'g1', name: 'disk1', error: 'the owner did not answer' }], 2),
   STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),
