@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { create as createTar } from 'tar';
@@ -41,7 +42,8 @@ export async function createLogBundle(s: AgentServices, now: Date, opts: { syste
   const base = logBundleBase(String(sr.name), now);
   const name = `${base}-logs.tar.gz`;
   const dir = downloadsDirOf(s.dataDir);
-  const staging = join(dir, `.staging-${base}-${process.pid}`);
+  // Two requests in the same second share the name (the later one replaces the file), never the staging directory.
+  const staging = join(dir, `.staging-${base}-${randomBytes(4).toString('hex')}`);
   const root = join(staging, base);
   const logs = await agentLogFiles(s.dataDir);
   let journal = false;

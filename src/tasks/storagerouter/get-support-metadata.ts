@@ -24,18 +24,18 @@ export const getSupportMetadata = defineTask({
     const versions: Record<string, string> = { node: process.versions.node, ovs: ownVersion() };
     const nats = await installedNatsServerVersion();
     if (nats) versions['nats-server'] = nats;
-    const services_: Record<string, string> = {};
+    const components: Record<string, string> = {};
     try {
       const tree = await request<ActorInfo[]>(services.nc, opsSubject(services.storagerouterGuid, 'tree'), {}, { timeoutMs: 5_000 });
-      for (const a of tree) services_[a.path] = a.status;
+      for (const a of tree) components[a.path] = a.status;
     } catch (e) {
       errors.push(`actor tree: ${(e as Error).message}`);
     }
-    Object.assign(services_, await systemdUnits().catch((e: unknown) => void errors.push(`systemd units: ${(e as Error).message}`)));
+    Object.assign(components, await systemdUnits().catch((e: unknown) => void errors.push(`systemd units: ${(e as Error).message}`)));
     return {
       cid: cid ?? null,
       nid: services.machineId,
-      metadata: { versions: Object.fromEntries(Object.entries(versions).sort(([a], [b]) => a.localeCompare(b))), services: services_ },
+      metadata: { versions: Object.fromEntries(Object.entries(versions).sort(([a], [b]) => a.localeCompare(b))), services: components },
       ...(errors.length > 0 ? { errors } : {}),
     };
   },
