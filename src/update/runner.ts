@@ -58,6 +58,8 @@ export class UpdateRunner {
         if (node.step === 'done') continue;
         await this.runNode(plan, node);
       }
+      // The original's post-update hook: migrations of the new release run once every node has it.
+      await this.s.call('migration.migrate', {}).catch((e: unknown) => this.say(plan, undefined, `migration.migrate after the update failed: ${(e as Error).message}`));
       plan.status = 'done';
       plan.finished_at = Date.now();
       await this.say(plan, undefined, `update to ${plan.version} done on every node`);
