@@ -1,7 +1,7 @@
 import type { NatsConnection } from 'nats';
 import { VpoolNotExtendedError } from '../errors.js';
 import type { ModelObject, ModelReader } from '../model/schema.js';
-import { backendInfoOf } from '../storagedriver/backend-of.js';
+import { backendGuidOf, backendInfoOf } from '../storagedriver/backend-of.js';
 import { redactSecrets } from './redact.js';
 
 /** The NATS servers of the cluster as this agent knows them (the one it is connected to first). */
@@ -32,6 +32,7 @@ export function backendConnection(model: ModelReader, nc: NatsConnection, vpool:
     storagerouter_guid: sr.guid,
     storagedriver_guid: sd.guid,
     storagedriver_id: sd.storagedriver_id,
+    backend_guid: backendGuidOf(info),
     backend_info: info.type === 'nats' ? { ...info, store: 'jetstream-object-store', nats_servers: natsServersOf(nc) } : info,
     ...(backend.connection_info !== undefined ? { connection_info: backend.connection_info } : {}),
     storage_ip: sd.storage_ip,

@@ -1,16 +1,23 @@
 import type { ModelObject, ModelReader } from '../model/schema.js';
+import { backendGuidOf, backendInfoOf } from '../storagedriver/backend-of.js';
 import { registerHook } from './hooks.js';
 
 export const BACKEND_DOMAINS_UPDATE = 'backend/domains-update';
 
 /**
  * The vPools whose backend is `backendGuid`: the original's vPool metadata names its backend as
- * `backend.backend_info.alba_backend_guid`; a plugin-owned backend may also be named `backend.backend_guid`.
+ * `backend.backend_info.alba_backend_guid`; a plugin-owned backend may also be named `backend.backend_guid`; the
+ * backends of this data plane have the guid derived from where they store (`backendGuidOf`).
  */
 export function vpoolsOnBackend(view: ModelReader, backendGuid: string): ModelObject[] {
   return view.list('vpool').filter((v) => {
     const backend = (v.metadata as { backend?: { backend_guid?: unknown; backend_info?: { alba_backend_guid?: unknown } } } | null)?.backend;
-    return backend?.backend_guid === backendGuid || backend?.backend_info?.alba_backend_guid === backendGuid;
+    if (backend?.backend_guid === backendGuid || backend?.backend_info?.alba_backend_guid === backendGuid) return true;
+    try {
+      return backendGuidOf(backendInfoOf(v)) === backendGuid;
+    } catch {
+      return false;
+    }
   });
 }
 

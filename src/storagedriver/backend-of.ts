@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { JetStreamClient } from 'nats';
 import type { Backend } from '../dataplane/backend/backend.js';
 import { LocalDirBackend } from '../dataplane/backend/local-dir.js';
@@ -20,6 +21,16 @@ export function backendInfoOf(vpool: ModelObject): BackendInfo {
   // Local is the type of vPools stored before backends had one.
   if ((info.type === 'local' || info.type === undefined) && typeof info.path === 'string' && info.path !== '') return { type: 'local', path: info.path };
   throw new VpoolError(`vPool ${String(vpool.name)} has no usable backend (backend_info ${JSON.stringify(info)})`, { vpool_guid: vpool.guid });
+}
+
+/**
+ * The guid of the backend a vPool stores on, derived from where it is (a local directory, a bucket), so vPools that
+ * share a backend share its guid and vPools stored before it existed have one too: what `run_backend_domain_hooks`
+ * and `get_proxy_config` name it by.
+ */
+export function backendGuidOf(info: BackendInfo): string {
+  const h = createHash('sha1').update(JSON.stringify(info.type === 'nats' ? ['nats', info.bucket] : ['local', info.path])).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /**

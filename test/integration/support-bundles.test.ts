@@ -160,6 +160,9 @@ test('get_support_metadata: cluster id, node id, versions and the agent\'s actor
 test('get_proxy_config: the backend connection of the vPool on that node; typed errors otherwise', async (t) => {
   const r = await cluster.call<Record<string, unknown>>('storagerouter.get_proxy_config', { vpool_guid: cluster.vpool, storagerouter_guid: cluster.agents[1]!.guid });
   t.like(r, { vpool_guid: cluster.vpool, vpool_name: 'bundles', storagerouter_guid: cluster.agents[1]!.guid, storagedriver_guid: cluster.sds[1]!.guid, backend_info: { type: 'local', path: join(cluster.dir, 'backend') } });
+  // The backend is named by a guid derived from where it stores; the backend hooks find the vPool by it.
+  t.regex(String(r.backend_guid), /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  t.like(await cluster.call('generic.run_backend_domain_hooks', { backend_guid: r.backend_guid }), { backend_guid: r.backend_guid, vpools: [cluster.vpool] });
   await rejectsWith(t, cluster.call('storagerouter.get_proxy_config', { vpool_guid: cluster.vpool, storagerouter_guid: outsider.guid }), 'VPOOL_NOT_EXTENDED', /vPool bundles has not been extended to StorageRouter bundles-outsider/);
   await rejectsWith(t, cluster.call('storagerouter.get_proxy_config', { vpool_guid: 'no-such-vpool', storagerouter_guid: outsider.guid }), 'OBJECT_NOT_FOUND');
   await rejectsWith(t, cluster.call('storagerouter.get_proxy_config', { vpool_guid: cluster.vpool, storagerouter_guid: 'no-such-node' }), 'OBJECT_NOT_FOUND');
