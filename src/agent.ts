@@ -34,6 +34,7 @@ import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
 import { registerDiscovery } from './ops/discovery.js';
 import { AgentMetrics } from './ops/metrics.js';
+import { registerDataplaneMetrics } from './ops/dataplane-metrics.js';
 import { startNodeHeartbeat } from './ops/node-heartbeat.js';
 import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
 import { TaskStats } from './ops/task-stats.js';
@@ -121,6 +122,7 @@ export class Agent {
     this.voldrvService = new VoldrvService(me, this.nc, this.storagedrivers);
     const router = new Router({ me, nc: this.nc, model: this.view, leases: this.leases, owners: this.owners });
     this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => this.connection.connected);
+    registerDataplaneMetrics(this.metrics.registry, { me, view: this.view, driverOf: (sd) => this.storagedrivers.runningHost(sd)?.driver });
     const invoker = new Invoker({
       router, nc: this.nc, log: o.log, services: () => this.services, singletonWaitMs: ttl * 2 + 2_000,
       record: (task, ms, errorType) => {

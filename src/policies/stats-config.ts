@@ -67,7 +67,7 @@ export function parseStatsConfig(raw: unknown): { config: StatsMonkeyConfig; iss
   if (raw === undefined || raw === null) return { issues: [{ path: '', message: `${STATS_MONKEY_CONFIG_KEY} is not set` }] };
   if (typeof raw !== 'object' || Array.isArray(raw)) return { issues: [{ path: '', message: `${STATS_MONKEY_CONFIG_KEY} must be a map` }] };
   const r = statsMonkeyConfigSchema.safeParse(raw);
-  if (r.success) return { config: r.data as StatsMonkeyConfig };
+  if (r.success) return { config: r.data };
   return { issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) };
 }
 

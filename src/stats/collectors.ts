@@ -45,11 +45,16 @@ export function mdsPoints(reader: ModelReader, environment: string): StatsPoint[
         environment,
         vpool_name: String(reader.find('vpool', String(mds.vpool_guid))?.name ?? mds.vpool_guid),
         mds_number: String(mds.number),
-        storagerouter_name: String((sr && reader.find('storagerouter', sr)?.name) ?? sr ?? 'unknown'),
+        storagerouter_name: storagerouterName(reader, sr),
       },
       fields: { ...(Number.isFinite(load) ? { load } : {}), capacity: capacity < 0 ? -1 : capacity, masters, slaves: junctions.length - masters },
     };
   });
+}
+
+function storagerouterName(reader: ModelReader, guid: string | undefined): string {
+  const name = guid === undefined ? undefined : reader.find('storagerouter', guid)?.name;
+  return typeof name === 'string' ? name : (guid ?? 'unknown');
 }
 
 async function storagerouterPoints(reader: ModelReader, stats: ClusterStatistics, environment: string): Promise<Collected> {
