@@ -3,7 +3,9 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { DEFAULT_GEOMETRY, type Geometry } from '../dataplane/common/geometry.js';
 import { VolumeDriver } from '../dataplane/driver/volume-driver.js';
+import type { NbdResolution } from '../dataplane/nbd/export.js';
 import { NbdServer } from '../dataplane/nbd/server.js';
+import type { ForwardTarget } from '../dataplane/nbd/upstream.js';
 import type { ModelObject } from '../model/schema.js';
 import { publishVoldrvEvent } from '../events/voldrv-events.js';
 import { KvRegistry } from '../dataplane/registry/kv-registry.js';
@@ -21,6 +23,12 @@ export const MDS_POLL_KEY = '/ovs/framework/mds/poll_s';
 export const SCRUB_GRACE_KEY = '/ovs/framework/scrub/grace_s';
 /** Seconds an MDS request may take before the service counts as not answering (§A14 timeout_secs). */
 export const MDS_TIMEOUT_KEY = '/ovs/framework/mds/timeout_s';
+/**
+ * How long a client of an export registered here but not running yet (a move is starting it here, or the registry
+ * change has not reached this node) is kept waiting before it is refused.
+ */
+const STARTING_EXPORT_WAIT_MS = 10_000;
+const STARTING_EXPORT_POLL_MS = 100;
 
 export interface VpoolConfiguration {
   sco_size: number;
@@ -67,6 +75,8 @@ export class StorageDriverHost {
     private readonly config?: ConfigStore,
     /** The MDS services the model places on this node for the vPool. */
     private readonly mdsWanted?: () => { services: HostedMds[]; maxTlogsBehind: number },
+    /** The edge of another StorageDriver of the vPool (by storagedriver_id), for clients of volumes it owns. */
+    private readonly edgeOf?: (nodeId: string) => ForwardTarget | undefined,
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
     // One registry per vPool on the cluster's KV: every StorageDriver of the vPool sees every volume and its owner.
@@ -88,6 +98,8 @@ export class StorageDriverHost {
       // "Up and running" means clients can attach: it waits until the NBD listener is bound.
       if (e.type === 'up_and_running' && !this.listening) this.heldBack = e;
       else this.publish(e);
+      // Clients of a volume that moved away reconnect, and are then forwarded to its new owner.
+      if (e.type === 'owner_changed' && e.new_owner_id !== String(this.sd.storagedriver_id)) this.nbd?.dropVolume(String(e.volume_id));
     });
   }
 
@@ -126,7 +138,11 @@ export class StorageDriverHost {
     }
     await this.driver.start();
     if (this.stopped) return;
-    this.nbd = new NbdServer(this.driver, { log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }) });
+    this.nbd = new NbdServer(this.driver, {
+      log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }),
+      forwarding: { resolve: (name, opts) => this.resolveExport(name, opts) },
+      disconnectWhenHalted: true,
+    });
     await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
     this.listening = true;
     if (this.heldBack) this.publish(this.heldBack);
@@ -152,6 +168,31 @@ export class StorageDriverHost {
     await this.driver.stop();
     await this.mds.stop();
     await this.registry.close();
+  }
+
+  /**
+   * An export this node does not serve now: the owner's edge (never this node's), or the volume once it runs here
+   * when the registry says it belongs here (a move is starting it here).
+   */
+  private async resolveExport(name: string, opts: { forward: boolean }): Promise<NbdResolution> {
+    const me = String(this.sd.storagedriver_id);
+    const ports = this.sd.ports as { edge: number };
+    const deadline = Date.now() + STARTING_EXPORT_WAIT_MS;
+    for (;;) {
+      const local = this.driver.lookup(name);
+      if (local) return { volume: local };
+      const owner = this.driver.exportOwner(name);
+      if (owner === undefined) return undefined;
+      if (owner !== me) {
+        // A forwarded connection is refused: the forwarding node asks its registry again (loop guard).
+        if (!opts.forward) return undefined;
+        const target = this.edgeOf?.(owner);
+        const self = target?.host === String(this.sd.storage_ip) && target.port === ports.edge;
+        return target && !self ? { target } : undefined;
+      }
+      if (this.stopped || Date.now() >= deadline) return undefined;
+      await new Promise((r) => setTimeout(r, STARTING_EXPORT_POLL_MS));
+    }
   }
 
   edgeClients(): Array<{ object_id: string; ip: string; port: number }> {

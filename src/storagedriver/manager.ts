@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { GatedOwner } from '../actors/gated-owner.js';
 import { SerialOwner } from '../actors/serial-owner.js';
 import { asOvsError, NotAvailableError } from '../errors.js';
+import type { ForwardTarget } from '../dataplane/nbd/upstream.js';
 import type { ModelObject } from '../model/schema.js';
 import type { ModelView } from '../model/view.js';
 import type { Supervision } from '../supervisors/supervision.js';
@@ -74,6 +75,13 @@ export class StorageDriverManager implements ServedStorageDrivers {
     return { services, maxTlogsBehind: DEFAULT_MDS_TLOGS };
   }
 
+  /** The edge address of a vPool's StorageDriver, by its storagedriver_id (where a forwarded NBD client goes). */
+  private edgeOf(vpoolGuid: string, nodeId: string): ForwardTarget | undefined {
+    const sd = this.d.view.list('storagedriver', { vpool_guid: vpoolGuid }).find((x) => String(x.storagedriver_id) === nodeId);
+    const edge = (sd?.ports as { edge?: number } | undefined)?.edge;
+    return sd && typeof edge === 'number' ? { host: String(sd.storage_ip), port: edge, node: nodeId } : undefined;
+  }
+
   private resyncMds(): void {
     for (const [guid, served] of this.drivers) {
       if (!served.started) continue;
@@ -113,7 +121,7 @@ export class StorageDriverManager implements ServedStorageDrivers {
     if (this.drivers.has(sd.guid)) return;
     const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config, () => this.mdsWanted(sd));
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config, () => this.mdsWanted(sd), (nodeId) => this.edgeOf(String(sd.vpool_guid), nodeId));
     const ready = host.start().then(
       () => host,
       (e: unknown) => {

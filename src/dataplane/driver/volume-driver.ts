@@ -596,9 +596,18 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   // ---- NBD exports ------------------------------------------------------------------------------
 
   lookup(name: string): NbdVolume | undefined {
-    const r = this.registry.find(name) ?? this.registry.findByPath(name) ?? this.registry.findByPath(`/${name}`) ?? this.registry.findByPath(`/${name}.raw`);
+    const r = this.registrationOf(name);
     const v = r ? this.volumes.get(r.object_id) : undefined;
     return v ? nbdView(v) : undefined;
+  }
+
+  /** The node the registry names as the owner of an export (volume id or devicename), served here or not. */
+  exportOwner(name: string): string | undefined {
+    return this.registrationOf(name)?.node_id;
+  }
+
+  private registrationOf(name: string): Registration | undefined {
+    return this.registry.find(name) ?? this.registry.findByPath(name) ?? this.registry.findByPath(`/${name}`) ?? this.registry.findByPath(`/${name}.raw`);
   }
 
   list(): string[] {
@@ -630,6 +639,7 @@ export function parseSize(s: number | string): number {
 
 function nbdView(v: Volume): NbdVolume {
   return {
+    id: v.id,
     get size() {
       return v.size;
     },

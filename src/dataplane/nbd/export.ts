@@ -1,5 +1,9 @@
+import type { ForwardTarget } from './upstream.js';
+
 /** What the NBD server needs of a volume. The Volume implements it; unit tests may use a file-backed one. */
 export interface NbdVolume {
+  /** The volume behind the export, whatever name the client used (connections are dropped by it). */
+  readonly id?: string;
   /** Size in bytes at the time of the handshake (clients reconnect to see a resize). */
   readonly size: number;
   /** Templates are exported read-only. */
@@ -20,4 +24,15 @@ export interface NbdVolume {
 export interface NbdExports {
   lookup(name: string): NbdVolume | undefined;
   list(): string[];
+}
+
+/** Where an export that is not served here can be found now. */
+export type NbdResolution = { volume: NbdVolume } | { target: ForwardTarget } | undefined;
+
+/**
+ * Exports served elsewhere: a name this node does not serve is looked up here before the client is refused.
+ * `forward: false` for connections that were forwarded already (loop guard): only a local volume may answer then.
+ */
+export interface NbdForwarding {
+  resolve(name: string, opts: { forward: boolean }): Promise<NbdResolution>;
 }

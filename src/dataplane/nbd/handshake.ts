@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Receiver } from './receiver.js';
 import type { NbdExports, NbdVolume } from './export.js';
+import type { UpstreamExport } from './upstream.js';
 import {
   FLAG_C_FIXED_NEWSTYLE,
   FLAG_C_NO_ZEROES,
@@ -15,6 +16,7 @@ import {
   OPT_GO,
   OPT_INFO,
   OPT_LIST,
+  OPT_OVS_NO_FORWARD,
   REP_ACK,
   REP_ERR_INVALID,
   REP_ERR_UNKNOWN,
@@ -30,6 +32,9 @@ import {
 export type HandshakeStep =
   | { kind: 'more' }
   | { kind: 'transmission'; name: string; volume: NbdVolume }
+  /** The export is not served here: resolve it (asynchronously), then call `resolved`. */
+  | { kind: 'resolve'; code: number; name: string }
+  | { kind: 'forward'; name: string; upstream: UpstreamExport }
   | { kind: 'close'; reason: string };
 
 /**
@@ -40,12 +45,40 @@ export type HandshakeStep =
 export class Handshake {
   private clientFlags: number | undefined;
   private option: { code: number; length: number } | undefined;
+  /** Set by the loop guard: this connection comes from another node's edge and must not be forwarded again. */
+  private forwarded = false;
 
   constructor(
     private readonly exports: NbdExports,
     private readonly send: (b: Buffer) => void,
     private readonly log: Logger,
+    /** Names not served here are handed back as a 'resolve' step instead of being refused. */
+    private readonly canResolve = false,
   ) {}
+
+  /** Whether a name not served here may be forwarded to another node. */
+  get mayForward(): boolean {
+    return !this.forwarded;
+  }
+
+  /**
+   * Answers the option a 'resolve' step stopped at: with a volume that is served here now, the owner's export
+   * (GO keeps it for the relay; INFO closes it) or a refusal.
+   */
+  resolved(code: number, name: string, r: { volume: NbdVolume } | { upstream: UpstreamExport } | undefined): HandshakeStep | undefined {
+    if (r && 'volume' in r) return this.answer(code, name, r.volume);
+    if (!r) return this.refuse(code, name);
+    const { upstream } = r;
+    if (code === OPT_EXPORT_NAME) {
+      this.send(this.exportNameReply(upstream.size, upstream.flags));
+      return { kind: 'forward', name, upstream };
+    }
+    const [min, preferred, max] = upstream.blockSizes ?? [1, 4096, MAX_PAYLOAD];
+    this.send(infoReplies(code, upstream.size, upstream.flags, min, preferred, max));
+    if (code === OPT_GO) return { kind: 'forward', name, upstream };
+    upstream.socket.destroy();
+    return undefined;
+  }
 
   get noZeroes(): boolean {
     return ((this.clientFlags ?? 0) & FLAG_C_NO_ZEROES) !== 0;
@@ -79,18 +112,37 @@ export class Handshake {
     }
   }
 
+  /** EXPORT_NAME, GO or INFO for a name: a local volume, a 'resolve' step, or the refusal. */
+  private answer(code: number, name: string, volume: NbdVolume | undefined): HandshakeStep | undefined {
+    if (!volume) return this.canResolve ? { kind: 'resolve', code, name } : this.refuse(code, name);
+    if (code === OPT_EXPORT_NAME) {
+      this.send(this.exportNameReply(volume.size, transmissionFlags(volume.readOnly)));
+      return { kind: 'transmission', name, volume };
+    }
+    this.send(infoReplies(code, volume.size, transmissionFlags(volume.readOnly), 1, preferredBlockSize(volume.blockSize), MAX_PAYLOAD));
+    return code === OPT_GO ? { kind: 'transmission', name, volume } : undefined;
+  }
+
+  private refuse(code: number, name: string): HandshakeStep | undefined {
+    if (code === OPT_EXPORT_NAME) return { kind: 'close', reason: `unknown export ${JSON.stringify(name)} (EXPORT_NAME)` };
+    this.log.debug({ export: name }, 'nbd: unknown export');
+    this.send(optionReply(code, REP_ERR_UNKNOWN));
+    return undefined;
+  }
+
+  private exportNameReply(size: number, flags: number): Buffer {
+    const b = Buffer.alloc(this.noZeroes ? 10 : 134);
+    writeU64(b, size, 0);
+    b.writeUInt16BE(flags, 8);
+    return b;
+  }
+
   /** Handles one complete option; returns a step when negotiation ends. */
   private handle(code: number, data: Buffer): HandshakeStep | undefined {
     switch (code) {
       case OPT_EXPORT_NAME: {
         const name = data.toString('utf8');
-        const volume = this.exports.lookup(name);
-        if (!volume) return { kind: 'close', reason: `unknown export ${JSON.stringify(name)} (EXPORT_NAME)` };
-        const b = Buffer.alloc(this.noZeroes ? 10 : 134);
-        writeU64(b, volume.size, 0);
-        b.writeUInt16BE(transmissionFlags(volume.readOnly), 8);
-        this.send(b);
-        return { kind: 'transmission', name, volume };
+        return this.answer(code, name, this.exports.lookup(name));
       }
       case OPT_GO:
       case OPT_INFO: {
@@ -99,24 +151,12 @@ export class Handshake {
           this.send(optionReply(code, REP_ERR_INVALID));
           return undefined;
         }
-        const volume = this.exports.lookup(parsed.name);
-        if (!volume) {
-          this.log.debug({ export: parsed.name }, 'nbd: unknown export');
-          this.send(optionReply(code, REP_ERR_UNKNOWN));
-          return undefined;
-        }
-        const exp = Buffer.allocUnsafe(12);
-        exp.writeUInt16BE(INFO_EXPORT, 0);
-        writeU64(exp, volume.size, 2);
-        exp.writeUInt16BE(transmissionFlags(volume.readOnly), 10);
-        const bs = Buffer.allocUnsafe(14);
-        bs.writeUInt16BE(INFO_BLOCK_SIZE, 0);
-        bs.writeUInt32BE(1, 2);
-        bs.writeUInt32BE(preferredBlockSize(volume.blockSize), 6);
-        bs.writeUInt32BE(MAX_PAYLOAD, 10);
-        this.send(Buffer.concat([optionReply(code, REP_INFO, exp), optionReply(code, REP_INFO, bs), optionReply(code, REP_ACK)]));
-        return code === OPT_GO ? { kind: 'transmission', name: parsed.name, volume } : undefined;
+        return this.answer(code, parsed.name, this.exports.lookup(parsed.name));
       }
+      case OPT_OVS_NO_FORWARD:
+        this.forwarded = true;
+        this.send(optionReply(code, REP_ACK));
+        return undefined;
       case OPT_LIST: {
         if (data.length !== 0) {
           this.send(optionReply(code, REP_ERR_INVALID));
@@ -143,6 +183,20 @@ export class Handshake {
         return undefined;
     }
   }
+}
+
+/** INFO_EXPORT, INFO_BLOCK_SIZE and the final ACK of a GO or INFO. */
+function infoReplies(code: number, size: number, flags: number, min: number, preferred: number, max: number): Buffer {
+  const exp = Buffer.allocUnsafe(12);
+  exp.writeUInt16BE(INFO_EXPORT, 0);
+  writeU64(exp, size, 2);
+  exp.writeUInt16BE(flags, 10);
+  const bs = Buffer.allocUnsafe(14);
+  bs.writeUInt16BE(INFO_BLOCK_SIZE, 0);
+  bs.writeUInt32BE(min, 2);
+  bs.writeUInt32BE(preferred, 6);
+  bs.writeUInt32BE(max, 10);
+  return Buffer.concat([optionReply(code, REP_INFO, exp), optionReply(code, REP_INFO, bs), optionReply(code, REP_ACK)]);
 }
 
 /** GO/INFO data: u32 name length, name, u16 count, count × u16 info requests. */

@@ -25,6 +25,11 @@ export const OPT_STRUCTURED_REPLY = 8;
 export const OPT_LIST_META_CONTEXT = 9;
 export const OPT_SET_META_CONTEXT = 10;
 export const OPT_EXTENDED_HEADERS = 11;
+/**
+ * Private option (outside the assigned range) a forwarding edge sends to the owner first: "do not forward this
+ * connection again". Other servers answer it ERR_UNSUP, which is as good.
+ */
+export const OPT_OVS_NO_FORWARD = 0x4f565301;
 
 // option reply types
 export const REP_ACK = 1;

@@ -1,10 +1,12 @@
 import { createServer, Socket, type Server } from 'node:net';
 import { pino, type Logger } from 'pino';
-import type { NbdExports } from './export.js';
-import { Handshake } from './handshake.js';
+import type { NbdExports, NbdForwarding, NbdVolume } from './export.js';
+import { Handshake, type HandshakeStep } from './handshake.js';
 import { greeting } from './protocol.js';
 import { Receiver } from './receiver.js';
+import { Relay } from './relay.js';
 import { Transmission } from './transmission.js';
+import { openUpstream, type UpstreamExport } from './upstream.js';
 
 export interface NbdServerOptions {
   /** Listen address when `listen` is given none (default 127.0.0.1). */
@@ -12,6 +14,15 @@ export interface NbdServerOptions {
   /** Requests of one connection executing at once; at the cap the socket is paused (default 16). */
   maxInFlightPerConnection?: number;
   log?: Logger;
+  /** Exports served by other nodes: the connection is relayed to their owner instead of being refused. */
+  forwarding?: NbdForwarding;
+  /**
+   * A request to a halted volume (moved away, stopping) closes the connection without a reply instead of failing
+   * with ESHUTDOWN: a reconnecting client then retries it wherever the volume is served now.
+   */
+  disconnectWhenHalted?: boolean;
+  /** How long a refused forward is retried (default 10 s): the client waits rather than being refused mid-move. */
+  forwardRetryMs?: number;
 }
 
 export interface NbdConnectionInfo {
@@ -19,6 +30,10 @@ export interface NbdConnectionInfo {
   ip: string;
   port: number;
 }
+
+/** How long a forwarding edge keeps asking who owns an export whose owner refused it (a move in progress). */
+const FORWARD_RETRY_MS = 10_000;
+const FORWARD_RETRY_PAUSE_MS = 100;
 
 /** How long a closing connection may take to flush its last replies before it is destroyed. */
 const END_GRACE_MS = 5_000;
@@ -49,6 +64,9 @@ class Connection {
   private readonly q: Receiver;
   private readonly handshake: Handshake;
   private transmission: Transmission | undefined;
+  private volume: NbdVolume | undefined;
+  private relay: Relay | undefined;
+  private resolving = false;
   private ended = false;
   private socketClosed = false;
 
@@ -57,6 +75,7 @@ class Connection {
     exports: NbdExports,
     private readonly maxInFlight: number,
     private readonly log: Logger,
+    private readonly opts: NbdServerOptions,
   ) {
     this.ip = accepted.remoteAddress ?? '';
     this.port = accepted.remotePort ?? 0;
@@ -65,11 +84,17 @@ class Connection {
       this.pump();
     }));
     const socket = (this.socket = adoptWithOnread(accepted, this.q));
-    this.handshake = new Handshake(exports, (b) => this.write(b), log);
+    this.handshake = new Handshake(exports, (b) => this.write(b), log, opts.forwarding !== undefined);
     this.done = new Promise<void>((resolve) => {
       socket.once('close', () => {
         this.socketClosed = true;
         this.q.clear();
+        const relay = this.relay;
+        if (relay) {
+          relay.close();
+          void relay.done.then(resolve);
+          return;
+        }
         const t = this.transmission;
         if (!t) return resolve();
         t.abandon();
@@ -80,19 +105,32 @@ class Connection {
     socket.on('error', (err) => this.log.debug({ err }, 'nbd: socket error'));
     socket.on('end', () => this.guard(() => {
       // The client half-closed: nothing more will arrive. Answer what is in flight, then close.
-      if (this.transmission) this.transmission.endOfInput();
+      if (this.relay) this.relay.clientEnded();
+      else if (this.transmission) this.transmission.endOfInput();
       else this.end();
     }));
-    socket.on('drain', () => this.guard(() => this.transmission?.pump()));
+    socket.on('drain', () => this.guard(() => {
+      this.transmission?.pump();
+      this.relay?.clientDrained();
+    }));
     this.write(greeting());
   }
 
   /** Server shutdown: negotiation is cut off, transmission finishes its in-flight requests first. */
   shutdown(): void {
     this.guard(() => {
-      if (this.transmission) this.transmission.finish('server shutting down');
+      if (this.relay) this.relay.close();
+      else if (this.transmission) this.transmission.finish('server shutting down');
       else this.end();
     });
+  }
+
+  /** The volume of this connection left this node: the client reconnects (and is forwarded to its new owner). */
+  dropIfServing(volumeId: string): boolean {
+    if (this.volume?.id !== volumeId || this.closed) return false;
+    this.log.info({ export: this.exportName, volume_id: volumeId }, 'nbd: volume no longer served here, closing the connection');
+    this.socket.destroy();
+    return true;
   }
 
   get closed(): boolean {
@@ -100,19 +138,76 @@ class Connection {
   }
 
   private pump(): void {
-    if (!this.transmission) {
-      const step = this.handshake.step(this.q);
-      if (step.kind === 'more') return;
-      if (step.kind === 'close') {
+    if (!this.relay && !this.transmission) {
+      // While resolving, the bytes wait in the receiver until the export is answered.
+      if (this.resolving || !this.begin(this.handshake.step(this.q))) return;
+    }
+    if (this.relay) this.relay.fromClient();
+    else this.transmission?.pump();
+  }
+
+  /** Acts on a negotiation step; true when the transmission phase (local or relayed) has begun. */
+  private begin(step: HandshakeStep): boolean {
+    switch (step.kind) {
+      case 'more':
+        return false;
+      case 'close':
         this.log.debug({ reason: step.reason }, 'nbd: closing during negotiation');
         this.end();
+        return false;
+      case 'resolve':
+        this.resolving = true;
+        void this.resolve(step.code, step.name);
+        return false;
+      case 'forward':
+        this.exportName = step.name;
+        this.relay = new Relay(this.socket, this.q, step.upstream, () => this.end());
+        return true;
+      case 'transmission':
+        this.exportName = step.name;
+        this.volume = step.volume;
+        this.log.info({ export: step.name, size: step.volume.size, readOnly: step.volume.readOnly }, 'nbd: client attached');
+        this.transmission = new Transmission(this.socket, this.q, step.volume, this.maxInFlight, this.log, () => this.end(), this.opts.disconnectWhenHalted ?? false);
+        return true;
+    }
+  }
+
+  /** An export not served here: a volume that appears here meanwhile, the owner's edge, or the refusal. */
+  private async resolve(code: number, name: string): Promise<void> {
+    let answer: { volume: NbdVolume } | { upstream: UpstreamExport } | undefined;
+    const deadline = Date.now() + (this.opts.forwardRetryMs ?? FORWARD_RETRY_MS);
+    try {
+      for (;;) {
+        const found = await this.opts.forwarding?.resolve(name, { forward: this.handshake.mayForward });
+        if (!found || 'volume' in found) {
+          answer = found;
+          break;
+        }
+        const target = `${found.target.host}:${found.target.port}`;
+        try {
+          answer = { upstream: await openUpstream(found.target, name) };
+          this.log.info({ export: name, target, node: found.target.node }, 'nbd: forwarding to the owner');
+          break;
+        } catch (err) {
+          // During a move the owner we know of may have just handed the volume on: ask again who has it.
+          if (this.closed || Date.now() >= deadline) throw err;
+          this.log.debug({ err, export: name, target }, 'nbd: the owner refused the export, resolving again');
+          await new Promise((r) => setTimeout(r, FORWARD_RETRY_PAUSE_MS));
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err, export: name }, 'nbd: the export could not be forwarded');
+    }
+    this.resolving = false;
+    this.guard(() => {
+      if (this.closed) {
+        if (answer && 'upstream' in answer) answer.upstream.socket.destroy();
         return;
       }
-      this.exportName = step.name;
-      this.log.info({ export: step.name, size: step.volume.size, readOnly: step.volume.readOnly }, 'nbd: client attached');
-      this.transmission = new Transmission(this.socket, this.q, step.volume, this.maxInFlight, this.log, () => this.end());
-    }
-    this.transmission.pump();
+      const step = this.handshake.resolved(code, name, answer);
+      if (step) this.begin(step);
+      this.pump();
+    });
   }
 
   private write(b: Buffer): void {
@@ -192,6 +287,13 @@ export class NbdServer {
     return out;
   }
 
+  /** Closes the connections serving a volume that is no longer served here (moved away); returns how many. */
+  dropVolume(volumeId: string): number {
+    let n = 0;
+    for (const c of this.conns) if (c.dropIfServing(volumeId)) n++;
+    return n;
+  }
+
   private async doClose(): Promise<void> {
     const listening = new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
@@ -209,7 +311,7 @@ export class NbdServer {
       return;
     }
     const log = this.log.child({ client: `${socket.remoteAddress}:${socket.remotePort}` });
-    const conn = new Connection(socket, this.exports, this.maxInFlight, log);
+    const conn = new Connection(socket, this.exports, this.maxInFlight, log, this.opts);
     this.conns.add(conn);
     void conn.done.then(() => this.conns.delete(conn));
   }

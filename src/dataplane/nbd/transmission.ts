@@ -85,6 +85,8 @@ export class Transmission {
     private readonly log: Logger,
     /** Called once, when the connection should be closed (DISC, protocol error, shutdown) and nothing is in flight. */
     private readonly close: () => void,
+    /** Requests to a halted volume drop the connection unanswered (see NbdServerOptions.disconnectWhenHalted). */
+    private readonly disconnectWhenHalted = false,
   ) {}
 
   /** No more requests are parsed (DISC, protocol error, shutdown, or the socket is gone). */
@@ -348,6 +350,12 @@ export class Transmission {
   private reply(cookie: Buffer, error: number, data?: Buffer, sent?: () => void): void {
     const s = this.socket;
     if (s.destroyed || !s.writable) return sent?.();
+    if (error === ESHUTDOWN && this.disconnectWhenHalted) {
+      // Unanswered, the request is retried by a reconnecting client; replies still corked are dropped with it.
+      this.log.info('nbd: volume halted (moved away or stopping), closing the connection unanswered');
+      s.destroy();
+      return sent?.();
+    }
     if (!this.corked) {
       this.corked = true;
       s.cork();
