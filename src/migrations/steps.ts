@@ -4,6 +4,8 @@ import { relationField, type TypeDef } from '../model/schema.js';
 import type { ModelStore } from '../model/store.js';
 import { MODEL_TYPES } from '../model/types.js';
 import { decode } from '../protocol/codec.js';
+import { STATS_MONKEY_CONFIG_KEY } from '../policies/stats-config.js';
+import { SCHEDULING_KEY, SUPPORT_KEY } from '../support/support-config.js';
 import type { MigrationStep } from './runner.js';
 
 /** The model's shape as src/model/types.ts declares it now; raised whenever a migration step changes stored objects. */
@@ -47,9 +49,8 @@ export async function fillDeclaredFields(d: StepDeps, types: readonly TypeDef[])
 }
 
 const OLD_STATS_KEY = '/statsmonkey/statsmonkey';
-const STATS_KEY = '/ovs/framework/monitoring/stats_monkey';
-const CELERY_KEY = '/ovs/framework/scheduling/celery';
-const SUPPORT_KEY = '/ovs/framework/support';
+const STATS_KEY = STATS_MONKEY_CONFIG_KEY;
+const CELERY_KEY = SCHEDULING_KEY;
 
 /**
  * The original's `stats_monkey_integration`: the stats monkey configuration moves under /ovs/framework/monitoring,
