@@ -209,6 +209,8 @@ export class Agent {
         });
         scheduler.start();
         this.updates.lead(true);
+        // A release that starts on a store written by an earlier one brings it to its shape (each step runs once).
+        this.services.call('migration.migrate', {}).catch((e: unknown) => this.opts.log.warn({ err: e }, 'migrations at start failed; the daily run retries'));
       },
       onStop: () => {
         this.updates.lead(false);

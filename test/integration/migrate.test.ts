@@ -8,6 +8,7 @@ import { MigrationRecordStore, MIGRATION_KEY, type MigrationRecord } from '../..
 import { runMigrations, type MigrateOutcome, type MigrationStep } from '../../src/migrations/runner.js';
 import { decode, encode } from '../../src/protocol/codec.js';
 import { AgentProcess } from '../helpers/agent-process.js';
+import { waitFor } from '../helpers/eventually.js';
 import { NatsServer } from '../helpers/nats-server.js';
 
 const VPOOL = randomUUID();
@@ -30,7 +31,7 @@ async function writeEarlierVersion(url: string): Promise<void> {
   await nc.drain();
 }
 
-test('the current agent on an earlier data dir: migrate brings the model and config to the current shape, once', async (t) => {
+test('the current agent on an earlier data dir: its start migrates the model and config to the current shape, once', async (t) => {
   const first = await NatsServer.start();
   await writeEarlierVersion(first.url);
   await first.stop(true);
@@ -43,11 +44,11 @@ test('the current agent on an earlier data dir: migrate brings the model and con
   const js = nc.jetstream();
   const model = await js.views.kv('ovs_model', { bindOnly: true });
   const config = await js.views.kv('ovs_config', { bindOnly: true });
-  t.false(Object.hasOwn((await read(model, `vpool.${VPOOL}`)) as object, 'rdma_enabled'), 'the agent alone does not rewrite old objects');
-
-  const out = await request<MigrateOutcome>(nc, 'ovs.task.migration.migrate', {});
-  t.deepEqual(out.ran, ['model_declared_fields', 'stats_monkey_integration']);
-  t.is(out.model_version, 1);
+  // The agent that takes the cluster lease runs the migrations itself when it starts.
+  await waitFor('the migrations at start', async () => {
+    const r = (await read(config, configKey(MIGRATION_KEY))) as MigrationRecord | undefined;
+    return r?.model_declared_fields === true && r.stats_monkey_integration === true && r.claim === null ? r : undefined;
+  }, 30_000, 200);
   t.like(await read(model, `vpool.${VPOOL}`), { name: 'oldpool', status: 'RUNNING', rdma_enabled: false, metadata_store_bits: null, login: null });
   t.deepEqual(await read(config, configKey('/ovs/framework/support')), { interval: 60, support_agent: true, remote_access: false });
   t.is(await read(config, configKey('/statsmonkey/statsmonkey')), undefined);
@@ -59,6 +60,7 @@ test('the current agent on an earlier data dir: migrate brings the model and con
   t.deepEqual(record.history![0]!.changes, { objects: { vpool: 1 } });
 
   const again = await request<MigrateOutcome>(nc, 'ovs.task.migration.migrate', {});
+  t.is(again.model_version, 1);
   t.deepEqual(again.ran, []);
   t.deepEqual(again.done_before, ['model_declared_fields', 'stats_monkey_integration']);
   t.is(((await read(config, configKey(MIGRATION_KEY))) as MigrationRecord).history!.length, 2, 'nothing ran twice');
