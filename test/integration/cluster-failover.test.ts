@@ -83,7 +83,7 @@ test.serial('the old owner comes back ONLINE and serves none of its former vDisk
   await waitFor('node 0 serving NBD again', async () => /Protocol|size|exports/i.test((await run('nbdinfo', ['--list', url(sds[0]!, '')])).stdout));
   // Its edge forwards their clients to the owners now (it does not run them itself).
   for (const v of vdisks) t.notRegex(await qemuIo(url(sds[0]!, v.name), 'read 0 4k'), /error|fail/i, `${v.name} reached through the old owner's edge`);
-  const forwarded = agents[0]!.log.join('').split('\n').filter((l) => /forwarding to the owner/.test(l));
+  const forwarded = agents[0].log.join('').split('\n').filter((l) => /forwarding to the owner/.test(l));
   t.is(forwarded.length, vdisks.length, 'each one forwarded, none served by the old owner');
   t.deepEqual(await Promise.all(vdisks.map((v) => owner(v.guid))), before, 'owners unchanged');
 });
