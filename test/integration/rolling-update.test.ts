@@ -7,6 +7,7 @@ import type { UpdatePlan } from '../../src/update/plan.js';
 import { UPDATE_STATE_KEY } from '../../src/update/plan.js';
 import { UPDATE_SOURCE_KEY } from '../../src/update/release.js';
 import { waitFor } from '../helpers/eventually.js';
+import { runFio, startReconnectingNbd, type FioResult } from '../helpers/reconnecting-nbd.js';
 import { installForTest, makeRelease } from '../helpers/releases.js';
 import { run } from '../helpers/run.js';
 import { qemuIo, startVpoolCluster, type VpoolCluster } from '../helpers/vpool-cluster.js';
@@ -40,7 +41,7 @@ async function edgeOf(c: VpoolCluster, vdisk: string): Promise<string> {
   return `nbd://${sd.storage_ip}:${sd.ports.edge}`;
 }
 
-test('a rolling update moves every node from one release tarball to the next, one at a time, and the data stays', async (t) => {
+test('a rolling update moves every node from one release tarball to the next, one at a time, under fio --verify with no I/O error', async (t) => {
   const { dir, files: [a, b] } = await releases(t, ['0.1.0-ru.1'], ['0.1.0-ru.2']);
   const binA = await installForTest(a!, join(dir, 'base'));
   const c = await startVpoolCluster({ ips: ['127.0.0.2', '127.0.0.3', '127.0.0.4'], vpoolName: 'rollup', offlineAfterS: 30, bin: binA });
@@ -49,7 +50,7 @@ test('a rolling update moves every node from one release tarball to the next, on
   const pidsBefore = await Promise.all(c.agents.map((x) => x.pid()));
 
   const vd = await c.call<string>('vdisk.create_new', { volume_name: 'ru1', volume_size: 64 * MiB, storagedriver_guid: c.sds[0]!.guid });
-  t.notRegex(await qemuIo(`${await edgeOf(c, vd)}/ru1`, `write -P 0x5c 0 ${8 * MiB}`), /error|fail/i);
+  t.notRegex(await qemuIo(`${await edgeOf(c, vd)}/ru1`, `write -P 0x5c ${48 * MiB} ${8 * MiB}`), /error|fail/i);
 
   const check = await ovs('update', 'check', '--source', b!, '--json', '--nats', c.ns.url);
   t.like(JSON.parse(check.stdout), { downtime: { framework: { downtime: [], prerequisites: [] } } }, check.stderr);
@@ -59,9 +60,31 @@ test('a rolling update moves every node from one release tarball to the next, on
   t.deepEqual(await c.call('update.merge_downtime_information', {}), { framework: { downtime: [], prerequisites: [] } });
   t.like(await c.call('update.get_update_metadata', { storagerouter_ip: '127.0.0.3' }), { reachable: true, at_ok: true, update_ongoing: false });
 
+  // A VM's disk: qemu's NBD client with reconnect-delay on the vDisk's node, fio --verify writing through it in
+  // phases for the whole update; every node restarts, the vDisk moves away and back.
+  const front = await startReconnectingNbd({ host: c.sds[0]!.storage_ip, port: c.sds[0]!.ports.edge, exportName: 'ru1', reconnectDelayS: 120 });
+  t.teardown(() => front.stop());
+  const fio: FioResult[] = [];
+  let updating = true;
+  const load = (async () => {
+    while (updating) fio.push(await runFio({ uri: front.uri, sizeBytes: 32 * MiB, runtimeS: 3 }));
+    fio.push(await runFio({ uri: front.uri, sizeBytes: 32 * MiB, runtimeS: 2 }));
+  })();
+  await waitFor('fio writing', () => fio.length > 0, 60_000, 100);
+
   const started = await c.call<{ update_id: string; storagerouters: string[] }>('update.update_components', { components: ['framework'] });
   t.is(started.storagerouters.length, 3);
-  const done = await finished(c);
+  const done = await finished(c).finally(() => {
+    updating = false;
+  });
+  await load;
+  t.true(fio.length >= 3, `fio ran ${fio.length} phases`);
+  t.log(`fio: ${fio.length} phases, ${fio.reduce((n, r) => n + r.writeIos, 0)} writes and ${fio.reduce((n, r) => n + r.readIos, 0)} verify reads, update took ${Math.round((done.finished_at! - done.started_at) / 1000)} s`);
+  for (const [i, r] of fio.entries()) {
+    t.is(r.error, 0, `fio phase ${i}: ${r.stderr}\n${front.output()}`);
+    t.is(r.totalErrors, 0, `fio phase ${i} errors`);
+    t.true(r.writeIos > 0, `fio phase ${i} wrote`);
+  }
   t.is(done.status, 'done', JSON.stringify(done.log, null, 1));
   t.deepEqual(done.nodes.map((n) => n.step), ['done', 'done', 'done']);
   // One node at a time: each node's vDisks went away before its restart and came back after it.
@@ -78,7 +101,7 @@ test('a rolling update moves every node from one release tarball to the next, on
   const pidsAfter = await Promise.all(c.agents.map((x) => x.pid()));
   pidsAfter.forEach((p, i) => t.not(p, pidsBefore[i], 'each agent restarted on the new release'));
   t.is(await ownerOf(c, vd), c.sds[0]!.storagerouter_guid, 'the vDisk is back on its node');
-  t.notRegex(await qemuIo(`${await edgeOf(c, vd)}/ru1`, `read -P 0x5c 0 ${8 * MiB}`), /error|fail|mismatch/i);
+  t.notRegex(await qemuIo(`${await edgeOf(c, vd)}/ru1`, `read -P 0x5c ${48 * MiB} ${8 * MiB}`), /error|fail|mismatch/i);
   await c.call('generic.refresh_package_information', {});
   t.deepEqual(await c.call('update.merge_downtime_information', {}), {}, 'nothing left to update');
 });
