@@ -148,6 +148,7 @@ test.serial('(e) an unknown StorageRouter or vPool guid → OBJECT_NOT_FOUND for
     const ownerParam = (def.owner as { param: string }).param;
     params[ownerParam] = randomUUID();
     if (fullName(def) === 'storagerouter.mountpoint_exists') params.name = 'vpool1';
+    if (fullName(def) === 'storagerouter.create_hprm_config_files') params.parameters = { port: 8123, identifier: 'hprm1', block: { read: true, write: false, path: '/var/cache/hprm', size: 1 } };
     t.true(def.params.safeParse(params).success, `${fullName(def)}: sampled parameters ${JSON.stringify(params)} are not valid`);
     const e = await errorOf(`ovs.task.${fullName(def)}`, encode(params));
     t.is(e.type, 'OBJECT_NOT_FOUND', `${fullName(def)}: ${e.message}`);

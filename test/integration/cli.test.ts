@@ -92,7 +92,7 @@ test('errors exit 1 and name the error type', async (t) => {
   t.is(missing.code, 1);
   t.regex(missing.stderr, /UNKNOWN_TASK/);
 
-  const pending = await ovs('task', 'generic.collapse_arakoon', '--nats', server.url);
+  const pending = await ovs('task', 'test.not_implemented', '--nats', server.url);
   t.is(pending.code, 1);
   t.regex(pending.stderr, /NOT_IMPLEMENTED/);
 

@@ -39,12 +39,17 @@ test('buckets made on a two-server cluster grow to R2, then to R3 when a third s
 
   await cluster.start(2);
   await waitFor('the third server is gossiped', () => jetstreamServers(nc) === 3, 20_000, 100);
+  // While the new server catches up a stream update can fail (or time out after it took effect): later runs finish
+  // the rest, so what grew is summed over the runs until one reports no error.
+  const grown: string[] = [];
   const second = await waitFor('growth to three replicas', async () => {
     const r = await checkReplicas(nc, js, jsm, { buckets: BUCKETS, streams: [] });
+    for (const c of r.changes) if (c.action === 'grow' && !grown.includes(c.name)) grown.push(c.name);
     return Object.keys(r.errors).length === 0 ? r : undefined;
   }, 30_000, 500);
   t.is(second.target_replicas, 3);
-  t.deepEqual(second.changes.map((c) => [c.name, c.action]), BUCKETS.map((b) => [b, 'grow']));
+  t.true(grown.every((b) => BUCKETS.includes(b)), grown.join(', '));
+  t.true(grown.length > 0, 'something grew');
   for (const b of BUCKETS) t.is(await replicasOf(nc, b), 3, b);
   const kv = await js.views.kv('ovs_model', { bindOnly: true });
   t.is(new TextDecoder().decode((await kv.get('k'))!.value), 'value of ovs_model');

@@ -38,4 +38,15 @@ const vdiskSleep = defineTask({
   },
 });
 
-export const testTasks: TaskDef[] = [...(['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask), vdiskSleep];
+/** A declared task without a handler: every seed task has one now, and the NOT_IMPLEMENTED path stays answered and tested. */
+const notImplemented = defineTask({
+  module: 'test',
+  name: 'not_implemented',
+  summary: 'A declared task that has no handler',
+  params: z.object({}).strict(),
+  owner: { kind: 'any' },
+  testOnly: true,
+  pending: 'a test task that never gets a handler',
+});
+
+export const testTasks: TaskDef[] = [...(['NONE', 'DEFAULT', 'DEDUPED', 'CHAINED'] as const).map(sleepTask), vdiskSleep, notImplemented];
