@@ -41,7 +41,11 @@ export class AgentProcess {
     const info = await waitFor('agent ready file', async () => {
       if (child.exitCode !== null) throw new Error(`agent exited: ${log.join('').slice(-2000)}`);
       return JSON.parse(await readFile(ready, 'utf8').catch(() => 'null')) as { storagerouter_guid: string } | null;
-    }, 30_000, 100);
+    }, 30_000, 100).catch((e: unknown) => {
+      // An agent that never got ready must not outlive the test that started it.
+      child.kill('SIGKILL');
+      throw e;
+    });
     return new AgentProcess(child, dataDir, info.storagerouter_guid, log, o.dataDir === undefined);
   }
 

@@ -34,34 +34,42 @@ export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; o
   const dir = await mkdtemp(join(tmpdir(), `ovs-${o.vpoolName}-`));
   const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
   const agents: AgentProcess[] = [];
-  for (const [i, ip] of o.ips.entries()) {
-    agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, bin: o.bin, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
-  }
-  await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: o.offlineAfterS });
-  // Keys the StorageDrivers read when they start (scrub grace, MDS timers).
-  for (const [key, value] of Object.entries(o.config ?? {})) await request(nc, 'ovs.config.set', { key, value });
-  // A port range of its own, so test files running side by side never race for the same ports.
-  const base = 30_000 + Math.floor(Math.random() * 300) * 100;
-  for (const a of agents) {
-    const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
-    await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
-  }
-  const sds: ClusterStorageDriver[] = [];
-  let vpool = '';
-  for (const ip of o.ips) {
-    const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: o.vpoolName, storagerouter_ip: ip, backend_info: { type: 'local', path: join(dir, 'backend') } } });
-    vpool = r.vpool_guid;
-    sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
-  }
-  return {
-    ns, nc, dir, agents, sds, vpool, call,
-    async stop() {
-      await Promise.all(agents.map((a) => a.stop()));
-      await nc.close();
-      await ns.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+  const stop = async (): Promise<void> => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await nc.close();
+    await ns.stop();
+    await rm(dir, { recursive: true, force: true });
   };
+  try {
+    return await setUp();
+  } catch (e) {
+    // A cluster that fails half-way must not leave agent processes behind (the test never gets a handle to stop).
+    await stop().catch(() => undefined);
+    throw e;
+  }
+
+  async function setUp(): Promise<VpoolCluster> {
+    for (const [i, ip] of o.ips.entries()) {
+      agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, bin: o.bin, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
+    }
+    await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: o.offlineAfterS });
+    // Keys the StorageDrivers read when they start (scrub grace, MDS timers).
+    for (const [key, value] of Object.entries(o.config ?? {})) await request(nc, 'ovs.config.set', { key, value });
+    // A port range of its own, so test files running side by side never race for the same ports.
+    const base = 30_000 + Math.floor(Math.random() * 300) * 100;
+    for (const a of agents) {
+      const sr = await request<{ machine_id: string }>(nc, 'ovs.model.storagerouter.get', { guid: a.guid });
+      await request(nc, 'ovs.config.set', { key: `/ovs/framework/hosts/${sr.machine_id}/ports`, value: { storagedriver: [[base, base + 99]] } });
+    }
+    const sds: ClusterStorageDriver[] = [];
+    let vpool = '';
+    for (const ip of o.ips) {
+      const r = await call<{ vpool_guid: string; storagedriver_guid: string }>('storagerouter.add_vpool', { parameters: { vpool_name: o.vpoolName, storagerouter_ip: ip, backend_info: { type: 'local', path: join(dir, 'backend') } } });
+      vpool = r.vpool_guid;
+      sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
+    }
+    return { ns, nc, dir, agents, sds, vpool, call, stop };
+  }
 }
 
 /** qemu-io against an NBD URL; its whole output (a failed read or write says so in it). */
