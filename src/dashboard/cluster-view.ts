@@ -168,9 +168,14 @@ export class ClusterView {
     return {
       at: now,
       nodes,
-      vpools: this.view.list('vpool').map((v) => ({
-        guid: v.guid, name: v.name, status: v.status, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length, scrub: this.expand('vpool', v).scrub_state ?? null,
-      })),
+      vpools: this.view.list('vpool').map((v) => {
+        const full = this.expand('vpool', v);
+        const io = full.statistics as Record<string, number> | null | undefined;
+        return {
+          guid: v.guid, name: v.name, status: v.status, vdisks: vdisks.filter((d) => d.vpool_guid === v.guid).length, scrub: full.scrub_state ?? null,
+          io: io ? { data_read_ps: io.data_read_ps ?? 0, data_written_ps: io.data_written_ps ?? 0, operations_ps: io.operations_ps ?? 0 } : null,
+        };
+      }),
       vdisks,
       recent_tasks: recent.slice(0, 50),
       events: this.events.slice(-50),

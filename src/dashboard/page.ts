@@ -18,13 +18,14 @@ export const DASHBOARD_HTML = `<!doctype html>
 <main>
  <section class="wide"><h2>Nodes</h2><table id="nodes"><thead><tr><th>node</th><th>status</th><th>ready</th><th>last heartbeat</th><th>uptime</th><th>restarts</th><th>guid</th></tr></thead><tbody></tbody></table></section>
  <section><h2>Actor trees</h2><div id="trees"></div></section>
- <section><h2>vPools and vDisks</h2><table id="vpools"><thead><tr><th>vPool</th><th>status</th><th>vDisks</th><th>scrub</th></tr></thead><tbody></tbody></table><div id="vdisks"></div></section>
+ <section><h2>vPools and vDisks</h2><table id="vpools"><thead><tr><th>vPool</th><th>status</th><th>vDisks</th><th>scrub</th><th>I/O</th></tr></thead><tbody></tbody></table><div id="vdisks"></div></section>
  <section><h2>Recent tasks</h2><table id="tasks"><thead><tr><th>when</th><th>node</th><th>task</th><th>outcome</th><th>ms</th></tr></thead><tbody></tbody></table></section>
  <section><h2>Events</h2><div id="events"></div></section>
 </main>
 <script>
 const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const ago = (ms) => ms == null ? '–' : ms < 10000 ? (ms / 1000).toFixed(1) + ' s ago' : Math.round(ms / 1000) + ' s ago';
+const ioText = (x) => x == null ? '–' : 'read ' + Math.round(x.data_read_ps / 1024) + ' KiB/s · write ' + Math.round(x.data_written_ps / 1024) + ' KiB/s · ' + Math.round(x.operations_ps) + ' ops/s';
 const scrubText = (x) => x == null ? 'scrub –' : 'last scrub ' + (x.last_scrub ? new Date(x.last_scrub).toLocaleString() : 'never') +
   (x.vdisks_with_work_pending != null ? ' · ' + x.vdisks_with_work_pending + ' vDisks with work' + (x.unknown ? ' · ' + x.unknown + ' unknown' : '') : ' · ' + x.work_pending + ' units pending') +
   (x.running ? ' · <span class="warn">' + (x.running === true ? '' : x.running + ' ') + 'running</span>' : '');
@@ -41,7 +42,7 @@ function render(s) {
     (n.status === 'up' ? '' : '<span class="down">down</span>') + '<div class="tree">' +
     n.tree.map((a) => '  '.repeat(a.path.split('/').length - 1) + esc(a.path.split('/').pop()) + '  <span class="pill">' + a.status + '</span> mailbox ' + (a.mailbox ?? 0) + ' restarts ' + a.restarts).join('\\n') +
     '</div></div>').join('');
-  document.querySelector('#vpools tbody').innerHTML = s.vpools.map((v) => '<tr data-vpool="' + esc(v.name) + '"><td>' + esc(v.name) + '</td><td>' + esc(v.status) + '</td><td>' + (v.vdisks ?? 0) + '</td><td class="scrub">' + scrubText(v.scrub) + '</td></tr>').join('') || '<tr><td colspan="4">none</td></tr>';
+  document.querySelector('#vpools tbody').innerHTML = s.vpools.map((v) => '<tr data-vpool="' + esc(v.name) + '"><td>' + esc(v.name) + '</td><td>' + esc(v.status) + '</td><td>' + (v.vdisks ?? 0) + '</td><td class="scrub">' + scrubText(v.scrub) + '</td><td class="io">' + ioText(v.io) + '</td></tr>').join('') || '<tr><td colspan="5">none</td></tr>';
   document.getElementById('vdisks').innerHTML = s.vdisks.map((d) => '<div data-vdisk="' + esc(d.name) + '">' + esc(d.name) + ' · ' + (d.snapshots ?? 0) + ' snapshots · owner ' + esc(d.storagerouter_guid ?? '–') + ' · DTL ' + esc(d.dtl_status ?? 'unknown') + (d.dtl ? ' on ' + esc(d.dtl.host + ':' + d.dtl.port) + ' (' + esc(d.dtl.mode) + (d.dtl.manual ? ', manual' : ', automatic') + ')' : '') +
     ' · <span class="mds">' + mdsText(d.mds) + '</span> · <span class="scrub">' + scrubText(d.scrub) + '</span></div>').join('');
   document.querySelector('#tasks tbody').innerHTML = s.recent_tasks.map((t) => '<tr><td>' + new Date(t.at).toLocaleTimeString() + '</td><td>' + esc(t.node) + '</td><td>' + esc(t.task) +
