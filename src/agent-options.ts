@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
 import type { HostPaths } from './agent-services.js';
+import type { NatsAuth } from './config/nats-auth.js';
 import type { Relauncher } from './update/relaunch.js';
 
 /** How one agent runs; `ovs agent`, `ovs up` and the tests fill it. */
 export interface AgentOptions {
   natsUrl: string;
+  /** NATS credentials and TLS (src/config/nats-auth.ts); none: a plain connection. */
+  natsAuth?: NatsAuth;
   dataDir: string;
   log: Logger;
   /** StorageRouter name (default: host name) and management IP (default 127.0.0.1). */

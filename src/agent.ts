@@ -40,6 +40,7 @@ import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
 import { TaskStats } from './ops/task-stats.js';
 import { ConnectionHealth } from './ops/connection-health.js';
 import type { AgentOptions } from './agent-options.js';
+import { natsConnectOptions } from './config/nats-auth.js';
 import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
 import { processHeartbeat, registerStorageRouter } from './registration.js';
 import { TestAdmin } from './testmode/admin.js';
@@ -172,7 +173,7 @@ export class Agent {
 
   private async connect(me: string): Promise<{ js: JetStreamClient; modelKv: KV; configKv: KV; leaseKv: KV; taskKv: KV }> {
     const o = this.opts;
-    this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+    this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsConnectOptions(o.natsAuth ?? {}) });
     this.connection = new ConnectionHealth(this.nc, o.log, () => this.metrics);
     const js = this.nc.jetstream();
     const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });

@@ -1,5 +1,7 @@
 import { connect, type MsgHdrs, type NatsConnection } from 'nats';
+import { natsConnectOptions, type NatsAuth } from './config/nats-auth.js';
 import { fromWire, type WireError } from './errors.js';
+import { fromNatsError } from './errors/security.js';
 import { decode, encode, type Encoding } from './protocol/codec.js';
 import { H, headersOf } from './protocol/headers.js';
 
@@ -13,8 +15,14 @@ export function defaultNatsUrl(): string {
   return process.env.OVS_NATS_URL || 'nats://127.0.0.1:4222';
 }
 
-export function connectClient(url = defaultNatsUrl()): Promise<NatsConnection> {
-  return connect({ servers: url, timeout: 5_000 });
+/** `auth` is checked before connecting; a refused connection throws AUTHENTICATION_FAILED. */
+export async function connectClient(url = defaultNatsUrl(), auth: NatsAuth = {}): Promise<NatsConnection> {
+  const options = natsConnectOptions(auth);
+  try {
+    return await connect({ servers: url.split(','), timeout: 5_000, ...options });
+  } catch (e) {
+    throw fromNatsError(e);
+  }
 }
 
 /** Sends a request of the public contract and returns its result, or throws the typed error it carried. */
@@ -38,7 +46,10 @@ export async function requestRaw(
     ...opts.headers,
   });
   const data = params instanceof Uint8Array ? params : encode(params, encoding);
-  const reply = await nc.request(subject, data, { timeout: timeout + 1_000, headers });
+  // A subject outside this user's permissions is refused by the server: PERMISSION_DENIED, not a timeout.
+  const reply = await nc.request(subject, data, { timeout: timeout + 1_000, headers }).catch((e: unknown) => {
+    throw fromNatsError(e);
+  });
   const body = decode(reply.data, encoding) as { ok: boolean; result?: unknown; error?: WireError };
   return { body, headers: reply.headers };
 }

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { connect } from 'nats';
+import { connect, type ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import { Agent } from './agent.js';
+import { natsConnectOptions, type NatsAuth } from './config/nats-auth.js';
+import { prepareSecureNats } from './security/secure-nats.js';
 
 export interface UpOptions {
   dataDir: string;
@@ -11,14 +13,23 @@ export interface UpOptions {
   httpPort: number;
   /** Use an existing NATS cluster instead of spawning nats-server. */
   natsUrl?: string;
+  /** TLS and the three roles' passwords on the spawned nats-server; writes `DIR/context.json` for clients. */
+  secure?: boolean;
   log: Logger;
 }
 
+/** How the spawned nats-server is started when not plainly: its config file and how to connect to it. */
+interface NatsServerSecurity {
+  configFile: string;
+  connect: Partial<ConnectionOptions>;
+}
+
 /** Starts `nats-server -js` with its store under the data dir, bound to loopback. */
-export async function startNatsServer(dataDir: string, port: number, log: Logger): Promise<{ child: ChildProcess; url: string }> {
+export async function startNatsServer(dataDir: string, port: number, log: Logger, security?: NatsServerSecurity): Promise<{ child: ChildProcess; url: string }> {
   const storeDir = join(dataDir, 'nats');
   await mkdir(storeDir, { recursive: true });
-  const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', 'ovs-embedded'], {
+  const args = security ? ['-c', security.configFile] : ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, '-n', 'ovs-embedded'];
+  const child = spawn('nats-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr?.on('data', (b: Buffer) => {
@@ -30,7 +41,7 @@ export async function startNatsServer(dataDir: string, port: number, log: Logger
   const until = Date.now() + 20_000;
   for (;;) {
     try {
-      const nc = await Promise.race([connect({ servers: url, timeout: 1_000 }), exited]);
+      const nc = await Promise.race([connect({ servers: url, timeout: 1_000, ...security?.connect }), exited]);
       await nc.jetstream().views.kv('ovs_probe', { history: 1 }).catch(() => undefined);
       await nc.close();
       return { child, url };
@@ -54,14 +65,17 @@ export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void>
 }
 
 /** `ovs up`: the embedded single-node cluster. Returns a stop function (agent first, then nats-server). */
-export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; agent: Agent }> {
+export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; agent: Agent; contextFile?: string }> {
   const dataDir = resolve(o.dataDir);
   await mkdir(dataDir, { recursive: true });
   const marker = join(dataDir, 'ovs-up.json');
   await rm(marker, { force: true });
-  const nats = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log);
+  const secure = o.secure && !o.natsUrl ? await prepareSecureNats(dataDir, o.natsPort, join(dataDir, 'nats')) : undefined;
+  const natsAuth: NatsAuth | undefined = secure?.agentAuth;
+  const security = secure && natsAuth ? { configFile: secure.configFile, connect: natsConnectOptions(natsAuth) } : undefined;
+  const nats = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log, security);
   const natsUrl = o.natsUrl ?? nats!.url;
-  const agent = new Agent({ natsUrl, dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
+  const agent = new Agent({ natsUrl, ...(natsAuth ? { natsAuth } : {}), dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
   try {
     await agent.start();
   } catch (e) {
@@ -75,7 +89,7 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
     await agent.stop();
     if (nats) await stopChild(nats.child, 5_000);
   };
-  return { stop, agent };
+  return { stop, agent, ...(secure ? { contextFile: secure.contextFile } : {}) };
 }
 
 /** The embedded default comes with a vPool `pool1` on a local-directory backend, so there is something to use. */

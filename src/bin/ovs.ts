@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { addClusterCommands } from '../cli/commands/cluster.js';
 import { addMdsCommands } from '../cli/commands/mds.js';
+import { addConnectionOptions } from '../cli/commands/options.js';
 import { addRuntimeCommands, addVolumeCommands } from '../cli/commands/runtime.js';
 import { addStoreCommands } from '../cli/commands/store.js';
 import { addTaskCommands } from '../cli/commands/tasks.js';
@@ -12,6 +13,7 @@ import { addUpdateCommands } from '../cli/commands/update.js';
 import { ownVersion } from '../host/versions.js';
 
 const program = new Command('ovs').description('Open vStorage on NATS: cluster runtime and CLI').version(ownVersion()).showHelpAfterError();
+addConnectionOptions(program);
 addRuntimeCommands(program);
 addTaskCommands(program);
 addStoreCommands(program);

@@ -1,5 +1,8 @@
 import { connect, type NatsConnection } from 'nats';
 import { defaultNatsUrl } from '../client.js';
+import { natsConnectOptions } from '../config/nats-auth.js';
+import { fromNatsError } from '../errors/security.js';
+import { resolveConnection } from './connection-flags.js';
 
 /** `--nats a,b,c`: every listed server, so the client connects to whichever of them is up. */
 export function natsServers(urls: string = defaultNatsUrl()): string[] {
@@ -8,6 +11,13 @@ export function natsServers(urls: string = defaultNatsUrl()): string[] {
   return list;
 }
 
-export function connectCli(urls?: string): Promise<NatsConnection> {
-  return connect({ servers: natsServers(urls), timeout: 5_000 });
+/** Connects with `--nats` and the connection flags (`--context`, credentials, TLS), checked before connecting. */
+export async function connectCli(urls?: string): Promise<NatsConnection> {
+  const c = resolveConnection(urls);
+  const options = natsConnectOptions(c.auth, c.names);
+  try {
+    return await connect({ servers: natsServers(c.urls), timeout: 5_000, ...options });
+  } catch (e) {
+    throw fromNatsError(e);
+  }
 }

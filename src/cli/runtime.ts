@@ -5,6 +5,7 @@ import { loadAgentConfig } from '../config/agent-config.js';
 import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
 import { up } from '../up.js';
 import { processRelauncher } from '../update/relaunch.js';
+import { connectionFlags } from './connection-flags.js';
 import { onSignals } from './signals.js';
 
 export interface UpFlags {
@@ -12,27 +13,29 @@ export interface UpFlags {
   natsPort: number;
   httpPort: number;
   nats?: string;
+  secure?: boolean;
   logFormat?: LogFormat;
 }
 
 /** `ovs up`: the embedded single-node cluster, then a short "what now" on stderr. */
 export async function runUp(o: UpFlags): Promise<void> {
   const log = createCommandLogger({ proc: 'ovs-up' }, chooseLogFormat(o.logFormat));
-  const { stop, agent } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, log });
+  const { stop, agent, contextFile } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, secure: o.secure, log });
   onSignals(stop);
   const sd = agent.services.view.list('storagedriver', { storagerouter_guid: agent.storagerouterGuid })[0];
   const edge = (sd?.ports as { edge?: number } | undefined)?.edge;
+  const connectHint = contextFile ? `--context ${contextFile}` : `--nats ${agent.opts.natsUrl}`;
   process.stderr.write(
-    `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS       ${agent.opts.natsUrl}\n  dashboard  ${agent.httpUrl}/\n` +
+    `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS       ${agent.opts.natsUrl}${contextFile ? ` (TLS, passwords; context ${contextFile})` : ''}\n  dashboard  ${agent.httpUrl}/\n` +
       (sd ? `  vPool      pool1, StorageDriver ${sd.guid}, NBD on 127.0.0.1:${edge}\n` +
-        `  try        npx ovs task vdisk.create_new volume_name=disk1 volume_size=1073741824 storagedriver_guid=${sd.guid} --nats ${agent.opts.natsUrl}\n` +
+        `  try        npx ovs task vdisk.create_new volume_name=disk1 volume_size=1073741824 storagedriver_guid=${sd.guid} ${connectHint}\n` +
         `             qemu-io -f raw nbd://127.0.0.1:${edge}/disk1 -c 'write -P 0x5a 0 1M'\n\n` : '\n'),
   );
 }
 
 /** `ovs agent`: one StorageRouter against an existing NATS. */
 export async function runAgent(flags: Record<string, unknown> & { logFormat?: LogFormat }): Promise<void> {
-  const cfg = await loadAgentConfig(flags);
+  const cfg = await loadAgentConfig({ ...connectionFlags(), ...flags });
   const log = createCommandLogger({ proc: 'ovs-agent', name: cfg.name }, chooseLogFormat(flags.logFormat));
   const agent: Agent = new Agent({ ...cfg, log, relauncher: processRelauncher(() => agent.stop()) });
   await agent.start();

@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { checkNatsAuth, natsAuthSchema, overlayNatsAuth, type NatsAuth, type NatsAuthKey } from './nats-auth.js';
+import { loadNatsContext } from './nats-context.js';
 
 /** `/etc/ovs/agent.json` (or `--config`), then `OVS_*` environment, then flags; validated once at start. */
 const schema = z
   .object({
     natsUrl: z.string().regex(/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/, 'natsUrl is nats://host:port, or several separated by commas').default('nats://127.0.0.1:4222'),
+    natsAuth: natsAuthSchema.optional(),
     dataDir: z.string().min(1).default('/var/lib/ovs'),
     name: z.string().min(1).max(255).optional(),
     ip: z.string().min(1).max(64).optional(),
@@ -53,5 +56,40 @@ export async function loadAgentConfig(flags: Record<string, unknown>): Promise<A
   if (!parsed.success) {
     throw new Error(`invalid agent configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  return parsed.data;
+  return withNatsAuth(parsed.data, flags);
+}
+
+const AUTH_FLAGS: Record<NatsAuthKey, [flag: string, key: string, env?: string]> = {
+  user: ['--user', 'user', 'OVS_NATS_USER'],
+  password: ['--password', 'password', 'OVS_NATS_PASSWORD'],
+  token: ['--token', 'token', 'OVS_NATS_TOKEN'],
+  nkeySeedFile: ['--nkey', 'nkey'],
+  credsFile: ['--creds', 'creds'],
+  'tls.caFile': ['--tls-ca', 'tlsCa'],
+  'tls.certFile': ['--tls-cert', 'tlsCert'],
+  'tls.keyFile': ['--tls-key', 'tlsKey'],
+};
+
+/**
+ * `natsAuth` of the file, then `--context` (its url and credentials), then credentials from the environment and
+ * flags (which replace the others' auth mode; TLS files one by one); checked here, before any connection.
+ */
+function withNatsAuth(cfg: AgentConfig, flags: Record<string, unknown>): AgentConfig {
+  const ctx = typeof flags.context === 'string' ? loadNatsContext(flags.context) : undefined;
+  const given = (key: NatsAuthKey): string | undefined => {
+    const [, flagKey, env] = AUTH_FLAGS[key];
+    const v = flags[flagKey] ?? (env ? process.env[env] : undefined);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const top: NatsAuth = {
+    user: given('user'), password: given('password'), token: given('token'), nkeySeedFile: given('nkeySeedFile'), credsFile: given('credsFile'),
+    tls: { caFile: given('tls.caFile'), certFile: given('tls.certFile'), keyFile: given('tls.keyFile') },
+  };
+  const auth = overlayNatsAuth(overlayNatsAuth(cfg.natsAuth ?? {}, ctx?.auth ?? {}), top);
+  const names = Object.fromEntries(
+    (Object.keys(AUTH_FLAGS) as NatsAuthKey[]).map((k) => [k, given(k) !== undefined ? AUTH_FLAGS[k][0] : `natsAuth.${k}`]),
+  );
+  checkNatsAuth(auth, names);
+  const natsUrl = flags.nats === undefined && ctx?.url !== undefined ? ctx.url : cfg.natsUrl;
+  return { ...cfg, natsUrl, ...(Object.keys(auth).length > 0 ? { natsAuth: auth } : {}) };
 }

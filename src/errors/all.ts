@@ -11,3 +11,4 @@ export * from './disks.js';
 export * from './update.js';
 export * from './support.js';
 export * from './engine.js';
+export * from './security.js';

@@ -84,6 +84,9 @@ const SAMPLES: Record<string, () => OvsError> = {
   STATS_CONFIG: () => new errors.StatsConfigError('/ovs/framework/monitoring/stats_monkey is missing or invalid: transport: invalid option', { issues: [{ path: 'transport', message: 'invalid option' }] }),
   STATS_SEND_FAILED: () => new errors.StatsSendError(['get_stats_vpools'], { get_stats_vpools: 'connect ECONNREFUSED 127.0.0.1:6379' }),
   SUPPORT_NOT_AVAILABLE: () => new errors.SupportUnavailableError('remote access is not available in this port', { remote_access: true }),
+  NATS_CONNECTION_CONFIG: () => new errors.NatsConnectionConfigError('--tls-cert', 'needs --tls-key'),
+  PERMISSION_DENIED: () => new errors.PermissionDeniedError('ovs.task.vdisk.delete', 'publish'),
+  AUTHENTICATION_FAILED: () => new errors.AuthenticationFailedError("the NATS server refused the connection: 'Authorization Violation'"),
 };
 
 const registered = registeredTypes();

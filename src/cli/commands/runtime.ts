@@ -12,6 +12,7 @@ export function addRuntimeCommands(program: Command): void {
     .option('--nats-port <n>', 'port of the spawned nats-server', toNumber, 4222)
     .option('--http-port <n>', 'HTTP port of the agent (/healthz, /readyz)', toNumber, 8870)
     .option('--nats <urls>', 'use an existing NATS cluster instead of spawning nats-server (several URLs separated by commas)')
+    .option('--secure', 'spawned nats-server with TLS and passwords (agent, operator, reader roles); writes DIR/context.json for --context')
     .addOption(logFormatOption())
     .action(async (o: UpFlags) => (await import('../runtime.js')).runUp(o));
 
