@@ -27,3 +27,12 @@ export async function ensureLocalTlsMaterial(dir: string, days = 3650): Promise<
   await run('openssl', ['x509', '-req', '-in', f.csr, '-CA', f.ca, '-CAkey', f.caKey, '-CAcreateserial', '-out', f.cert, '-days', String(days), '-extfile', f.ext]);
   return material;
 }
+
+/** A client certificate signed by the CA of {@link ensureLocalTlsMaterial} in `dir`, for servers that verify clients. */
+export async function issueClientCertificate(dir: string, name: string, days = 3650): Promise<{ certFile: string; keyFile: string }> {
+  const f = { key: join(dir, `${name}.key`), csr: join(dir, `${name}.csr`), cert: join(dir, `${name}.pem`), ext: join(dir, `${name}.ext`) };
+  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', f.key, '-out', f.csr, '-subj', `/CN=${name}`]);
+  await writeFile(f.ext, 'extendedKeyUsage=clientAuth\n');
+  await run('openssl', ['x509', '-req', '-in', f.csr, '-CA', join(dir, 'ca.pem'), '-CAkey', join(dir, 'ca.key'), '-CAcreateserial', '-out', f.cert, '-days', String(days), '-extfile', f.ext]);
+  return { certFile: f.cert, keyFile: f.key };
+}

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { ensureLocalTlsMaterial, type TlsMaterial } from '../../src/security/tls-material.js';
+import { nkeys } from 'nats';
+import { ensureLocalTlsMaterial, issueClientCertificate, type TlsMaterial } from '../../src/security/tls-material.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { ConfiguredNatsServer } from '../helpers/configured-nats-server.js';
 import { waitFor } from '../helpers/eventually.js';
@@ -86,6 +87,27 @@ test.serial('token over TLS: agent and CLI', async (t) => {
     t.is(ls.code, 0, ls.stderr);
     t.is((JSON.parse(ls.stdout) as { storagerouter_guid: string }[])[0]?.storagerouter_guid, agent.guid);
     t.is(errorType(await ovs(['ls', '--json', '--nats', ns.url, '--tls-ca', tls.caFile, '--token', 'wrong'])), 'AUTHENTICATION_FAILED');
+  } finally {
+    await agent.stop();
+    await ns.stop();
+  }
+});
+
+test.serial('nkey with a client certificate (the server verifies clients): agent and CLI; without the certificate refused', async (t) => {
+  // The nats package re-exports nkeys.js without types that lint can follow.
+  const user = (nkeys as unknown as { createUser(): { getSeed(): Uint8Array; getPublicKey(): string } }).createUser();
+  const seed = join(dir, 'user.nk');
+  await writeFile(seed, new TextDecoder().decode(user.getSeed()), { mode: 0o600 });
+  const client = await issueClientCertificate(join(dir, 'tls'), 'client1');
+  const verify = `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, verify: true }\n`;
+  const ns = await ConfiguredNatsServer.start(verify + `authorization { users: [{ nkey: ${user.getPublicKey()} }] }`);
+  const certArgs = ['--nkey', seed, '--tls-ca', tls.caFile, '--tls-cert', client.certFile, '--tls-key', client.keyFile];
+  const agent = await AgentProcess.start({ natsUrl: ns.url, name: 'auth3', ip: '127.0.0.1', extraArgs: certArgs });
+  try {
+    const ls = await ovs(['ls', '--json', '--nats', ns.url, ...certArgs]);
+    t.is(ls.code, 0, ls.stderr);
+    t.is((JSON.parse(ls.stdout) as { storagerouter_guid: string }[])[0]?.storagerouter_guid, agent.guid);
+    t.is((await ovs(['ls', '--json', '--nats', ns.url, '--nkey', seed, '--tls-ca', tls.caFile])).code, 1);
   } finally {
     await agent.stop();
     await ns.stop();
