@@ -17,9 +17,11 @@ import {
   OPT_INFO,
   OPT_LIST,
   OPT_OVS_NO_FORWARD,
+  OPT_STARTTLS,
   REP_ACK,
   REP_ERR_INVALID,
   REP_ERR_UNKNOWN,
+  REP_ERR_TLS_REQD,
   REP_ERR_UNSUP,
   REP_INFO,
   REP_SERVER,
@@ -29,12 +31,16 @@ import {
   writeU64,
 } from './protocol.js';
 
+export type NbdTlsMode = 'off' | 'optional' | 'required';
+
 export type HandshakeStep =
   | { kind: 'more' }
   | { kind: 'transmission'; name: string; volume: NbdVolume }
   /** The export is not served here: resolve it (asynchronously), then call `resolved`. */
   | { kind: 'resolve'; code: number; name: string }
   | { kind: 'forward'; name: string; upstream: UpstreamExport }
+  /** STARTTLS was acknowledged: upgrade the socket, then call `secured` and go on negotiating. */
+  | { kind: 'starttls' }
   | { kind: 'close'; reason: string };
 
 /**
@@ -54,7 +60,16 @@ export class Handshake {
     private readonly log: Logger,
     /** Names not served here are handed back as a 'resolve' step instead of being refused. */
     private readonly canResolve = false,
+    /** 'off': STARTTLS is unsupported; 'optional': offered; 'required': every option but STARTTLS and ABORT waits for it. */
+    private readonly tls: NbdTlsMode = 'off',
   ) {}
+
+  private secure = false;
+
+  /** The socket was upgraded to TLS: negotiation goes on over it. */
+  secured(): void {
+    this.secure = true;
+  }
 
   /** Whether a name not served here may be forwarded to another node. */
   get mayForward(): boolean {
@@ -139,6 +154,18 @@ export class Handshake {
 
   /** Handles one complete option; returns a step when negotiation ends. */
   private handle(code: number, data: Buffer): HandshakeStep | undefined {
+    if (code === OPT_STARTTLS && this.tls !== 'off') {
+      // Once is enough; a client sending data with it is broken.
+      const ok = !this.secure && data.length === 0;
+      this.send(optionReply(code, ok ? REP_ACK : REP_ERR_INVALID));
+      return ok ? { kind: 'starttls' } : undefined;
+    }
+    if (this.tls === 'required' && !this.secure && code !== OPT_ABORT) {
+      // EXPORT_NAME has no error reply: the only refusal is closing.
+      if (code === OPT_EXPORT_NAME) return { kind: 'close', reason: 'EXPORT_NAME without TLS on a vPool that requires it' };
+      this.send(optionReply(code, REP_ERR_TLS_REQD));
+      return undefined;
+    }
     switch (code) {
       case OPT_EXPORT_NAME: {
         const name = data.toString('utf8');

@@ -5,6 +5,7 @@ import { Handshake, type HandshakeStep } from './handshake.js';
 import { greeting } from './protocol.js';
 import { Receiver } from './receiver.js';
 import { Relay } from './relay.js';
+import { acceptTls, feedReceiver, type NbdTls } from './tls.js';
 import { Transmission } from './transmission.js';
 import { openUpstream, type UpstreamExport } from './upstream.js';
 
@@ -23,6 +24,8 @@ export interface NbdServerOptions {
   disconnectWhenHalted?: boolean;
   /** How long a refused forward is retried (default 10 s): the client waits rather than being refused mid-move. */
   forwardRetryMs?: number;
+  /** STARTTLS with this x509 material (see loadNbdTls); absent: plain only. */
+  tls?: NbdTls;
 }
 
 export interface NbdConnectionInfo {
@@ -60,13 +63,15 @@ class Connection {
   exportName: string | undefined;
   /** Resolves when the socket is closed and nothing is in flight. */
   readonly done: Promise<void>;
-  private readonly socket: Socket;
+  /** The accepted socket, then the TLS socket over it after STARTTLS. */
+  private socket: Socket;
   private readonly q: Receiver;
   private readonly handshake: Handshake;
   private transmission: Transmission | undefined;
   private volume: NbdVolume | undefined;
   private relay: Relay | undefined;
   private resolving = false;
+  private upgrading = false;
   private ended = false;
   private socketClosed = false;
 
@@ -84,9 +89,10 @@ class Connection {
       this.pump();
     }));
     const socket = (this.socket = adoptWithOnread(accepted, this.q));
-    this.handshake = new Handshake(exports, (b) => this.write(b), log, opts.forwarding !== undefined);
+    this.handshake = new Handshake(exports, (b) => this.write(b), log, opts.forwarding !== undefined, opts.tls?.mode ?? 'off');
     this.done = new Promise<void>((resolve) => {
-      socket.once('close', () => {
+      this.onClose = () => {
+        if (this.socketClosed) return;
         this.socketClosed = true;
         this.q.clear();
         const relay = this.relay;
@@ -99,21 +105,57 @@ class Connection {
         if (!t) return resolve();
         t.abandon();
         void t.idle().then(resolve);
-      });
+      };
     });
     socket.setNoDelay(true);
+    this.listen(socket);
+    this.write(greeting());
+  }
+
+  private onClose: () => void = () => undefined;
+
+  /** Events of the socket this connection speaks through; a socket replaced by its TLS socket only reports closing. */
+  private listen(socket: Socket): void {
+    socket.once('close', () => this.onClose());
     socket.on('error', (err) => this.log.debug({ err }, 'nbd: socket error'));
     socket.on('end', () => this.guard(() => {
+      if (socket !== this.socket) return;
       // The client half-closed: nothing more will arrive. Answer what is in flight, then close.
       if (this.relay) this.relay.clientEnded();
       else if (this.transmission) this.transmission.endOfInput();
       else this.end();
     }));
     socket.on('drain', () => this.guard(() => {
+      if (socket !== this.socket) return;
       this.transmission?.pump();
       this.relay?.clientDrained();
     }));
-    this.write(greeting());
+  }
+
+  /** STARTTLS was acknowledged: the TLS handshake, then negotiation goes on over the TLS socket. */
+  private async startTls(): Promise<void> {
+    const raw = this.socket;
+    const tls = this.opts.tls;
+    if (!tls) return this.end();
+    try {
+      const secure = await acceptTls(raw, tls);
+      if (this.closed) {
+        secure.destroy();
+        return;
+      }
+      this.socket = secure;
+      this.listen(secure);
+      secure.once('close', () => raw.destroy());
+      secure.on('data', (d: Buffer) => this.guard(() => {
+        if (this.socket === secure) feedReceiver(this.q, d);
+      }));
+      this.handshake.secured();
+      this.upgrading = false;
+      this.log.debug({ protocol: secure.getProtocol(), authorized: secure.authorized }, 'nbd: TLS established');
+    } catch (err) {
+      this.log.info({ err: (err as Error).message }, 'nbd: TLS handshake failed, closing');
+      raw.destroy();
+    }
   }
 
   /** Server shutdown: negotiation is cut off, transmission finishes its in-flight requests first. */
@@ -140,7 +182,7 @@ class Connection {
   private pump(): void {
     if (!this.relay && !this.transmission) {
       // While resolving, the bytes wait in the receiver until the export is answered.
-      if (this.resolving || !this.begin(this.handshake.step(this.q))) return;
+      if (this.resolving || this.upgrading || !this.begin(this.handshake.step(this.q))) return;
     }
     if (this.relay) this.relay.fromClient();
     else this.transmission?.pump();
@@ -154,6 +196,15 @@ class Connection {
       case 'close':
         this.log.debug({ reason: step.reason }, 'nbd: closing during negotiation');
         this.end();
+        return false;
+      case 'starttls':
+        // A client must wait for the ACK before its TLS hello: anything already queued is a protocol violation.
+        if (this.q.length > 0) {
+          this.end();
+          return false;
+        }
+        this.upgrading = true;
+        void this.startTls();
         return false;
       case 'resolve':
         this.resolving = true;
