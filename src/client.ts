@@ -9,6 +9,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   encoding?: Encoding;
   headers?: Record<string, string>;
+  /** Sets `Ovs-Idempotency-Key`: a retry with the same key answers the first attempt's outcome instead of running again. */
+  idempotencyKey?: string;
 }
 
 export function defaultNatsUrl(): string {
@@ -43,6 +45,7 @@ export async function requestRaw(
   const headers = headersOf({
     ...(encoding === 'json' ? { [H.contentType]: 'application/json' } : {}),
     [H.timeout]: String(timeout),
+    ...(opts.idempotencyKey !== undefined ? { [H.idempotencyKey]: opts.idempotencyKey } : {}),
     ...opts.headers,
   });
   const data = params instanceof Uint8Array ? params : encode(params, encoding);

@@ -13,6 +13,7 @@ export interface TaskOptions {
   async?: boolean;
   timeout: number;
   nats?: string;
+  idempotencyKey?: string;
 }
 
 /** `ovs task <module.task> [key=value ...]`: one request, or with `--async` a start followed until it is done. */
@@ -21,15 +22,17 @@ export function runTask(task: string, args: string[], o: TaskOptions): Promise<v
   const params = parseOrFail(() => ({ ...(typeof o.json === 'string' ? (JSON.parse(o.json) as Record<string, unknown>) : {}), ...keyValues(args) }), json);
   return withNats(o.nats, json, async (nc) => {
     const subject = taskSubject(task);
-    if (!o.async) return request(nc, subject, params, { timeoutMs: o.timeout });
-    const rec = await followAsync(nc, task, subject, params, o.timeout, json);
+    if (!o.async) return request(nc, subject, params, { timeoutMs: o.timeout, idempotencyKey: o.idempotencyKey });
+    const rec = await followAsync(nc, task, subject, params, o.timeout, json, o.idempotencyKey);
     if (rec.status === 'FAILURE') process.exitCode = 1;
     return rec;
   });
 }
 
-async function followAsync(nc: NatsConnection, task: string, subject: string, params: Record<string, unknown>, timeoutMs: number, json: boolean): Promise<{ status: string }> {
-  const { task_id } = await request<{ task_id: string }>(nc, subject, params, { timeoutMs, headers: { [H.async]: '1' } });
+async function followAsync(
+  nc: NatsConnection, task: string, subject: string, params: Record<string, unknown>, timeoutMs: number, json: boolean, idempotencyKey: string | undefined,
+): Promise<{ status: string }> {
+  const { task_id } = await request<{ task_id: string }>(nc, subject, params, { timeoutMs, headers: { [H.async]: '1' }, idempotencyKey });
   if (!json) process.stderr.write(`started ${task} as ${task_id}\n`);
   const sub = nc.subscribe(taskEventSubject(task_id));
   void (async () => {

@@ -11,4 +11,5 @@ export * from './disks.js';
 export * from './update.js';
 export * from './support.js';
 export * from './engine.js';
+export * from './idempotency.js';
 export * from './security.js';

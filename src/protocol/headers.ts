@@ -18,6 +18,10 @@ export const H = {
    * `ensure_single_timeout`); DEDUPED/CHAINED only, the task's own start timeout otherwise.
    */
   ensureSingleTimeout: 'Ovs-Ensure-Single-Timeout-Ms',
+  /** A retried mutation with the same key (same task) answers the first attempt's outcome instead of running again. */
+  idempotencyKey: 'Ovs-Idempotency-Key',
+  /** Reply header, `1` when the outcome is the first attempt's (this request did not run the task). */
+  idempotentReplay: 'Ovs-Idempotent-Replay',
 } as const;
 
 export const DEFAULT_DEADLINE_MS = 300_000;

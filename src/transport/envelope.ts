@@ -26,7 +26,7 @@ export async function replyTo(msg: Msg, me: string, work: (encoding: Encoding) =
 }
 
 /** Sends the reply of an outcome in the requester's encoding; an unencodable result becomes an error reply. */
-export function respond(msg: Msg, me: string, encoding: Encoding, result: { ok: true; value: unknown } | { ok: false; error: unknown }): HandlerOutcome {
+export function respond(msg: Msg, me: string, encoding: Encoding, result: { ok: true; value: unknown } | { ok: false; error: unknown }, extraHeaders?: Record<string, string>): HandlerOutcome {
   let outcome: HandlerOutcome;
   if (result.ok) {
     outcome = { reply: { ok: true, result: result.value ?? null } };
@@ -36,7 +36,7 @@ export function respond(msg: Msg, me: string, encoding: Encoding, result: { ok: 
   }
   if (!msg.reply) return outcome;
   // Headers cost the requester ~20 µs to parse (nats.js), a third of a round trip: only clients that send headers get them.
-  const headers = msg.headers ? replyHeaders(me, encoding) : undefined;
+  const headers = msg.headers ? (extraHeaders ? withExtra(replyHeaders(me, encoding), extraHeaders) : replyHeaders(me, encoding)) : undefined;
   let body: Uint8Array;
   try {
     body = encode(outcome.reply, encoding);
@@ -47,6 +47,12 @@ export function respond(msg: Msg, me: string, encoding: Encoding, result: { ok: 
   }
   msg.respond(body, headers ? { headers } : undefined);
   return outcome;
+}
+
+function withExtra(base: ReturnType<typeof headersOf>, extra: Record<string, string>): ReturnType<typeof headersOf> {
+  const h = headersOf(extra);
+  for (const k of base.keys()) h.set(k, base.get(k));
+  return h;
 }
 
 const headerCache = new Map<string, ReturnType<typeof headersOf>>();

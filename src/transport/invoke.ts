@@ -13,6 +13,7 @@ import { fullName, type TaskDef, type TaskHandler } from '../tasks/define.js';
 import type { ExecMeta, Router } from './router.js';
 import { isRoutingFailure, routingFailure } from '../errors/routing-failure.js';
 import { validateParams } from './validate.js';
+import { hashParams } from './idempotency.js';
 
 export interface TaskRequest {
   def: TaskDef;
@@ -93,6 +94,14 @@ export class Invoker {
 
   private async runHere(def: TaskDef, handler: TaskHandler, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined): Promise<unknown> {
     const resources = owner ? await owner.resources() : undefined;
+    const idem = meta.idempotency;
+    if (!idem) return this.execute(def, handler, params, meta, owner, resources);
+    // Claimed where it runs, right before it runs: a retry that lands anywhere finds the claim, never a second run.
+    const scope = { task: fullName(def), key: idem.key, paramsHash: hashParams(params) };
+    return idem.claims.once(scope, meta.taskId, meta.deadline, () => this.execute(def, handler, params, meta, owner, resources), () => idem.replayed());
+  }
+
+  private execute(def: TaskDef, handler: TaskHandler, params: Record<string, unknown>, meta: ExecMeta, owner: LocalOwner | undefined, resources: AnyOwnerResource): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const inv = { id: meta.taskId, def, handler, params, ctx: this.context(def, meta, resources), settle: (o: Outcome) => (o.ok ? resolve(o.value) : reject(asOvsError(o.error))), startTimeoutMs: meta.ensureSingleTimeoutMs };
       // `any` tasks have no owner to admit them: nothing to serialise, they run at once.

@@ -1,4 +1,4 @@
-import type { NatsConnection, RequestOptions } from 'nats';
+import type { MsgHdrs, NatsConnection, RequestOptions } from 'nats';
 import { DeadlineExceededError, InternalError, fromWire, type WireError } from '../errors.js';
 import { routingFailure } from '../errors/routing-failure.js';
 import { decode } from '../protocol/codec.js';
@@ -7,7 +7,10 @@ import { decode } from '../protocol/codec.js';
  * A request to the agent of one StorageRouter, answered with our envelope: the result, or the agent's error restored
  * as its own class. No responder is a retryable NOT_AVAILABLE; no answer in time is DEADLINE_EXCEEDED.
  */
-export async function requestNode(nc: NatsConnection, node: string, subject: string, body: Uint8Array, opts: Partial<RequestOptions> & { timeout: number; deadline: number }): Promise<unknown> {
+export async function requestNode(
+  nc: NatsConnection, node: string, subject: string, body: Uint8Array,
+  { onReplyHeaders, ...opts }: Partial<RequestOptions> & { timeout: number; deadline: number; onReplyHeaders?: (h: MsgHdrs | undefined) => void },
+): Promise<unknown> {
   let reply;
   try {
     reply = await nc.request(subject, body, opts);
@@ -17,6 +20,7 @@ export async function requestNode(nc: NatsConnection, node: string, subject: str
     if (code === 'TIMEOUT') throw new DeadlineExceededError(opts.deadline, `waiting for StorageRouter ${node}`);
     throw e;
   }
+  onReplyHeaders?.(reply.headers);
   const answer = decode(reply.data) as { ok: boolean; result?: unknown; error?: WireError };
   if (answer.ok) return answer.result;
   throw answer.error ? fromWire(answer.error) : new InternalError(`malformed reply from StorageRouter ${node}`);

@@ -8,6 +8,7 @@ import type { LocalOwner } from '../actors/local-owner.js';
 import { fullName, type TaskDef } from '../tasks/define.js';
 import { requestNode } from './request-owner.js';
 import { routingFailure } from '../errors/routing-failure.js';
+import type { IdempotentRequest } from './idempotency.js';
 
 export interface ExecMeta {
   taskId: string;
@@ -16,6 +17,8 @@ export interface ExecMeta {
   forwarded: boolean;
   /** The caller's own limit on waiting for the ensure_single turn (instead of the task's start timeout). */
   ensureSingleTimeoutMs?: number;
+  /** The request's idempotency key: the agent that runs the task claims it there (so it travels with forwarding). */
+  idempotency?: IdempotentRequest;
 }
 
 /** The owners this agent runs, looked up without side effects (nothing is spawned by a lookup). */
@@ -81,7 +84,13 @@ export class Router {
     return requestNode(this.d.nc, node, nodeTaskSubject(node, fullName(def)), encode(params), {
       timeout: remaining,
       deadline: meta.deadline,
-      headers: headersOf({ [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId, [H.ensureSingleTimeout]: meta.ensureSingleTimeoutMs?.toString() }),
+      headers: headersOf({
+        [H.forwarded]: '1', [H.deadline]: String(meta.deadline), [H.taskId]: meta.taskId, [H.ensureSingleTimeout]: meta.ensureSingleTimeoutMs?.toString(),
+        [H.idempotencyKey]: meta.idempotency?.key,
+      }),
+      onReplyHeaders: (h) => {
+        if (h?.get(H.idempotentReplay) === '1') meta.idempotency?.replayed();
+      },
     });
   }
 

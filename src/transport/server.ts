@@ -2,7 +2,7 @@ import type { Msg, NatsConnection, Subscription } from 'nats';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Outcome } from '../actors/task-owner.js';
-import { BadRequestError, PayloadTooLargeError, UnknownTaskError } from '../errors.js';
+import { BadRequestError, PayloadTooLargeError, TaskNotFoundError, UnknownTaskError } from '../errors.js';
 import { decodeParams, encodingOf, type Encoding } from '../protocol/codec.js';
 import { H, deadlineOf, ensureSingleTimeoutOf } from '../protocol/headers.js';
 import {
@@ -21,6 +21,11 @@ import type { Invoker, ReplySink } from './invoke.js';
 import type { TaskResults } from './task-results.js';
 import { randomUUID } from 'node:crypto';
 import { Debouncer } from '../cluster/debouncer.js';
+import { IdempotencyClaims, hashParams, idempotencyKeyOf, idempotentTaskId, type IdempotencyScope } from './idempotency.js';
+import type { ExecMeta } from './router.js';
+import { validateParams } from './validate.js';
+
+const REPLAYED = { [H.idempotentReplay]: '1' };
 
 export interface ServerDeps {
   me: string;
@@ -48,7 +53,11 @@ export class Server {
   /** The original's debounced DTL checkup 60 s after a StorageRouter's domains changed (several changes, one run). */
   private readonly domainsChanged = new Debouncer<string>(60_000, (sr) => void this.checkupAfterDomainChange(sr));
 
-  constructor(private readonly d: ServerDeps) {}
+  private readonly claims: IdempotencyClaims;
+
+  constructor(private readonly d: ServerDeps) {
+    this.claims = new IdempotencyClaims(d.results.kv, d.me, d.log);
+  }
 
   private async checkupAfterDomainChange(storagerouterGuid: string): Promise<void> {
     // MDS slaves follow the domains too (spec §4.5: triggered with the DTL checkup).
@@ -106,9 +115,20 @@ export class Server {
       const def = name === undefined ? undefined : this.d.table.get(name);
       if (!def) throw new UnknownTaskError(m.subject);
       const params = decodeParams(m.data, encoding);
-      const meta = { taskId: m.headers?.get(H.taskId) || randomUUID(), deadline: deadlineOf(m.headers), forwarded, ensureSingleTimeoutMs: ensureSingleTimeoutOf(m.headers) };
+      const key = idempotencyKeyOf(m.headers);
+      // Retries of one idempotent request share its task id (an async retry answers the first attempt's).
+      const scope = key !== undefined && def.handler ? { task: fullName(def), key, paramsHash: hashParams(validateParams(def, params)) } : undefined;
+      const replay = { replayed: false };
+      const meta: ExecMeta = {
+        taskId: m.headers?.get(H.taskId) || (scope ? idempotentTaskId(scope) : randomUUID()), deadline: deadlineOf(m.headers), forwarded, ensureSingleTimeoutMs: ensureSingleTimeoutOf(m.headers),
+        ...(key !== undefined ? { idempotency: { key, claims: this.claims, replayed: () => void (replay.replayed = true) } } : {}),
+      };
       const async = !forwarded && m.headers?.get(H.async) === '1';
-      await this.d.invoker.invoke({ def, params, meta }, async ? this.asyncSink(m, encoding, def, meta.taskId) : this.replySink(m, encoding));
+      if (async && scope && (await this.acceptedBefore(scope, meta.taskId))) {
+        respond(m, this.d.me, encoding, { ok: true, value: { task_id: meta.taskId } }, REPLAYED);
+        return;
+      }
+      await this.d.invoker.invoke({ def, params, meta }, async ? this.asyncSink(m, encoding, def, meta.taskId) : this.replySink(m, encoding, replay));
     } catch (error) {
       respond(m, this.d.me, encoding, { ok: false, error });
     } finally {
@@ -116,8 +136,20 @@ export class Server {
     }
   }
 
-  private replySink(m: Msg, encoding: Encoding): ReplySink {
-    return { reply: (outcome) => respond(m, this.d.me, encoding, outcome) };
+  private replySink(m: Msg, encoding: Encoding, replay?: { replayed: boolean }): ReplySink {
+    return { reply: (outcome) => respond(m, this.d.me, encoding, outcome, replay?.replayed ? REPLAYED : undefined) };
+  }
+
+  /** An async idempotent request whose first attempt was accepted already (its task record exists); a key reused for other parameters fails here. */
+  private async acceptedBefore(scope: IdempotencyScope, taskId: string): Promise<boolean> {
+    await this.claims.checkReuse(scope);
+    try {
+      await this.d.results.get(taskId);
+      return true;
+    } catch (e) {
+      if (e instanceof TaskNotFoundError) return false;
+      throw e;
+    }
   }
 
   /** `Ovs-Async: 1`: the caller gets the task id once the request is valid; the outcome is kept for `ovs.task.result`. */

@@ -19,7 +19,7 @@ export interface TaskRecord {
 
 /** Outcomes of asynchronously started tasks (`Ovs-Async: 1`), kept in a KV bucket and announced on events. */
 export class TaskResults {
-  constructor(private readonly kv: KV, private readonly nc: NatsConnection) {}
+  constructor(readonly kv: KV, private readonly nc: NatsConnection) {}
 
   /** Records a task as running; the returned function stores its outcome (errors storing it are logged, not thrown). */
   async started(taskId: string, task: string, log: Logger): Promise<(outcome: Outcome) => void> {

@@ -11,6 +11,7 @@ import {
   registerError, registeredType, registeredTypes, type WireError,
 } from '../../src/errors.js';
 import { EngineConfigError, HookFailedError, MigrationFailedError } from '../../src/errors.js';
+import { IdempotencyKeyReusedError, IdempotencyOutcomeUnknownError } from '../../src/errors.js';
 import { errorTypesMarkdown } from '../../src/errors/doc.js';
 import { decode, encode, type Encoding } from '../../src/protocol/codec.js';
 
@@ -63,6 +64,8 @@ const SAMPLES: Record<string, () => OvsError> = {
   ENGINE_CONFIG: () => new EngineConfigError('/ovs/framework/upkeep is malformed: task_results_keep_s: Expected number', { key: '/ovs/framework/upkeep' }),
   HOOK_FAILED: () => new HookFailedError('backend/domains-update', 'alba', 'INTERNAL', 'boom'),
   MIGRATION_FAILED: () => new MigrationFailedError('stats_monkey_integration', 'boom', ['model_declared_fields']),
+  IDEMPOTENCY_KEY_REUSED: () => new IdempotencyKeyReusedError('vdisk.create_snapshot', 'k-1'),
+  IDEMPOTENCY_OUTCOME_UNKNOWN: () => new IdempotencyOutcomeUnknownError('vdisk.create_snapshot', 'k-1', 't-1', 'sr-1'),
   NO_SCRUB_LOCATIONS: () => new NoScrubLocationsError(null),
   SCRUB_FAILED: () => new ScrubFailedError([{ vdisk_guid: 'g1', name: 'disk1', error: 'the owner did not answer' }], 2),
   STORAGEDRIVER_NOT_IN_MODEL: () => new StorageDriverNotInModelError('pool1abc'),

@@ -12,6 +12,7 @@ export function addTaskCommands(program: Command): void {
     .option('--json [params]', 'parameters as a JSON map; also prints JSON')
     .option('--async', 'start asynchronously and follow progress until done')
     .option('--timeout <ms>', 'deadline for the task', toNumber, 300_000)
+    .option('--idempotency-key <key>', 'retries with the same key answer the first outcome instead of running again (1..128 of A-Za-z0-9._:-)')
     .addOption(natsOption())
     .action(async (task: string, args: string[], o: TaskOptions) => (await import('../task-run.js')).runTask(task, args, o));
 
