@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { OvsError } from '../errors.js';
+import { fromNatsError } from '../errors/security.js';
 import { connectCli } from './connect.js';
 import { human } from './format.js';
 
@@ -7,7 +8,9 @@ export function output(value: unknown, json: boolean): void {
   process.stdout.write((json ? JSON.stringify(value, null, 2) : human(value)) + '\n');
 }
 
-export function fail(e: unknown, json: boolean): never {
+export function fail(thrown: unknown, json: boolean): never {
+  // Requests made with nc.request directly (node ops, discovery) get nats.js errors; refusals are typed here too.
+  const e = fromNatsError(thrown);
   if (e instanceof OvsError) {
     if (json) process.stdout.write(JSON.stringify({ error: e.toWire() }, null, 2) + '\n');
     else process.stderr.write(`error ${e.type}${e.retryable ? ' (retryable)' : ''}: ${e.message}\n`);

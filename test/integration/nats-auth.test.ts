@@ -70,6 +70,7 @@ test.serial('roles over TLS with passwords: the operator lists, the reader reads
     t.is(errorType(del), 'PERMISSION_DENIED');
     const set = await ovs(['config', 'set', '/ovs/framework/x', '1', '--json', '--context', reader]);
     t.is(errorType(set), 'PERMISSION_DENIED');
+    t.is(errorType(await ovs(['info', agent.guid, '--json', '--context', reader])), 'PERMISSION_DENIED');
 
     const anonymous = await ovs(['ls', '--json', '--nats', ns.url, '--tls-ca', tls.caFile]);
     t.is(errorType(anonymous), 'AUTHENTICATION_FAILED');
