@@ -1,7 +1,9 @@
 import { sumIoStatistics, type IoStatistics } from '../dataplane/volume/io-statistics.js';
+import { within } from '../model/dynamics/within.js';
 import type { ModelObject, ModelReader } from '../model/schema.js';
 import type { VoldrvApi } from '../storagedriver/voldrv-api.js';
-import { extractStatistics, withRates, type Sample } from './extract.js';
+import { extractStatistics } from './extract.js';
+import { RateSampler } from './rate-sampler.js';
 
 /** How long one StorageDriver's counters may take to arrive (a node that is down must not hold a whole run). */
 export const STATISTICS_READ_TIMEOUT_MS = 3_000;
@@ -18,14 +20,17 @@ export interface Figures {
  * node (`statistics_node`). Keeps the previous sample per object for the `_ps` rates, like the original's cache.
  */
 export class ClusterStatistics {
-  private readonly previous = new Map<string, Sample & { rates: Record<string, number> }>();
+  private readonly sampler: RateSampler;
 
   constructor(
     private readonly reader: ModelReader,
     private readonly voldrv: (storagedriverGuid: string) => VoldrvApi,
-    private readonly nowS: () => number = () => Date.now() / 1000,
+    nowS: () => number = () => Date.now() / 1000,
     private readonly timeoutMs = STATISTICS_READ_TIMEOUT_MS,
-  ) {}
+  ) {
+    // Runs may be further apart than a model read's keep time; a rate over a long interval is still a rate.
+    this.sampler = new RateSampler(nowS, Infinity);
+  }
 
   ofStorageRouter(sr: ModelObject): Promise<Figures> {
     return this.figures(`storagerouter.${sr.guid}`, this.reader.list('storagedriver', { storagerouter_guid: sr.guid }));
@@ -42,18 +47,11 @@ export class ClusterStatistics {
       if (c === null) unanswered.push(sd.guid);
       return c;
     }));
-    const sample = { values: extractStatistics(sumIoStatistics(counters.filter((c): c is IoStatistics => c !== null))), timestamp: this.nowS() };
-    const { values, rates } = withRates(sample, this.previous.get(key));
-    this.previous.set(key, { ...sample, rates });
-    return { statistics: values, unanswered: unanswered.sort() };
+    const values = extractStatistics(sumIoStatistics(counters.filter((c): c is IoStatistics => c !== null)));
+    return { statistics: this.sampler.sample(key, values), unanswered: unanswered.sort() };
   }
 
-  private async counters(storagedriverGuid: string): Promise<IoStatistics | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), this.timeoutMs);
-    });
-    const asked = this.voldrv(storagedriverGuid).statistics_node({}).catch(() => null);
-    return Promise.race([asked, late]).finally(() => clearTimeout(timer));
+  private counters(storagedriverGuid: string): Promise<IoStatistics | null> {
+    return within(this.voldrv(storagedriverGuid).statistics_node({}), this.timeoutMs, null);
   }
 }
