@@ -38,7 +38,7 @@ import { registerDataplaneMetrics } from './ops/dataplane-metrics.js';
 import { startNodeHeartbeat } from './ops/node-heartbeat.js';
 import { notifyReady, notifyStopping, startWatchdog } from './ops/systemd.js';
 import { TaskStats } from './ops/task-stats.js';
-import { ConnectionHealth } from './ops/connection-health.js';
+import { ConnectionHealth, streamsHaveLeaders, untilEngineAnswers } from './ops/connection-health.js';
 import type { AgentOptions } from './agent-options.js';
 import { natsConnectOptions } from './config/nats-auth.js';
 import { publishActorEvents, startCrashLoop } from './ops/agent-hooks.js';
@@ -173,16 +173,20 @@ export class Agent {
 
   private async connect(me: string): Promise<{ js: JetStreamClient; modelKv: KV; configKv: KV; leaseKv: KV; taskKv: KV }> {
     const o = this.opts;
-    this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsConnectOptions(o.natsAuth ?? {}) });
+    // A NATS server that is not up yet is waited for, not a reason to exit (systemd may start us first).
+    this.nc = await connect({ servers: o.natsUrl.split(','), name: `ovs-agent ${me}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, waitOnFirstConnect: true, ...natsConnectOptions(o.natsAuth ?? {}) });
     this.connection = new ConnectionHealth(this.nc, o.log, () => this.metrics);
     const js = this.nc.jetstream();
     const open = (bucket: string, extra: Record<string, unknown> = {}): Promise<KV> => js.views.kv(bucket, { history: 1, replicas: o.kvReplicas ?? 1, ...extra });
-    const [modelKv, configKv, leaseKv, taskKv] = await Promise.all([
+    const [modelKv, configKv, leaseKv, taskKv] = await untilEngineAnswers(o.log, () => this.stopping, () => Promise.all([
       open(BUCKETS.model),
       open(BUCKETS.config),
       open(BUCKETS.leases),
       open(BUCKETS.tasks, { ttl: 24 * 3600 * 1000 }),
-    ]);
+    ]));
+    const jsm = await this.nc.jetstreamManager();
+    await untilEngineAnswers(o.log, () => this.stopping, () => streamsHaveLeaders(jsm, Object.values(BUCKETS).map((b) => `KV_${b}`)));
+    this.connection.jetstream(jsm);
     return { js, modelKv, configKv, leaseKv, taskKv };
   }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import nact from 'nact';
 import type { Logger } from 'pino';
+import { engineUnavailable } from '../errors.js';
 import { backoffMs, sleep } from './backoff.js';
 import { RestartWindow } from './restart-window.js';
 import { mailboxDepth } from './mailbox.js';
@@ -14,6 +15,9 @@ export interface RestartPolicy {
   backoffInitialMs: number;
   backoffMaxMs: number;
 }
+
+/** How long an actor that met an engine outage waits before it runs again. */
+const ENGINE_OUTAGE_RETRY_MS = 2_000;
 
 export const DEFAULT_POLICY: RestartPolicy = { maxRestarts: 5, periodMs: 30_000, backoffInitialMs: 50, backoffMaxMs: 5_000 };
 
@@ -75,7 +79,10 @@ export class Supervision extends EventEmitter {
         },
         onCrash: async (msg: unknown, error: Error | undefined, ctx: nact.SupervisionContext<M, Ref>) => {
           info.lastError = error?.message ?? String(error);
-          const allowed = window.record(Date.now());
+          // NATS or JetStream not answering (a restart, no quorum) is no fault of the actor: it waits and retries
+          // without using up its restart intensity, so the node is not left degraded after the engine recovers.
+          const outage = engineUnavailable(error) !== undefined;
+          const allowed = outage || window.record(Date.now());
           if (!allowed) {
             info.status = 'escalated';
             const reason = `${path} crashed ${window.recent} times within ${policy.periodMs} ms (last: ${info.lastError})`;
@@ -86,8 +93,8 @@ export class Supervision extends EventEmitter {
           }
           info.status = 'restarting';
           info.restarts += 1;
-          const delay = backoffMs(window.recent, policy.backoffInitialMs, policy.backoffMaxMs);
-          log.warn({ err: error, restarts: info.restarts, backoff_ms: delay, message_kind: kindOf(msg) }, 'actor crashed; restarting');
+          const delay = outage ? ENGINE_OUTAGE_RETRY_MS : backoffMs(window.recent, policy.backoffInitialMs, policy.backoffMaxMs);
+          log.warn({ err: error, restarts: info.restarts, backoff_ms: delay, message_kind: kindOf(msg) }, outage ? 'NATS JetStream not answering; actor restarts when it retries' : 'actor crashed; restarting');
           this.emit('restart', path);
           await sleep(delay);
           info.status = 'running';

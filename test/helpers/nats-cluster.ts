@@ -46,6 +46,23 @@ export class NatsCluster {
     return this.urls.join(',');
   }
 
+  /** Client URLs of every member, started or not (what an agent is configured with). */
+  get allUrls(): string {
+    return this.members.map((m) => `nats://127.0.0.1:${m.clientPort}`).join(',');
+  }
+
+  /** Stops one member (its store stays; `start(index)` brings it back). */
+  async stopMember(index: number): Promise<void> {
+    const m = this.members[index]!;
+    const c = m.child;
+    if (c && c.exitCode === null && c.signalCode === null) {
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await exited;
+    }
+    m.child = undefined;
+  }
+
   async start(index: number): Promise<void> {
     const m = this.members[index]!;
     const routes = this.members.map((o) => `nats-route://127.0.0.1:${o.clusterPort}`).join(', ');
