@@ -5,6 +5,7 @@ import { connect, type ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import { Agent } from './agent.js';
 import { natsConnectOptions, type NatsAuth } from './config/nats-auth.js';
+import { NatsConnectionConfigError } from './errors/security.js';
 import { prepareSecureNats } from './security/secure-nats.js';
 
 export interface UpOptions {
@@ -13,6 +14,8 @@ export interface UpOptions {
   httpPort: number;
   /** Use an existing NATS cluster instead of spawning nats-server. */
   natsUrl?: string;
+  /** Credentials and TLS for that existing cluster. */
+  natsAuth?: NatsAuth;
   /** TLS and the three roles' passwords on the spawned nats-server; writes `DIR/context.json` for clients. */
   secure?: boolean;
   log: Logger;
@@ -70,9 +73,10 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
   await mkdir(dataDir, { recursive: true });
   const marker = join(dataDir, 'ovs-up.json');
   await rm(marker, { force: true });
-  const secure = o.secure && !o.natsUrl ? await prepareSecureNats(dataDir, o.natsPort, join(dataDir, 'nats')) : undefined;
-  const natsAuth: NatsAuth | undefined = secure?.agentAuth;
-  const security = secure && natsAuth ? { configFile: secure.configFile, connect: natsConnectOptions(natsAuth) } : undefined;
+  if (o.secure && o.natsUrl) throw new NatsConnectionConfigError('--secure', 'secures the nats-server `ovs up` spawns; with --nats, give that cluster\'s credentials (--context, --user, ...) instead');
+  const secure = o.secure ? await prepareSecureNats(dataDir, o.natsPort, join(dataDir, 'nats')) : undefined;
+  const natsAuth: NatsAuth | undefined = secure?.agentAuth ?? o.natsAuth;
+  const security = secure ? { configFile: secure.configFile, connect: natsConnectOptions(secure.agentAuth) } : undefined;
   const nats = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log, security);
   const natsUrl = o.natsUrl ?? nats!.url;
   const agent = new Agent({ natsUrl, ...(natsAuth ? { natsAuth } : {}), dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });

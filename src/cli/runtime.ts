@@ -5,7 +5,7 @@ import { loadAgentConfig } from '../config/agent-config.js';
 import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
 import { up } from '../up.js';
 import { processRelauncher } from '../update/relaunch.js';
-import { connectionFlags } from './connection-flags.js';
+import { connectionFlags, resolveConnection } from './connection-flags.js';
 import { onSignals } from './signals.js';
 
 export interface UpFlags {
@@ -20,7 +20,8 @@ export interface UpFlags {
 /** `ovs up`: the embedded single-node cluster, then a short "what now" on stderr. */
 export async function runUp(o: UpFlags): Promise<void> {
   const log = createCommandLogger({ proc: 'ovs-up' }, chooseLogFormat(o.logFormat));
-  const { stop, agent, contextFile } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, secure: o.secure, log });
+  const natsAuth = o.nats ? resolveConnection(o.nats).auth : undefined;
+  const { stop, agent, contextFile } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, natsAuth, secure: o.secure, log });
   onSignals(stop);
   const sd = agent.services.view.list('storagedriver', { storagerouter_guid: agent.storagerouterGuid })[0];
   const edge = (sd?.ports as { edge?: number } | undefined)?.edge;

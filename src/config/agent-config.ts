@@ -6,7 +6,7 @@ import { loadNatsContext } from './nats-context.js';
 /** `/etc/ovs/agent.json` (or `--config`), then `OVS_*` environment, then flags; validated once at start. */
 const schema = z
   .object({
-    natsUrl: z.string().regex(/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/, 'natsUrl is nats://host:port, or several separated by commas').default('nats://127.0.0.1:4222'),
+    natsUrl: z.string().regex(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, 'natsUrl is nats://host:port (or tls://), or several separated by commas').default('nats://127.0.0.1:4222'),
     natsAuth: natsAuthSchema.optional(),
     dataDir: z.string().min(1).default('/var/lib/ovs'),
     name: z.string().min(1).max(255).optional(),
