@@ -24,7 +24,7 @@ import type { Service } from 'nats';
 import { ClusterView } from './dashboard/cluster-view.js';
 import { StorageDriverManager } from './storagedriver/manager.js';
 import { vdiskDynamics } from './storagedriver/vdisk-dynamics.js';
-import { operatorDynamics } from './model/dynamics/operator-views.js';
+import { operatorDynamics, vdiskOperatorDynamics } from './model/dynamics/operator-views.js';
 import { VoldrvClients } from './storagedriver/voldrv-client.js';
 import { VoldrvService } from './storagedriver/voldrv-service.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
@@ -109,7 +109,7 @@ export class Agent {
     this.tree = new NodeTree(this.supervision, o.log);
     this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node, kvReplicas: o.kvReplicas ?? 1, config });
     const computed = new ComputedFields(this.view, {
-      vdisk: vdiskDynamics((sd) => this.storagedrivers.runningHost(sd), this.nc),
+      vdisk: { ...vdiskDynamics((sd) => this.storagedrivers.runningHost(sd), this.nc), ...vdiskOperatorDynamics((sd) => this.services.voldrv(sd)) },
       ...operatorDynamics(this.nc, (sd) => this.services.voldrv(sd)),
     });
     const ttl = o.leaseTtlMs ?? 15_000;
