@@ -108,3 +108,17 @@ export class ScrubBusyError extends VolumeDriverError<{ volume_id: string; holde
     registerError(this, { type: 'SCRUB_BUSY', retryable: true, meaning: 'the volume is being scrubbed (or its snapshots changed) under a lease someone else holds; try again later' });
   }
 }
+
+export class NbdTlsConfigError extends RegisteredError<{ vpool_guid: string; key: string }> {
+  static {
+    registerError(this, {
+      type: 'NBD_TLS_CONFIG',
+      retryable: false,
+      meaning: "the vPool's NBD TLS setting (`details.key`) is malformed or names a certificate, key or CA that cannot be read; the edge does not start rather than serve in plain",
+    });
+  }
+
+  constructor(vpoolGuid: string, key: string, message: string) {
+    super(`${key}: ${message}`, { vpool_guid: vpoolGuid, key });
+  }
+}

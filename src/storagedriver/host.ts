@@ -13,6 +13,7 @@ import { backendOf } from './backend-of.js';
 import { DtlServer } from '../dataplane/dtl/server.js';
 import type { ConfigStore } from '../config/store.js';
 import { dtlSettingsFrom } from './dtl-settings.js';
+import { nbdTlsOf } from './nbd-tls-settings.js';
 import { MdsHosting, type HostedMds } from './mds-hosting.js';
 import { mdsClient } from '../mds/client.js';
 import type { MdsBackendConfig } from '../dataplane/volume/mds-link.js';
@@ -119,6 +120,8 @@ export class StorageDriverHost {
 
   private async startOnce(): Promise<void> {
     const ports = this.sd.ports as { edge: number; dtl: number };
+    // First: a vPool whose TLS setting is broken must not start serving its volumes in plain.
+    const nbdTls = this.config ? await nbdTlsOf(this.config, this.driver.o.vpool) : undefined;
     if (this.config) {
       this.driver.configureDtl(await dtlSettingsFrom(this.config));
       const poll = Number(await this.config.get<number>(MDS_POLL_KEY).catch(() => undefined));
@@ -142,6 +145,7 @@ export class StorageDriverHost {
       log: this.log.child({ component: 'nbd', storagedriver: this.sd.storagedriver_id }),
       forwarding: { resolve: (name, opts) => this.resolveExport(name, opts) },
       disconnectWhenHalted: true,
+      tls: nbdTls,
     });
     await this.nbd.listen(ports.edge, String(this.sd.storage_ip));
     this.listening = true;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OPT_GO, OPT_STARTTLS, REP_ACK, REP_ERR_TLS_REQD } from '../../src/dataplane/nbd/protocol.js';
 import { NbdServer } from '../../src/dataplane/nbd/server.js';
-import { loadNbdTls } from '../../src/dataplane/nbd/tls.js';
+import { loadNbdTls, type NbdTls } from '../../src/dataplane/nbd/tls.js';
 import { FileVolume, MapExports } from '../helpers/nbd-file-volume.js';
 import { infoData, option, RawClient, readOptionReply } from '../helpers/nbd-raw-client.js';
 import { makeNbdCerts } from '../helpers/nbd-tls-certs.js';
@@ -16,6 +16,7 @@ let dir = '';
 let server: NbdServer;
 let port = 0;
 let volume: FileVolume;
+let tls: NbdTls;
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ovs-nbd-tls-'));
@@ -23,7 +24,8 @@ test.before(async () => {
   const exports = new MapExports();
   volume = await FileVolume.create(join(dir, 'vol.img'), 16 * MiB);
   exports.volumes.set('vol', volume);
-  server = new NbdServer(exports, { tls: loadNbdTls({ cert_file: files.cert, key_file: files.key, ca_file: files.ca }) });
+  tls = loadNbdTls({ cert_file: files.cert, key_file: files.key, ca_file: files.ca });
+  server = new NbdServer(exports, { tls });
   port = await server.listen(0, '127.0.0.1');
 });
 
@@ -98,4 +100,21 @@ test('garbage instead of a TLS hello closes that connection only', async (t) => 
   }
   const after = await run('nbdinfo', ['--size', nbds()]);
   t.is(after.code, 0, after.stderr);
+});
+
+test('an edge of the vPool forwards to the owner over TLS: qemu-io through the edge reads what the owner holds', async (t) => {
+  const edge = new NbdServer(new MapExports(), {
+    tls,
+    forwarding: { resolve: (_name, o) => Promise.resolve(o.forward ? { target: { host: '127.0.0.1', port, node: 'owner' } } : undefined) },
+  });
+  const edgePort = await edge.listen(0, '127.0.0.1');
+  t.teardown(() => edge.close());
+  await volume.write(3 * MiB, Buffer.alloc(65536, 0x3c));
+  const r = await run('qemu-io', [
+    '--object', `tls-creds-x509,id=tls0,dir=${dir},endpoint=client`,
+    '--image-opts', `driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=${edgePort},export=vol,tls-creds=tls0`,
+    '-c', 'read -P 0x3c 3M 64k',
+  ]);
+  t.is(r.code, 0, r.stderr + r.stdout);
+  t.notRegex(r.stdout, /Pattern verification failed/);
 });

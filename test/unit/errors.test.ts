@@ -90,6 +90,7 @@ const SAMPLES: Record<string, () => OvsError> = {
   NATS_CONNECTION_CONFIG: () => new errors.NatsConnectionConfigError('--tls-cert', 'needs --tls-key'),
   PERMISSION_DENIED: () => new errors.PermissionDeniedError('ovs.task.vdisk.delete', 'publish'),
   AUTHENTICATION_FAILED: () => new errors.AuthenticationFailedError("the NATS server refused the connection: 'Authorization Violation'"),
+  NBD_TLS_CONFIG: () => new errors.NbdTlsConfigError('vp-1', '/ovs/vpools/vp-1/nbd_tls', "ENOENT: no such file or directory, open '/etc/ovs/nbd/server-key.pem'"),
 };
 
 const registered = registeredTypes();

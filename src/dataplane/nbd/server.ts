@@ -236,7 +236,7 @@ class Connection {
         }
         const target = `${found.target.host}:${found.target.port}`;
         try {
-          answer = { upstream: await openUpstream(found.target, name) };
+          answer = { upstream: await openUpstream(found.target, name, this.opts.tls) };
           this.log.info({ export: name, target, node: found.target.node }, 'nbd: forwarding to the owner');
           break;
         } catch (err) {

@@ -13,10 +13,12 @@ import {
   OPT_OVS_NO_FORWARD,
   OPT_REPLY_MAGIC_HI,
   OPT_REPLY_MAGIC_LO,
+  OPT_STARTTLS,
   REP_ACK,
   REP_INFO,
   readU64,
 } from './protocol.js';
+import { connectTls, type NbdTls } from './tls.js';
 
 /** Where another node serves an export: its edge address, and the node (for logs). */
 export interface ForwardTarget {
@@ -114,11 +116,13 @@ async function optionReply(r: ExactReader, code: number): Promise<{ type: number
  * connection again), then GO. Resolves with the export's size and flags and the socket, paused, at the start of the
  * transmission phase; rejects with UpstreamRefused when the owner does not serve it.
  */
-export async function openUpstream(target: ForwardTarget, name: string): Promise<UpstreamExport> {
-  const socket = connect({ host: target.host, port: target.port });
-  socket.setNoDelay(true);
-  const r = new ExactReader(socket);
-  socket.on('error', (err) => r.fail(new UpstreamRefused(`owner ${target.host}:${target.port}: ${err.message}`)));
+export async function openUpstream(target: ForwardTarget, name: string, tls?: NbdTls): Promise<UpstreamExport> {
+  const raw = connect({ host: target.host, port: target.port });
+  raw.setNoDelay(true);
+  let socket: Socket = raw;
+  let r = new ExactReader(socket);
+  const onError = (err: Error): void => r.fail(new UpstreamRefused(`owner ${target.host}:${target.port}: ${err.message}`));
+  raw.on('error', onError);
   const timer = setTimeout(() => r.fail(new UpstreamRefused(`owner ${target.host}:${target.port} did not negotiate within ${NEGOTIATION_TIMEOUT_MS} ms`)), NEGOTIATION_TIMEOUT_MS);
   try {
     const g = await r.read(18);
@@ -127,13 +131,32 @@ export async function openUpstream(target: ForwardTarget, name: string): Promise
     if ((serverFlags & FLAG_FIXED_NEWSTYLE) === 0) throw new UpstreamRefused('the owner does not speak fixed newstyle');
     const flags = Buffer.allocUnsafe(4);
     flags.writeUInt32BE(FLAG_C_FIXED_NEWSTYLE | (serverFlags & FLAG_NO_ZEROES ? FLAG_C_NO_ZEROES : 0), 0);
+    if (tls) {
+      // Edges of a vPool that requires TLS forward over TLS too: the owner refuses anything else.
+      socket.write(Buffer.concat([flags, optionRequest(OPT_STARTTLS, Buffer.alloc(0))]));
+      const ack = await optionReply(r, OPT_STARTTLS);
+      if (ack.type !== REP_ACK) throw new UpstreamRefused(`the owner refused STARTTLS (reply 0x${ack.type.toString(16)})`);
+      if (r.detach().length > 0) throw new UpstreamRefused('the owner sent bytes before the TLS handshake');
+      // The old reader fails on the negotiation timeout or a close during the TLS handshake.
+      const aborted = r.read(1).then((): never => {
+        throw new UpstreamRefused('the owner sent bytes before the TLS handshake');
+      });
+      const secured = connectTls(raw, tls, target.host).catch((err: Error): never => {
+        throw new UpstreamRefused(`TLS to owner ${target.host}:${target.port}: ${err.message}`);
+      });
+      aborted.catch(() => undefined);
+      secured.catch(() => undefined);
+      socket = await Promise.race([secured, aborted]);
+      socket.on('error', onError);
+      r = new ExactReader(socket);
+    }
     const nameBytes = Buffer.from(name, 'utf8');
     const go = Buffer.allocUnsafe(4 + nameBytes.length + 4);
     go.writeUInt32BE(nameBytes.length, 0);
     nameBytes.copy(go, 4);
     go.writeUInt16BE(1, 4 + nameBytes.length);
     go.writeUInt16BE(INFO_BLOCK_SIZE, 6 + nameBytes.length);
-    socket.write(Buffer.concat([flags, optionRequest(OPT_OVS_NO_FORWARD, Buffer.alloc(0)), optionRequest(OPT_GO, go)]));
+    socket.write(Buffer.concat([tls ? Buffer.alloc(0) : flags, optionRequest(OPT_OVS_NO_FORWARD, Buffer.alloc(0)), optionRequest(OPT_GO, go)]));
     // Any answer to the guard will do: an owner that does not know it does not forward either.
     await optionReply(r, OPT_OVS_NO_FORWARD);
     let size: number | undefined;
@@ -156,6 +179,7 @@ export async function openUpstream(target: ForwardTarget, name: string): Promise
     return { socket, size, flags: tflags, blockSizes, leftover: r.detach() };
   } catch (e) {
     socket.destroy();
+    raw.destroy();
     throw e;
   } finally {
     clearTimeout(timer);
