@@ -1,0 +1,62 @@
+// A verifying write load on one vDisk: fio --verify in short phases through a reconnecting qemu NBD client, so a
+// failover or an agent restart shows as a pause, a wrong byte as a verify error, and a connection that stayed down
+// beyond the reconnect delay as a connection loss (counted apart: it is not data loss).
+import { runFio, startReconnectingNbd, type ReconnectingNbd } from '../../test/helpers/reconnecting-nbd.js';
+
+export interface LoadFigures {
+  phases: number;
+  verifyErrors: number;
+  connectionLosses: number;
+  /** stderr tails of the phases that failed verification. */
+  failures: string[];
+}
+
+const VERIFY_FAILURE = /verify failed|bad magic|bad header|verify: |crc32c/i;
+
+export class VerifyingLoad {
+  readonly figures: LoadFigures = { phases: 0, verifyErrors: 0, connectionLosses: 0, failures: [] };
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+
+  private constructor(private readonly front: ReconnectingNbd, private readonly sizeBytes: number, private readonly log: (m: string) => void) {}
+
+  static async start(o: { host: string; port: number; exportName: string; sizeBytes: number; log: (m: string) => void }): Promise<VerifyingLoad> {
+    const front = await startReconnectingNbd({ host: o.host, port: o.port, exportName: o.exportName, reconnectDelayS: 120 });
+    const load = new VerifyingLoad(front, o.sizeBytes, o.log);
+    load.loop = load.run(o.exportName);
+    return load;
+  }
+
+  private async run(name: string): Promise<void> {
+    while (!this.stopping) {
+      const r = await runFio({ uri: this.front.uri, sizeBytes: this.sizeBytes, runtimeS: 3, iodepth: 4 }).catch((e: Error) => ({ error: -1, stderr: e.message, writeIos: 0 }));
+      this.figures.phases++;
+      if (r.error === 0) continue;
+      if (VERIFY_FAILURE.test(r.stderr)) {
+        this.figures.verifyErrors++;
+        this.figures.failures.push(r.stderr.slice(-600));
+        this.log(`${name}: fio VERIFY ERROR: ${r.stderr.slice(-300)}`);
+      } else {
+        this.figures.connectionLosses++;
+        this.log(`${name}: fio phase lost its connection (error ${r.error}): ${r.stderr.slice(-200).trim()}`);
+      }
+    }
+  }
+
+  /** Resolves once `n` more phases finished (the load goes on across the fault). */
+  async phasesDone(n: number, timeoutMs = 180_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    const want = this.figures.phases + n;
+    while (this.figures.phases < want) {
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+    await this.front.stop();
+  }
+}

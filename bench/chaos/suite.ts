@@ -1,0 +1,345 @@
+// The chaos suite: three agent processes and a vPool under a verifying write load, one seeded fault per round, and
+// after each round the checks that make the figures (acknowledged writes intact, fio verify clean, each task one
+// outcome, fuzzed requests answered with typed errors, no agent falling over by itself).
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request, requestRaw } from '../../src/client.js';
+import { DTL_REQUEST_TIMEOUT_KEY } from '../../src/storagedriver/dtl-settings.js';
+import { H } from '../../src/protocol/headers.js';
+import { TASK_RESULT, voldrvSubject } from '../../src/protocol/subjects.js';
+import { COUNT_RUNS_DIR } from '../../src/tasks/test/sleep.js';
+import { AgentProcess } from '../../test/helpers/agent-process.js';
+import { waitFor } from '../../test/helpers/eventually.js';
+import { NatsServer } from '../../test/helpers/nats-server.js';
+import { run } from '../../test/helpers/run.js';
+import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../../test/helpers/vpool-cluster.js';
+import { fuzzNats, fuzzPorts, type FuzzTally } from './fuzz.js';
+import { VerifyingLoad } from './load.js';
+import { Rng } from './rng.js';
+
+export const FAULTS = ['kill_owner', 'kill_dtl', 'restart_nats', 'stall_agent', 'fuzz'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface ChaosOptions {
+  rounds: number;
+  seed: number;
+  /** Loopback addresses of the three agents. */
+  ips?: string[];
+  /** The faults a round picks from (default: all); `schedule` fixes the order instead. */
+  faults?: readonly Fault[];
+  schedule?: readonly Fault[];
+  vpoolName?: string;
+  log?: (m: string) => void;
+}
+
+export interface ChaosFigures {
+  rounds: number;
+  ackedWritesLost: number;
+  fioVerifyErrors: number;
+  fioConnectionLosses: number;
+  fioPhases: number;
+  tasksLost: number;
+  tasksDuplicated: number;
+  tasksSubmitted: number;
+  fuzz: FuzzTally;
+  agentCrashes: number;
+  faults: Fault[];
+}
+
+export function figuresLine(f: ChaosFigures): string {
+  return `rounds=${f.rounds} acked_writes_lost=${f.ackedWritesLost} fio_verify_errors=${f.fioVerifyErrors} tasks_lost=${f.tasksLost} ` +
+    `tasks_duplicated=${f.tasksDuplicated} fuzz_typed_replies=${f.fuzz.typed}/${f.fuzz.sent} agent_crashes=${f.agentCrashes}`;
+}
+
+const MiB = 1024 * 1024;
+const VDISK_SIZE = 64 * MiB;
+/** fio works on the first half; the known-pattern slots (1 MiB each) live from 40 MiB on. */
+const FIO_BYTES = 32 * MiB;
+const SLOT_BASE = 40 * MiB;
+const OFFLINE_AFTER_S = 4;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Vdisk {
+  name: string;
+  guid: string;
+  volumeId: string;
+  /** slot → pattern byte of the last acknowledged write there. */
+  slots: Map<number, number>;
+}
+
+interface ModelVdisk {
+  storagedriver_guid: string;
+  volume_id: string;
+  dtl_status?: string;
+  dtl_config?: { storagerouter_guid?: string } | null;
+}
+
+interface PendingTask {
+  file: string;
+  key: string;
+  params: Record<string, unknown>;
+  taskId: Promise<string | undefined>;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
+  const log = o.log ?? ((m: string) => void process.stderr.write(`chaos: ${m}\n`));
+  const rng = new Rng(o.seed);
+  const ips = o.ips ?? ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
+  const vpoolName = o.vpoolName ?? 'chaos';
+  const figures: ChaosFigures = {
+    rounds: 0, ackedWritesLost: 0, fioVerifyErrors: 0, fioConnectionLosses: 0, fioPhases: 0, tasksLost: 0, tasksDuplicated: 0,
+    tasksSubmitted: 0, fuzz: { typed: 0, sent: 0, untyped: [] }, agentCrashes: 0, faults: [],
+  };
+  const expectedExits = new Set<ChildProcess>();
+  let cluster: VpoolCluster | undefined;
+  let ns: NatsServer | undefined;
+  const loads: VerifyingLoad[] = [];
+  let stopping = false;
+
+  const watch = (a: AgentProcess, i: number): AgentProcess => {
+    a.child.once('exit', (code, signal) => {
+      if (expectedExits.has(a.child) || stopping) return;
+      figures.agentCrashes++;
+      log(`AGENT ${i} EXITED BY ITSELF (code ${code}, signal ${signal}): ${a.log.join('').slice(-1500)}`);
+    });
+    return a;
+  };
+
+  try {
+    log(`seed ${o.seed}: three agents on ${ips.join(', ')}`);
+    cluster = await startVpoolCluster({ ips, vpoolName, offlineAfterS: OFFLINE_AFTER_S, keepDataDirs: true, config: { [DTL_REQUEST_TIMEOUT_KEY]: 2_000 } });
+    const c = cluster;
+    ns = c.ns;
+    const nc = c.nc;
+    c.agents.forEach((a, i) => watch(a, i));
+    const sds = c.sds;
+    const agentIndexOfSd = (sdGuid: string): number => sds.findIndex((s) => s.guid === sdGuid);
+    const url = (sd: ClusterStorageDriver, name: string): string => `nbd://${sd.storage_ip}:${sd.ports.edge}/${name}`;
+    const call = <T = unknown>(task: string, params: Record<string, unknown>, timeoutMs = 60_000): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs });
+    const model = (guid: string): Promise<ModelVdisk> => request<ModelVdisk>(nc, 'ovs.model.vdisk.get', { guid }, { timeoutMs: 5_000 });
+    const voldrv = <T = unknown>(sd: ClusterStorageDriver, method: string, args: Record<string, unknown>): Promise<T> =>
+      request<T>(nc, voldrvSubject(sd.storagerouter_guid, sd.guid, method), args, { timeoutMs: 5_000 });
+    const alive = (i: number): boolean => c.agents[i]!.child.exitCode === null && c.agents[i]!.child.signalCode === null;
+
+    const kill9 = async (i: number): Promise<void> => {
+      expectedExits.add(c.agents[i]!.child);
+      await c.agents[i]!.kill9AndWait();
+    };
+    const restart = async (i: number): Promise<void> => {
+      const a = await AgentProcess.start({ natsUrl: ns!.url, name: `${vpoolName}-${i}`, ip: ips[i]!, dataDir: join(c.dir, `agent-${i}`) });
+      c.agents[i] = watch(a, i);
+    };
+
+    const ensureDtlSync = async (vd: Vdisk): Promise<void> => {
+      let polls = 0;
+      await waitFor(`${vd.name} dtl ok_sync`, async () => {
+        if (polls++ % 25 === 0) await call('vdisk.dtl_checkup', { vdisk_guid: vd.guid }).catch(() => undefined);
+        return (await model(vd.guid)).dtl_status === 'ok_sync';
+      }, 120_000, 200).catch((e: Error) => log(`warning: ${e.message}`));
+    };
+
+    /** Every agent runs and sees the others ONLINE, every vDisk is served at its owner, its DTL in sync again. */
+    const healthy = async (vdisks: Vdisk[]): Promise<void> => {
+      for (let i = 0; i < c.agents.length; i++) if (!alive(i)) await restart(i);
+      await waitFor('every node ONLINE', async () => {
+        for (const [i, sd] of sds.entries()) {
+          if (!alive(i)) return false;
+          const states = await voldrv<Record<string, string>>(sd, 'node_states', {});
+          if (!sds.every((s) => states[s.storagedriver_id] === 'ONLINE')) return false;
+        }
+        return true;
+      }, 120_000, 250);
+      for (const vd of vdisks) {
+        await waitFor(`${vd.name} served at its owner`, async () => {
+          const owner = sds[agentIndexOfSd((await model(vd.guid)).storagedriver_guid)];
+          return owner !== undefined && (await run('nbdinfo', ['--size', url(owner, vd.name)])).code === 0;
+        }, 120_000, 250);
+        await ensureDtlSync(vd);
+      }
+    };
+
+    const ownerUrl = async (vd: Vdisk): Promise<string> => url(sds[agentIndexOfSd((await model(vd.guid)).storagedriver_guid)]!, vd.name);
+    const hex = (p: number): string => `0x${p.toString(16).padStart(2, '0')}`;
+    const writeSlot = async (vd: Vdisk, slot: number, pattern: number, at?: string): Promise<void> => {
+      const out = await waitFor(`write of slot ${slot} on ${vd.name}`, async () => {
+        const r = await qemuIo(at ?? (await ownerUrl(vd)), `write -P ${hex(pattern)} ${SLOT_BASE + slot * MiB} ${MiB}`);
+        return /wrote 1048576/.test(r) ? r : undefined;
+      }, 60_000, 500);
+      if (out) vd.slots.set(slot, pattern);
+    };
+    /** 'ok', 'wrong' (other bytes than acknowledged) or 'unreadable'. */
+    const readSlot = async (vd: Vdisk, slot: number, pattern: number, at?: string): Promise<'ok' | 'wrong' | 'unreadable'> => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const r = await qemuIo(at ?? (await ownerUrl(vd).catch(() => '')), `read -P ${hex(pattern)} ${SLOT_BASE + slot * MiB} ${MiB}`).catch(() => '');
+        if (/Pattern verification failed/i.test(r)) return 'wrong';
+        if (/read 1048576/.test(r)) return 'ok';
+        if (at) return 'unreadable';
+        await sleep(1_000);
+      }
+      return 'unreadable';
+    };
+    const checkSlots = async (vd: Vdisk): Promise<void> => {
+      for (const [slot, pattern] of vd.slots) {
+        const got = await readSlot(vd, slot, pattern);
+        if (got !== 'ok') {
+          figures.ackedWritesLost++;
+          log(`ACKED WRITE LOST: ${vd.name} slot ${slot} (pattern ${hex(pattern)}): ${got}`);
+        }
+      }
+    };
+
+    // Tasks: async count_runs with an idempotency key, submitted while the fault happens; each must end with one outcome.
+    const submitTask = (round: number, j: number): PendingTask => {
+      const file = `chaos-${process.pid}-${o.seed}-${round}-${j}`;
+      const params = { storagerouter_guid: rng.pick(c.agents).guid, file, ms: 300 };
+      const taskId = (async (): Promise<string | undefined> => {
+        const until = Date.now() + 180_000;
+        while (Date.now() < until) {
+          const r = await requestRaw(nc, 'ovs.task.test.count_runs', params, { idempotencyKey: file, headers: { [H.async]: '1' }, timeoutMs: 5_000 }).catch(() => undefined);
+          if (r?.body.ok) return (r.body.result as { task_id: string }).task_id;
+          if (r && r.body.error && !r.body.error.retryable) return undefined;
+          await sleep(1_000);
+        }
+        return undefined;
+      })();
+      figures.tasksSubmitted++;
+      return { file, key: file, params, taskId };
+    };
+    const settleTask = async (t: PendingTask): Promise<void> => {
+      const id = await t.taskId;
+      let outcome = false;
+      const until = Date.now() + 90_000;
+      while (!outcome && Date.now() < until) {
+        if (id) {
+          const rec = await request<{ status: string }>(nc, TASK_RESULT, { task_id: id, wait_ms: 5_000 }, { timeoutMs: 8_000 }).catch(() => undefined);
+          if (rec && rec.status !== 'RUNNING') outcome = true;
+        }
+        if (!outcome) {
+          // A synchronous retry with the same key answers the kept outcome (or says it is unknown: also an outcome).
+          const r = await requestRaw(nc, 'ovs.task.test.count_runs', t.params, { idempotencyKey: t.key, timeoutMs: 5_000 }).catch(() => undefined);
+          if (r && (r.body.ok || r.body.error?.type === 'IDEMPOTENCY_OUTCOME_UNKNOWN' || r.body.error?.retryable === false)) outcome = true;
+          else await sleep(1_000);
+        }
+      }
+      const runs = (await readFile(join(COUNT_RUNS_DIR, t.file), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+      if (!outcome) {
+        figures.tasksLost++;
+        log(`TASK LOST: ${t.file} (task id ${id ?? 'never accepted'}, runs ${runs})`);
+      }
+      if (runs > 1) {
+        figures.tasksDuplicated++;
+        log(`TASK DUPLICATED: ${t.file} ran ${runs} times`);
+      }
+    };
+
+    // Two vDisks with a synchronous DTL, each under fio through the edge of a node that does not own it.
+    const vdisks: Vdisk[] = [];
+    for (let k = 0; k < 2; k++) {
+      const name = `chaos${k}`;
+      const guid = await call<string>('vdisk.create_new', { volume_name: name, volume_size: VDISK_SIZE, storagedriver_guid: sds[k]!.guid });
+      await call('vdisk.set_config_params', { vdisk_guid: guid, new_config_params: { dtl_mode: 'sync' } });
+      const vd: Vdisk = { name, guid, volumeId: (await model(guid)).volume_id, slots: new Map() };
+      vdisks.push(vd);
+      await ensureDtlSync(vd);
+      const edge = sds[(k + 1) % sds.length]!;
+      loads.push(await VerifyingLoad.start({ host: edge.storage_ip, port: edge.ports.edge, exportName: name, sizeBytes: FIO_BYTES, log }));
+    }
+    await Promise.all(loads.map((l) => l.phasesDone(1)));
+
+    const faults: Record<Fault, (round: number) => Promise<void>> = {
+      async kill_owner() {
+        const vd = rng.pick(vdisks);
+        const i = agentIndexOfSd((await model(vd.guid)).storagedriver_guid);
+        log(`kill -9 of agent ${i}, owner of ${vd.name}`);
+        await kill9(i);
+        await waitFor(`${vd.name} failed over`, async () => agentIndexOfSd((await model(vd.guid)).storagedriver_guid) !== i, 120_000, 250);
+        await restart(i);
+      },
+      async kill_dtl() {
+        const vd = rng.pick(vdisks);
+        const target = (await model(vd.guid)).dtl_config?.storagerouter_guid;
+        const i = c.agents.findIndex((a) => a.guid === target);
+        if (i < 0) throw new Error(`${vd.name} has no DTL target to kill`);
+        log(`kill -9 of agent ${i}, DTL of ${vd.name}`);
+        await kill9(i);
+        // Writes go on without it (the owner stops waiting after the DTL request timeout); then it comes back.
+        await Promise.all(loads.map((l) => l.phasesDone(1)));
+        await sleep((OFFLINE_AFTER_S + 2) * 1000);
+        await restart(i);
+      },
+      async restart_nats() {
+        log('restart of nats-server (same port, same store)');
+        await ns!.stop(true);
+        await sleep(2_000);
+        ns = await NatsServer.startAt(ns!);
+        c.ns = ns;
+      },
+      async stall_agent(round) {
+        const vd = rng.pick(vdisks);
+        const i = agentIndexOfSd((await model(vd.guid)).storagedriver_guid);
+        const pid = c.agents[i]!.child.pid!;
+        log(`SIGSTOP of agent ${i} (owner of ${vd.name}) until its vDisks failed over`);
+        process.kill(pid, 'SIGSTOP');
+        try {
+          await waitFor(`${vd.name} failed over from the stalled agent`, async () => agentIndexOfSd((await model(vd.guid)).storagedriver_guid) !== i, 120_000, 250);
+          // A write at the new owner that the stalled one never saw: reading it through the stalled node after it wakes
+          // must give these bytes or nothing, never the old ones.
+          await writeSlot(vd, 20 + (round % 4), 1 + ((round * 53 + 7) % 254));
+        } finally {
+          process.kill(pid, 'SIGCONT');
+        }
+        await sleep(3_000);
+        const slot = 20 + (round % 4);
+        const got = await readSlot(vd, slot, vd.slots.get(slot)!, url(sds[i]!, vd.name));
+        log(`read through the woken agent ${i}: ${got}`);
+        if (got === 'wrong') {
+          figures.ackedWritesLost++;
+          log(`STALE READ: the woken agent ${i} served old bytes of ${vd.name}`);
+        }
+      },
+      async fuzz() {
+        log('fuzz: malformed requests to every ovs.task.* subject, garbage to every NBD and DTL port');
+        const before = figures.fuzz.typed;
+        await fuzzNats(nc, rng, figures.fuzz);
+        await fuzzPorts(sds.flatMap((s) => [{ host: s.storage_ip, port: s.ports.edge }, { host: s.storage_ip, port: s.ports.dtl }]), rng);
+        log(`fuzz: ${figures.fuzz.typed - before} typed replies; untyped so far: ${figures.fuzz.untyped.slice(0, 10).join(', ') || 'none'}`);
+      },
+    };
+
+    const pool = o.faults ?? FAULTS;
+    for (let round = 0; round < o.rounds; round++) {
+      const fault = o.schedule?.[round % o.schedule.length] ?? rng.pick(pool);
+      figures.faults.push(fault);
+      log(`round ${round + 1}/${o.rounds}: ${fault}`);
+      for (const [k, vd] of vdisks.entries()) await writeSlot(vd, round % 20, 1 + ((round * 37 + k * 11) % 254));
+      const tasks = Array.from({ length: 3 }, (_, j) => submitTask(round, j));
+      await faults[fault](round);
+      await healthy(vdisks);
+      await Promise.all(loads.map((l) => l.phasesDone(1)));
+      for (const vd of vdisks) await checkSlots(vd);
+      for (const t of tasks) await settleTask(t);
+      figures.rounds++;
+      log(`round ${round + 1} done: ${figuresLine(collect(figures, loads))}`);
+    }
+    return collect(figures, loads);
+  } finally {
+    stopping = true;
+    for (const l of loads) await l.stop().catch(() => undefined);
+    collect(figures, loads);
+    if (cluster) {
+      await Promise.all(cluster.agents.map((a) => a.stop().catch(() => undefined)));
+      await cluster.nc.close().catch(() => undefined);
+      await ns?.stop().catch(() => undefined);
+      const { rm } = await import('node:fs/promises');
+      await rm(cluster.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function collect(f: ChaosFigures, loads: VerifyingLoad[]): ChaosFigures {
+  f.fioVerifyErrors = loads.reduce((n, l) => n + l.figures.verifyErrors, 0);
+  f.fioConnectionLosses = loads.reduce((n, l) => n + l.figures.connectionLosses, 0);
+  f.fioPhases = loads.reduce((n, l) => n + l.figures.phases, 0);
+  return f;
+}
