@@ -16,6 +16,8 @@ export interface AgentOptions {
   /** HTTP port for /healthz and /readyz; 0 picks a free one; undefined serves no HTTP. */
   httpPort?: number;
   httpHost?: string;
+  /** Bearer token of the HTTP port (all but /healthz and /readyz); undefined: open. */
+  httpToken?: string;
   leaseTtlMs?: number;
   heartbeatMs?: number;
   testTasks?: boolean;

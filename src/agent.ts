@@ -246,7 +246,7 @@ export class Agent {
       const clusterView = new ClusterView(this.nc, this.view, beatMs, (type, obj) => computed.expand(type, obj));
       this.clusterView = clusterView;
       clusterView.start();
-      this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs), downloadsDir: downloadsDirOf(o.dataDir) });
+      this.http = new HealthServer({ readiness: () => this.readiness(), metrics: () => this.metrics.text(), snapshot: () => clusterView.snapshot(), streamEveryMs: Math.min(1_000, beatMs), downloadsDir: downloadsDirOf(o.dataDir), token: o.httpToken });
       this.httpUrl = await this.http.listen(o.httpPort, o.httpHost ?? '127.0.0.1');
     }
     const name = String(this.view.get('storagerouter', me).name);

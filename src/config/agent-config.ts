@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { checkNatsAuth, natsAuthSchema, overlayNatsAuth, type NatsAuth, type NatsAuthKey } from './nats-auth.js';
 import { loadNatsContext } from './nats-context.js';
+import { httpTokenProblem } from '../http/bearer-auth.js';
 
 /** `/etc/ovs/agent.json` (or `--config`), then `OVS_*` environment, then flags; validated once at start. */
 const schema = z
@@ -13,6 +14,10 @@ const schema = z
     ip: z.string().min(1).max(64).optional(),
     httpPort: z.number().int().min(0).max(65535).optional(),
     httpHost: z.string().optional(),
+    httpToken: z.string().superRefine((t, ctx) => {
+      const problem = httpTokenProblem(t);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    }).optional(),
     leaseTtlMs: z.number().int().min(100).max(600_000).optional(),
     heartbeatMs: z.number().int().min(50).max(3_600_000).optional(),
     testTasks: z.boolean().optional(),
@@ -34,6 +39,7 @@ export async function loadAgentConfig(flags: Record<string, unknown>): Promise<A
   const env: Record<string, unknown> = {};
   if (process.env.OVS_NATS_URL) env.natsUrl = process.env.OVS_NATS_URL;
   if (process.env.OVS_DATA_DIR) env.dataDir = process.env.OVS_DATA_DIR;
+  if (process.env.OVS_HTTP_TOKEN !== undefined) env.httpToken = process.env.OVS_HTTP_TOKEN;
   const fromFlags: Record<string, unknown> = {
     natsUrl: flags.nats,
     dataDir: flags.dataDir,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DASHBOARD_HTML } from '../dashboard/page.js';
+import { admit } from './bearer-auth.js';
 import { DOWNLOADS_PREFIX, serveDownload } from './downloads-route.js';
 
 export interface HttpSources {
@@ -11,6 +12,8 @@ export interface HttpSources {
   streamEveryMs?: number;
   /** Served at `/downloads/<name>` (support bundles, HPRM zips). */
   downloadsDir?: string;
+  /** Every route but /healthz and /readyz then needs `Authorization: Bearer <token>` (or the dashboard's cookie). */
+  token?: string;
 }
 
 /**
@@ -28,6 +31,7 @@ export class HealthServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!admit(req, res, this.src.token)) return;
     const path = (req.url ?? '/').split('?')[0]!;
     if (this.src.downloadsDir && path.startsWith(DOWNLOADS_PREFIX)) {
       await serveDownload(this.src.downloadsDir, path.slice(DOWNLOADS_PREFIX.length), req, res);
