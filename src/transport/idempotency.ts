@@ -7,6 +7,7 @@ import { H } from '../protocol/headers.js';
 import { isWrongLastSequence } from '../model/kv-errors.js';
 import { sleep } from '../supervisors/backoff.js';
 
+const KEEP_OUTCOME_FOR_MS = 10 * 60_000;
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The request's idempotency key, when it sends one; a malformed key is a BAD_REQUEST, not a request without one. */
@@ -132,19 +133,22 @@ export class IdempotencyClaims {
       outcome = { ok: false, error: asOvsError(error).toWire() };
     }
     finished = true;
+    clearInterval(alive);
     // Kept in the background (NATS may be away for a while), retried more often than a follower's patience for a stale claim.
-    void this.keepOutcome(() => write({ ...claim, status: 'DONE', alive_at: Date.now(), outcome }), claim).finally(() => clearInterval(alive));
+    void this.keepOutcome(() => write({ ...claim, status: 'DONE', alive_at: Date.now(), outcome }), claim);
     if (outcome.ok) return outcome.result;
     throw fromWire(outcome.error);
   }
 
   private async keepOutcome(put: () => Promise<void>, claim: ClaimRecord): Promise<void> {
-    for (let attempt = 0; Date.now() < claim.claimed_at + 24 * 3600_000; attempt++) {
+    // Bounded: an outcome that cannot be kept (too large for the bucket) leaves the claim to go stale (OUTCOME_UNKNOWN).
+    const giveUpAt = Date.now() + KEEP_OUTCOME_FOR_MS;
+    for (let attempt = 0; Date.now() < giveUpAt; attempt++) {
       try {
         await put();
         return;
       } catch (err) {
-        if (attempt === 0) this.log.warn({ err, task: claim.task, task_id: claim.task_id }, 'could not keep the outcome of an idempotent request yet; retrying');
+        if (attempt === 0 || Date.now() + 1_000 >= giveUpAt) this.log.warn({ err, task: claim.task, task_id: claim.task_id }, 'could not keep the outcome of an idempotent request yet; retrying');
         await sleep(Math.min(200 * 2 ** Math.min(attempt, 5), 1_000));
       }
     }
@@ -188,6 +192,6 @@ export class IdempotencyClaims {
 }
 
 /** Claims live in the task results' bucket under `idem.`; hashing keeps any task name and key a valid KV key. */
-function claimKey(s: IdempotencyScope): string {
+export function claimKey(s: IdempotencyScope): string {
   return `idem.${createHash('sha256').update(`${s.task}\n${s.key}`).digest('hex')}`;
 }

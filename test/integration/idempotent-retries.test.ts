@@ -9,6 +9,7 @@ import { TASK_RESULT } from '../../src/protocol/subjects.js';
 import { COUNT_RUNS_DIR } from '../../src/tasks/test/sleep.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { waitFor } from '../helpers/eventually.js';
+import { run } from '../helpers/run.js';
 import { NatsServer } from '../helpers/nats-server.js';
 
 /**
@@ -23,6 +24,7 @@ let prefix: string;
 let n = 0;
 
 const COUNT = 'ovs.task.test.count_runs';
+const OVS = new URL('../../src/bin/ovs.js', import.meta.url).pathname;
 interface Runs { runs: number; task_id: string; served_by: string }
 
 test.before(async () => {
@@ -186,5 +188,17 @@ test.serial('an agent killed while it ran: a retry answers IDEMPOTENCY_OUTCOME_U
   t.is(e.type, 'IDEMPOTENCY_OUTCOME_UNKNOWN');
   t.true(e.retryable);
   t.is(fromWire(e.toWire()).type, 'IDEMPOTENCY_OUTCOME_UNKNOWN');
+  t.is(await runsIn(file), 1);
+});
+
+test.serial('ovs task --idempotency-key: a retry from the command line answers the first outcome', async (t) => {
+  const { file, key } = fresh();
+  const cli = (...args: string[]) => run(process.execPath, [OVS, 'task', 'test.count_runs', '--json', JSON.stringify({ storagerouter_guid: b.guid, file }), '--nats', ns.url, ...args]);
+  const first = await cli('--idempotency-key', key);
+  const again = await cli('--idempotency-key', key);
+  t.is(first.code, 0, first.stderr);
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(JSON.parse(again.stdout), JSON.parse(first.stdout));
+  t.is((JSON.parse(first.stdout) as Runs).runs, 1);
   t.is(await runsIn(file), 1);
 });
