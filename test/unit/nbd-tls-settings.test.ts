@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigStore } from '../../src/config/store.js';
 import { NbdTlsConfigError } from '../../src/errors/dataplane.js';
-import { nbdTlsKey, nbdTlsOf } from '../../src/storagedriver/nbd-tls-settings.js';
+import { NBD_TLS_DEFAULT_KEY, nbdTlsKey, nbdTlsOf } from '../../src/storagedriver/nbd-tls-settings.js';
 import { makeNbdCerts } from '../helpers/nbd-tls-certs.js';
 
 const storeWith = (values: Record<string, unknown>): ConfigStore => ({ get: (k: string) => Promise.resolve(values[k]) }) as unknown as ConfigStore;
@@ -18,6 +18,8 @@ test('a vPool without the key serves plain; a setting is read into the mode and 
   t.like(required, { mode: 'required', verifyClients: true });
   const optional = await nbdTlsOf(storeWith({ [nbdTlsKey('vp')]: { cert_file: f.cert, key_file: f.key, require: false } }), 'vp');
   t.like(optional, { mode: 'optional', verifyClients: false });
+  const byDefault = await nbdTlsOf(storeWith({ [NBD_TLS_DEFAULT_KEY]: { cert_file: f.cert, key_file: f.key, require: false } }), 'vp');
+  t.like(byDefault, { mode: 'optional' }, 'a vPool without a key of its own takes the cluster default');
   // A key that is not the certificate's: refused at start, not at the first client.
   const mismatch = storeWith({ [nbdTlsKey('vp')]: { cert_file: f.cert, key_file: join(dir, 'client-key.pem') } });
   t.is((await t.throwsAsync(nbdTlsOf(mismatch, 'vp'), { instanceOf: NbdTlsConfigError }))?.type, 'NBD_TLS_CONFIG');
