@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { connect, type ConnectionOptions } from 'nats';
 import type { Logger } from 'pino';
 import { Agent } from './agent.js';
+import { SupervisedNatsServer } from './up-nats-supervisor.js';
 import { natsConnectOptions, type NatsAuth } from './config/nats-auth.js';
 import { NatsConnectionConfigError } from './errors/security.js';
 import { prepareSecureNats } from './security/secure-nats.js';
@@ -77,21 +78,24 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
   const secure = o.secure ? await prepareSecureNats(dataDir, o.natsPort, join(dataDir, 'nats')) : undefined;
   const natsAuth: NatsAuth | undefined = secure?.agentAuth ?? o.natsAuth;
   const security = secure ? { configFile: secure.configFile, connect: natsConnectOptions(secure.agentAuth) } : undefined;
-  const nats = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log, security);
-  const natsUrl = o.natsUrl ?? nats!.url;
+  const first = o.natsUrl ? undefined : await startNatsServer(dataDir, o.natsPort, o.log, security);
+  let writeMarker = async (): Promise<void> => undefined;
+  const nats = first ? new SupervisedNatsServer(first.child, async () => (await startNatsServer(dataDir, o.natsPort, o.log, security)).child, o.log.child({ component: 'nats-server' }), () => writeMarker()) : undefined;
+  const natsUrl = o.natsUrl ?? first!.url;
   const agent = new Agent({ natsUrl, ...(natsAuth ? { natsAuth } : {}), dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
   try {
     await agent.start();
   } catch (e) {
-    if (nats) await stopChild(nats.child, 5_000);
+    if (nats) await nats.stop((c) => stopChild(c, 5_000));
     throw e;
   }
   await ensureDemoVpool(agent, join(dataDir, 'backend'), o.log);
-  await writeFile(marker, JSON.stringify({ nats_url: natsUrl, http_url: agent.httpUrl, storagerouter_guid: agent.storagerouterGuid }, null, 2) + '\n');
+  writeMarker = () => writeFile(marker, JSON.stringify({ nats_url: natsUrl, http_url: agent.httpUrl, storagerouter_guid: agent.storagerouterGuid, nats_pid: nats?.pid ?? null }, null, 2) + '\n');
+  await writeMarker();
   const stop = async (): Promise<void> => {
     await rm(marker, { force: true });
     await agent.stop();
-    if (nats) await stopChild(nats.child, 5_000);
+    if (nats) await nats.stop((c) => stopChild(c, 5_000));
   };
   return { stop, agent, ...(secure ? { contextFile: secure.contextFile } : {}) };
 }

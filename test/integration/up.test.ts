@@ -58,3 +58,28 @@ test('ovs up: ready file, SIGTERM stops agent then nats-server, a restart on the
   t.is(await exitOf(second.child), 0);
   await rm(dataDir, { recursive: true, force: true });
 });
+
+test('ovs up supervises its nats-server: after kill -9 it starts again on the same store, the agent reconnects, /readyz follows', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ovs-up-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const [natsPort, httpPort] = [await freePort(), await freePort()];
+  const u = await up(dataDir, natsPort, httpPort);
+  t.teardown(async () => {
+    u.child.kill('SIGTERM');
+    await exitOf(u.child);
+  });
+  const nc = await connectClient(u.info.nats_url);
+  t.teardown(() => nc.close());
+  await request(nc, 'ovs.config.set', { key: '/ovs/test/kept', value: 7 });
+  const { nats_pid } = JSON.parse(await readFile(join(dataDir, 'ovs-up.json'), 'utf8')) as { nats_pid: number };
+  process.kill(nats_pid, 'SIGKILL');
+  const readyz = (): Promise<number> => fetch(`${u.info.http_url}/readyz`).then((r) => r.status, () => 0);
+  const restarted = await waitFor('a new nats-server', async () => {
+    const info = JSON.parse(await readFile(join(dataDir, 'ovs-up.json'), 'utf8').catch(() => '{}')) as { nats_pid?: number };
+    return info.nats_pid !== undefined && info.nats_pid !== nats_pid ? info.nats_pid : undefined;
+  }, 30_000, 100);
+  t.not(restarted, nats_pid);
+  await waitFor('/readyz ready again', async () => (await readyz()) === 200, 30_000, 200);
+  await waitFor('the config answers again', () => request<{ value: unknown }>(nc, 'ovs.config.get', { key: '/ovs/test/kept' }, { timeoutMs: 2_000 }).then((r) => r.value === 7, () => false), 30_000, 200);
+  t.is(u.child.exitCode, null, 'ovs up itself kept running');
+});
