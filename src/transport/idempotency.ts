@@ -126,10 +126,12 @@ export class IdempotencyClaims {
       if (!finished) write({ ...claim, alive_at: Date.now() }).catch(() => undefined);
     }, this.timing.refreshMs);
     let outcome: StoredOutcome;
+    let thrown: unknown;
     try {
       const value = await work();
       outcome = { ok: true, result: value ?? null };
     } catch (error) {
+      thrown = error;
       outcome = { ok: false, error: asOvsError(error).toWire() };
     }
     finished = true;
@@ -137,7 +139,7 @@ export class IdempotencyClaims {
     // Kept in the background (NATS may be away for a while), retried more often than a follower's patience for a stale claim.
     void this.keepOutcome(() => write({ ...claim, status: 'DONE', alive_at: Date.now(), outcome }), claim);
     if (outcome.ok) return outcome.result;
-    throw fromWire(outcome.error);
+    throw thrown; // the first caller gets the error itself (with its cause for the log), retries its wire form
   }
 
   private async keepOutcome(put: () => Promise<void>, claim: ClaimRecord): Promise<void> {
