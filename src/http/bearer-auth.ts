@@ -13,7 +13,8 @@ export const MIN_TOKEN_LENGTH = 16;
 /** Why a token is unusable, or undefined when it is fine (checked when the agent starts). */
 export function httpTokenProblem(token: string): string | undefined {
   if (token.length < MIN_TOKEN_LENGTH) return `must be at least ${MIN_TOKEN_LENGTH} characters`;
-  if (!/^[\x21-\x7e]+$/.test(token)) return 'must be printable ASCII without spaces (it travels in a header and a cookie)';
+  // It travels in a header and a cookie: base64, base64url and hex fit, separators such as ; , " do not.
+  if (!/^[A-Za-z0-9._~+/=-]+$/.test(token)) return 'may hold only letters, digits and . _ ~ + / = -';
   return undefined;
 }
 
