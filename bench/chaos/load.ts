@@ -7,6 +7,8 @@ export interface LoadFigures {
   phases: number;
   verifyErrors: number;
   connectionLosses: number;
+  /** Times the qemu client was replaced because it kept failing after its edge came back. */
+  reattaches: number;
   /** stderr tails of the phases that failed verification. */
   failures: string[];
 }
@@ -14,31 +16,45 @@ export interface LoadFigures {
 const VERIFY_FAILURE = /verify failed|bad magic|bad header|verify: |crc32c/i;
 
 export class VerifyingLoad {
-  readonly figures: LoadFigures = { phases: 0, verifyErrors: 0, connectionLosses: 0, failures: [] };
+  readonly figures: LoadFigures = { phases: 0, verifyErrors: 0, connectionLosses: 0, reattaches: 0, failures: [] };
   private stopping = false;
   private loop: Promise<void> | undefined;
 
-  private constructor(private readonly front: ReconnectingNbd, private readonly sizeBytes: number, private readonly log: (m: string) => void) {}
+  private constructor(private front: ReconnectingNbd, private readonly o: { host: string; port: number; exportName: string; sizeBytes: number; log: (m: string) => void }) {}
 
   static async start(o: { host: string; port: number; exportName: string; sizeBytes: number; log: (m: string) => void }): Promise<VerifyingLoad> {
     const front = await startReconnectingNbd({ host: o.host, port: o.port, exportName: o.exportName, reconnectDelayS: 120 });
-    const load = new VerifyingLoad(front, o.sizeBytes, o.log);
+    const load = new VerifyingLoad(front, o);
     load.loop = load.run(o.exportName);
     return load;
   }
 
   private async run(name: string): Promise<void> {
+    let lossesInARow = 0;
     while (!this.stopping) {
-      const r = await runFio({ uri: this.front.uri, sizeBytes: this.sizeBytes, runtimeS: 3, iodepth: 4 }).catch((e: Error) => ({ error: -1, stderr: e.message, writeIos: 0 }));
+      if (lossesInARow >= 3) {
+        // Seen after kill -9 of the edge it reconnects to: qemu answers EIO for good although the edge serves again.
+        this.o.log(`${name}: replacing the qemu client after ${lossesInARow} lost phases in a row`);
+        await this.front.stop();
+        this.front = await startReconnectingNbd({ host: this.o.host, port: this.o.port, exportName: this.o.exportName, reconnectDelayS: 120 });
+        this.figures.reattaches++;
+        lossesInARow = 0;
+      }
+      const r = await runFio({ uri: this.front.uri, sizeBytes: this.o.sizeBytes, runtimeS: 3, iodepth: 4 }).catch((e: Error) => ({ error: -1, stderr: e.message, writeIos: 0 }));
       this.figures.phases++;
-      if (r.error === 0) continue;
+      if (r.error === 0) {
+        lossesInARow = 0;
+        continue;
+      }
       if (VERIFY_FAILURE.test(r.stderr)) {
         this.figures.verifyErrors++;
         this.figures.failures.push(r.stderr.slice(-600));
-        this.log(`${name}: fio VERIFY ERROR: ${r.stderr.slice(-300)}`);
+        this.o.log(`${name}: fio VERIFY ERROR: ${r.stderr.slice(-300)}`);
       } else {
         this.figures.connectionLosses++;
-        this.log(`${name}: fio phase lost its connection (error ${r.error}): ${r.stderr.slice(-200).trim()}`);
+        lossesInARow++;
+        const last = r.stderr.trim().split('\n').pop() ?? '';
+        this.o.log(`${name}: fio phase lost its connection (error ${r.error}): ${last}; qemu-nbd: ${this.front.output().trim().split('\n').slice(-2).join(' | ')}`);
       }
     }
   }

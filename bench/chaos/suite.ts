@@ -38,6 +38,7 @@ export interface ChaosFigures {
   ackedWritesLost: number;
   fioVerifyErrors: number;
   fioConnectionLosses: number;
+  fioReattaches: number;
   fioPhases: number;
   tasksLost: number;
   tasksDuplicated: number;
@@ -88,7 +89,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
   const ips = o.ips ?? ['127.0.0.2', '127.0.0.3', '127.0.0.4'];
   const vpoolName = o.vpoolName ?? 'chaos';
   const figures: ChaosFigures = {
-    rounds: 0, ackedWritesLost: 0, fioVerifyErrors: 0, fioConnectionLosses: 0, fioPhases: 0, tasksLost: 0, tasksDuplicated: 0,
+    rounds: 0, ackedWritesLost: 0, fioVerifyErrors: 0, fioConnectionLosses: 0, fioReattaches: 0, fioPhases: 0, tasksLost: 0, tasksDuplicated: 0,
     tasksSubmitted: 0, fuzz: { typed: 0, sent: 0, untyped: [] }, agentCrashes: 0, faults: [],
   };
   const expectedExits = new Set<ChildProcess>();
@@ -318,6 +319,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       await healthy(vdisks);
       await Promise.all(loads.map((l) => l.phasesDone(1)));
       for (const vd of vdisks) await checkSlots(vd);
+      for (const vd of vdisks) {
+        const [slot, pattern] = [...vd.slots].pop()!;
+        for (const [i, sd] of sds.entries()) {
+          const got = await readSlot(vd, slot, pattern, url(sd, vd.name));
+          if (got !== 'ok') log(`${vd.name} through the edge of node ${i}: ${got}: ${await qemuIo(url(sd, vd.name), `read -P ${hex(pattern)} ${SLOT_BASE + slot * MiB} 4096`).catch((e: Error) => e.message)}`);
+        }
+      }
       for (const t of tasks) await settleTask(t);
       figures.rounds++;
       log(`round ${round + 1} done: ${figuresLine(collect(figures, loads))}`);
@@ -340,6 +348,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
 function collect(f: ChaosFigures, loads: VerifyingLoad[]): ChaosFigures {
   f.fioVerifyErrors = loads.reduce((n, l) => n + l.figures.verifyErrors, 0);
   f.fioConnectionLosses = loads.reduce((n, l) => n + l.figures.connectionLosses, 0);
+  f.fioReattaches = loads.reduce((n, l) => n + l.figures.reattaches, 0);
   f.fioPhases = loads.reduce((n, l) => n + l.figures.phases, 0);
   return f;
 }
