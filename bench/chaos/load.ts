@@ -25,7 +25,7 @@ export class VerifyingLoad {
   static async start(o: { host: string; port: number; exportName: string; sizeBytes: number; log: (m: string) => void }): Promise<VerifyingLoad> {
     const front = await startReconnectingNbd({ host: o.host, port: o.port, exportName: o.exportName, reconnectDelayS: 120 });
     const load = new VerifyingLoad(front, o);
-    load.loop = load.run(o.exportName);
+    load.loop = load.run(o.exportName).catch((e: Error) => o.log(`${o.exportName}: the load stopped: ${e.message}`));
     return load;
   }
 
@@ -36,7 +36,13 @@ export class VerifyingLoad {
         // Seen after kill -9 of the edge it reconnects to: qemu answers EIO for good although the edge serves again.
         this.o.log(`${name}: replacing the qemu client after ${lossesInARow} lost phases in a row`);
         await this.front.stop();
-        this.front = await startReconnectingNbd({ host: this.o.host, port: this.o.port, exportName: this.o.exportName, reconnectDelayS: 120 });
+        // The edge may still be down (its agent killed): try again a little later.
+        const front = await startReconnectingNbd({ host: this.o.host, port: this.o.port, exportName: this.o.exportName, reconnectDelayS: 120 }).catch(() => undefined);
+        if (!front) {
+          await new Promise((r) => setTimeout(r, 2_000));
+          continue;
+        }
+        this.front = front;
         this.figures.reattaches++;
         lossesInARow = 0;
       }
