@@ -184,8 +184,9 @@ export class StorageDriverHost {
     const deadline = Date.now() + STARTING_EXPORT_WAIT_MS;
     for (;;) {
       const local = this.driver.lookup(name);
-      if (local) return { volume: local };
       const owner = this.driver.exportOwner(name);
+      // A volume halted here while the registry names another owner (fenced after a stall, moved away) is served there.
+      if (local && !(local.halted && owner !== undefined && owner !== me)) return { volume: local };
       if (owner === undefined) return undefined;
       if (owner !== me) {
         // A forwarded connection is refused: the forwarding node asks its registry again (loop guard).

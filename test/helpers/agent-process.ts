@@ -19,6 +19,8 @@ export interface AgentProcessOptions {
   extraArgs?: string[];
   /** The agent's entry point (default: this checkout's build), e.g. an installed release's `dist/src/bin/ovs.js`. */
   bin?: string;
+  /** Where its output lines go, readable before it is ready (default: a new array). */
+  logSink?: string[];
 }
 
 /** A real agent in its own process (`ovs agent`), with its own data dir. */
@@ -35,7 +37,7 @@ export class AgentProcess {
     if (o.testMode) args.push('--test-mode');
     args.push(...(o.extraArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OVS_READY_FILE: ready, OVS_LOG_LEVEL: 'info' } });
-    const log: string[] = [];
+    const log: string[] = o.logSink ?? [];
     child.stdout?.on('data', (b: Buffer) => log.push(b.toString()));
     child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
     const info = await waitFor('agent ready file', async () => {

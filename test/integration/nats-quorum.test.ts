@@ -48,11 +48,13 @@ test('a three-server NATS cluster: one server down changes nothing; without quor
   t.regex(notReady.text, /JetStream|KV store|NATS/);
 
   // An agent that starts now waits and says why, instead of exiting.
-  const late = AgentProcess.start({ natsUrl: cluster.allUrls, name: 'q2', ip: '127.0.0.9', extraArgs: ['--config', config, '--http-port', '0'] });
+  const lateLog: string[] = [];
+  const late = AgentProcess.start({ natsUrl: cluster.allUrls, name: 'q2', ip: '127.0.0.9', extraArgs: ['--config', config, '--http-port', '0'], logSink: lateLog });
   const lateStarted = late.then((a) => {
     t.teardown(() => a.stop());
     return a;
   });
+  await waitFor('the late agent to say why it waits', () => lateLog.join('').includes('waiting for NATS JetStream'), 60_000, 200);
 
   await cluster.start(1);
   await cluster.start(2);
