@@ -144,9 +144,10 @@ export class Agent {
       updates: this.updates,
     };
 
-    await registerStorageRouter(store, config, this.identity, { name: o.name ?? hostname(), ip: o.ip ?? '127.0.0.1' });
+    // Right after an election a stream can still refuse a write for a moment: these two are idempotent, so they wait.
+    await untilEngineAnswers(o.log, () => this.stopping, () => registerStorageRouter(store, config, this.identity, { name: o.name ?? hostname(), ip: o.ip ?? '127.0.0.1' }));
     this.startClusterSingleton(leaseKv, config, table);
-    await ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1);
+    await untilEngineAnswers(o.log, () => this.stopping, async () => ensureVoldrvStream(await this.nc.jetstreamManager(), o.kvReplicas ?? 1));
     this.voldrvEvents = new VoldrvEventConsumer(js, { call: (task, params) => this.services.call(task, params) }, o.log.child({ component: 'events' }));
     await this.voldrvEvents.start();
     this.storagedrivers.start();

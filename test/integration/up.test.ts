@@ -21,8 +21,17 @@ function freePort(): Promise<number> {
 interface Up { child: ChildProcess; info: { nats_url: string; http_url: string; storagerouter_guid: string } }
 
 async function up(dataDir: string, natsPort: number, httpPort: number): Promise<Up> {
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--nats-port', String(natsPort), '--http-port', String(httpPort)], { stdio: 'ignore' });
-  const info = await waitFor('ovs-up.json', async () => JSON.parse(await readFile(join(dataDir, 'ovs-up.json'), 'utf8').catch(() => 'null')) as Up['info'] | null, 60_000, 100);
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--nats-port', String(natsPort), '--http-port', String(httpPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const info = await waitFor('ovs-up.json', async () => {
+    // A start that failed (a port another test took meanwhile) says why instead of timing out.
+    if (child.exitCode !== null) throw new Error(`ovs up exited ${child.exitCode}: ${stderr}`);
+    return JSON.parse(await readFile(join(dataDir, 'ovs-up.json'), 'utf8').catch(() => 'null')) as Up['info'] | null;
+  }, 60_000, 100).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\n${stderr}`);
+  });
   return { child, info };
 }
 
