@@ -4,6 +4,8 @@ import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
 import { chooseLogFormat, createCommandLogger, type LogFormat } from '../log/cli-logger.js';
 import { up } from '../up.js';
+import { engineUnavailable } from '../errors.js';
+import { sleep } from '../supervisors/backoff.js';
 import { processRelauncher } from '../update/relaunch.js';
 import { connectionFlags, resolveConnection } from './connection-flags.js';
 import { onSignals } from './signals.js';
@@ -38,8 +40,21 @@ export async function runUp(o: UpFlags): Promise<void> {
 export async function runAgent(flags: Record<string, unknown> & { logFormat?: LogFormat }): Promise<void> {
   const cfg = await loadAgentConfig({ ...connectionFlags(), ...flags });
   const log = createCommandLogger({ proc: 'ovs-agent', name: cfg.name }, chooseLogFormat(flags.logFormat));
-  const agent: Agent = new Agent({ ...cfg, log, relauncher: processRelauncher(() => agent.stop()) });
-  await agent.start();
+  let agent: Agent;
+  for (;;) {
+    agent = new Agent({ ...cfg, log, relauncher: processRelauncher(() => agent.stop()) });
+    try {
+      await agent.start();
+      break;
+    } catch (e) {
+      // A JetStream cluster that just regained quorum can still refuse a write during start: start afresh, say why.
+      const outage = engineUnavailable(e);
+      if (!outage) throw e;
+      log.warn({ reason: outage.message }, 'agent start met a NATS JetStream outage; starting again');
+      await agent.stop().catch(() => undefined);
+      await sleep(2_000);
+    }
+  }
   // An agent that restarted itself on another release has another pid; the file says which process is the agent.
   await writeFile(join(cfg.dataDir, 'agent.pid'), `${process.pid}\n`);
   onSignals(() => agent.stop());

@@ -9,7 +9,7 @@ export function run(cmd: string, args: string[], opts: { input?: Buffer; cwd?: s
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(opts.input);
   });
 }
