@@ -39,7 +39,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
-test('ovs up: ready file, SIGTERM stops agent then nats-server, a restart on the same dir is the same node with its state', async (t) => {
+test.serial('ovs up: ready file, SIGTERM stops agent then nats-server, a restart on the same dir is the same node with its state', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ovs-up-'));
   const [natsPort, httpPort] = [await freePort(), await freePort()];
   const first = await up(dataDir, natsPort, httpPort);
@@ -68,7 +68,7 @@ test('ovs up: ready file, SIGTERM stops agent then nats-server, a restart on the
   await rm(dataDir, { recursive: true, force: true });
 });
 
-test('ovs up supervises its nats-server: after kill -9 it starts again on the same store, the agent reconnects, /readyz follows', async (t) => {
+test.serial('ovs up supervises its nats-server: after kill -9 it starts again on the same store, the agent reconnects, /readyz follows', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ovs-up-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const [natsPort, httpPort] = [await freePort(), await freePort()];
