@@ -1,8 +1,9 @@
 // The chaos suite: three agent processes and a vPool under a verifying write load, one seeded fault per round, and
 // after each round the checks that make the figures (acknowledged writes intact, fio verify clean, each task one
-// outcome, fuzzed requests answered with typed errors, no agent falling over by itself).
+// outcome, fuzzed requests answered with typed errors, no agent falling over by itself). With `natsCluster` the agents
+// run on a three-server JetStream cluster (R3 buckets) that can lose one server, or two (quorum).
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request, requestRaw } from '../../src/client.js';
 import { DTL_REQUEST_TIMEOUT_KEY } from '../../src/storagedriver/dtl-settings.js';
@@ -11,15 +12,18 @@ import { TASK_RESULT, voldrvSubject } from '../../src/protocol/subjects.js';
 import { COUNT_RUNS_DIR } from '../../src/tasks/test/sleep.js';
 import { AgentProcess } from '../../test/helpers/agent-process.js';
 import { waitFor } from '../../test/helpers/eventually.js';
+import { NatsCluster } from '../../test/helpers/nats-cluster.js';
 import { NatsServer } from '../../test/helpers/nats-server.js';
 import { run } from '../../test/helpers/run.js';
-import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolCluster } from '../../test/helpers/vpool-cluster.js';
+import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolClusterOn } from '../../test/helpers/vpool-cluster.js';
 import { fuzzNats, fuzzPorts, type FuzzTally } from './fuzz.js';
 import { VerifyingLoad } from './load.js';
 import { Rng } from './rng.js';
 
-export const FAULTS = ['kill_owner', 'kill_dtl', 'restart_nats', 'stall_agent', 'fuzz'] as const;
+export const FAULTS = ['kill_owner', 'kill_dtl', 'restart_nats', 'stall_agent', 'fuzz', 'lose_nats_server', 'lose_quorum'] as const;
 export type Fault = (typeof FAULTS)[number];
+/** Faults that only a three-server NATS cluster can take. */
+export const CLUSTER_FAULTS: readonly Fault[] = ['lose_nats_server', 'lose_quorum'];
 
 export interface ChaosOptions {
   rounds: number;
@@ -30,6 +34,10 @@ export interface ChaosOptions {
   faults?: readonly Fault[];
   schedule?: readonly Fault[];
   vpoolName?: string;
+  /** Three nats-servers with JetStream in a cluster instead of one (R3 buckets; the faults of CLUSTER_FAULTS). */
+  natsCluster?: boolean;
+  /** Aborting it ends the run early: everything started is stopped, and runChaos rejects. */
+  signal?: AbortSignal;
   log?: (m: string) => void;
 }
 
@@ -45,7 +53,18 @@ export interface ChaosFigures {
   tasksSubmitted: number;
   fuzz: FuzzTally;
   agentCrashes: number;
+  /**
+   * Checks of the NATS cluster faults that failed (not in the figures line, whose format the issue fixes): with one
+   * server down a write, read or the load stalled; without quorum an untyped or non-retryable answer, /readyz still
+   * ready; afterwards no recovery by itself.
+   */
+  natsFaultFailures: number;
   faults: Fault[];
+}
+
+/** Every figure that must be zero is, and every fuzzed request had a typed answer. */
+export function clean(f: ChaosFigures): boolean {
+  return f.ackedWritesLost + f.fioVerifyErrors + f.tasksLost + f.tasksDuplicated + f.agentCrashes + f.natsFaultFailures === 0 && f.fuzz.typed === f.fuzz.sent;
 }
 
 export function figuresLine(f: ChaosFigures): string {
@@ -59,6 +78,7 @@ const VDISK_SIZE = 64 * MiB;
 const FIO_BYTES = 32 * MiB;
 const SLOT_BASE = 40 * MiB;
 const OFFLINE_AFTER_S = 4;
+const PROBE_KEY = '/ovs/chaos/probe';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Vdisk {
@@ -90,13 +110,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
   const vpoolName = o.vpoolName ?? 'chaos';
   const figures: ChaosFigures = {
     rounds: 0, ackedWritesLost: 0, fioVerifyErrors: 0, fioConnectionLosses: 0, fioReattaches: 0, fioPhases: 0, tasksLost: 0, tasksDuplicated: 0,
-    tasksSubmitted: 0, fuzz: { typed: 0, sent: 0, untyped: [] }, agentCrashes: 0, faults: [],
+    tasksSubmitted: 0, fuzz: { typed: 0, sent: 0, untyped: [] }, agentCrashes: 0, natsFaultFailures: 0, faults: [],
   };
+  const pool = o.faults ?? FAULTS.filter((f) => o.natsCluster || !CLUSTER_FAULTS.includes(f));
+  const clusterOnly = [...pool, ...(o.schedule ?? [])].filter((f) => CLUSTER_FAULTS.includes(f));
+  if (clusterOnly.length && !o.natsCluster) throw new Error(`${clusterOnly.join(', ')} need the NATS cluster (natsCluster)`);
   const expectedExits = new Set<ChildProcess>();
-  let cluster: VpoolCluster | undefined;
+  let cluster: VpoolClusterOn | undefined;
   let ns: NatsServer | undefined;
+  let natsCluster: NatsCluster | undefined;
   const loads: VerifyingLoad[] = [];
   let stopping = false;
+  /** Set once the cleanup ran: whatever the (abandoned) run starts after that is stopped at once. */
+  let cleanedUp = false;
+  const late = async (stop: () => Promise<unknown>): Promise<void> => {
+    if (!cleanedUp) return;
+    await stop().catch(() => undefined);
+    throw new Error('chaos: stopped');
+  };
 
   const watch = (a: AgentProcess, i: number): AgentProcess => {
     a.child.once('exit', (code, signal) => {
@@ -107,11 +138,46 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     return a;
   };
 
-  try {
-    log(`seed ${o.seed}: three agents on ${ips.join(', ')}`);
-    cluster = await startVpoolCluster({ ips, vpoolName, offlineAfterS: OFFLINE_AFTER_S, keepDataDirs: true, config: { [DTL_REQUEST_TIMEOUT_KEY]: 2_000 } });
+  const cleanup = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    for (const l of loads) await l.stop().catch(() => undefined);
+    collect(figures, loads);
+    if (cluster) {
+      await Promise.all(cluster.agents.map((a) => a.stop().catch(() => undefined)));
+      await cluster.nc.close().catch(() => undefined);
+    }
+    await ns?.stop().catch(() => undefined);
+    await natsCluster?.stop().catch(() => undefined);
+    if (cluster) {
+      const { rm } = await import('node:fs/promises');
+      await rm(cluster.dir, { recursive: true, force: true });
+    }
+    cleanedUp = true;
+  };
+
+  const body = async (): Promise<ChaosFigures> => {
+    log(`seed ${o.seed}: three agents on ${ips.join(', ')}${o.natsCluster ? ', on a three-server NATS cluster' : ''}`);
+    const common = { ips, vpoolName, offlineAfterS: OFFLINE_AFTER_S, keepDataDirs: true, config: { [DTL_REQUEST_TIMEOUT_KEY]: 2_000 } };
+    let agentArgs: string[] = [];
+    if (o.natsCluster) {
+      const nsc = (natsCluster = await NatsCluster.create(3));
+      for (const k of [0, 1, 2]) {
+        await nsc.start(k);
+        await late(() => nsc.stopMember(k));
+      }
+      const config = join(nsc.dir, 'agent.json');
+      await writeFile(config, JSON.stringify({ kvReplicas: 3 }));
+      // An HTTP port each, for /readyz.
+      agentArgs = ['--config', config, '--http-port', '0'];
+      cluster = await startVpoolCluster({ ...common, natsUrl: nsc.allUrls, agentArgs });
+    } else {
+      const own = await startVpoolCluster(common);
+      cluster = own;
+      ns = own.ns;
+    }
     const c = cluster;
-    ns = c.ns;
+    await late(() => c.stop());
     const nc = c.nc;
     c.agents.forEach((a, i) => watch(a, i));
     const sds = c.sds;
@@ -123,12 +189,69 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       request<T>(nc, voldrvSubject(sd.storagerouter_guid, sd.guid, method), args, { timeoutMs: 5_000 });
     const alive = (i: number): boolean => c.agents[i]!.child.exitCode === null && c.agents[i]!.child.signalCode === null;
 
+    // The NATS cluster faults' checks: a failed one is logged and counted (natsFaultFailures), the run goes on.
+    const natsFaultFailure = (m: string): void => {
+      figures.natsFaultFailures++;
+      log(`NATS FAULT CHECK FAILED: ${m}`);
+    };
+    const check = (what: string, probe: () => Promise<boolean> | boolean, ms: number): Promise<void> =>
+      waitFor(what, probe, ms, 500).then(() => log(`ok: ${what}`), (e: Error) => natsFaultFailure(e.message));
+    const configWrite = (value: number): Promise<unknown> => request(nc, 'ovs.config.set', { key: PROBE_KEY, value }, { timeoutMs: 10_000 });
+    /** fio phases that ended without an error. */
+    const goodPhases = (l: VerifyingLoad): number => l.figures.phases - l.figures.verifyErrors - l.figures.connectionLosses;
+    const readyz = async (i: number): Promise<number> => {
+      const { http_url } = JSON.parse(await readFile(join(c.agents[i]!.dataDir, 'ready.json'), 'utf8')) as { http_url: string };
+      const r = await fetch(`${http_url}/readyz`, { signal: AbortSignal.timeout(5_000) });
+      await r.text();
+      return r.status;
+    };
+    /** Every JetStream stream has all its replicas back and current (a restarted server caught up); the R3 ones are counted. */
+    const streamsCurrent = async (): Promise<boolean> => {
+      const jsm = await nc.jetstreamManager({ timeout: 5_000 });
+      let replicated = 0;
+      for (const info of await jsm.streams.list().next()) {
+        const replicas = info.cluster?.replicas ?? [];
+        if (replicas.length !== info.config.num_replicas - 1 || replicas.some((r) => !r.current || r.offline)) return false;
+        if (info.config.num_replicas === 3) replicated++;
+      }
+      log(`${replicated} R3 streams, every replica current`);
+      return replicated > 0;
+    };
+    /** Without quorum an answer must be a typed retryable error; no answer at all (the client moving servers) is asked again. */
+    const refusedRetryable = async (what: string, send: () => ReturnType<typeof requestRaw>): Promise<void> => {
+      const until = Date.now() + 90_000;
+      let last = 'no answer';
+      while (Date.now() < until) {
+        const r = await send().catch((e: Error) => {
+          last = `no answer (${e.message})`;
+          return undefined;
+        });
+        const e = r?.body.error;
+        if (r && !r.body.ok) {
+          if (e && typeof e.type === 'string' && e.retryable === true) {
+            log(`ok: ${what} without quorum answered ${e.type} (retryable): ${e.message}`);
+            return;
+          }
+          natsFaultFailure(`${what} without quorum answered ${e ? `${String(e.type)} (retryable ${String(e.retryable)}): ${e.message}` : 'an untyped error'}`);
+          return;
+        }
+        if (r) last = 'success (quorum not lost yet where it was served)';
+        await sleep(500);
+      }
+      natsFaultFailure(`${what} without quorum: no typed answer in 90 s (last: ${last})`);
+    };
+    const startMember = async (k: number): Promise<void> => {
+      await natsCluster!.start(k);
+      await late(() => natsCluster!.stopMember(k));
+    };
+
     const kill9 = async (i: number): Promise<void> => {
       expectedExits.add(c.agents[i]!.child);
       await c.agents[i]!.kill9AndWait();
     };
     const restart = async (i: number): Promise<void> => {
-      const a = await AgentProcess.start({ natsUrl: ns!.url, name: `${vpoolName}-${i}`, ip: ips[i]!, dataDir: join(c.dir, `agent-${i}`) });
+      const a = await AgentProcess.start({ natsUrl: c.natsUrl, name: `${vpoolName}-${i}`, ip: ips[i]!, dataDir: join(c.dir, `agent-${i}`), extraArgs: agentArgs });
+      await late(() => a.stop());
       c.agents[i] = watch(a, i);
     };
 
@@ -244,7 +367,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       vdisks.push(vd);
       await ensureDtlSync(vd);
       const edge = sds[(k + 1) % sds.length]!;
-      loads.push(await VerifyingLoad.start({ host: edge.storage_ip, port: edge.ports.edge, exportName: name, sizeBytes: FIO_BYTES, log }));
+      const load = await VerifyingLoad.start({ host: edge.storage_ip, port: edge.ports.edge, exportName: name, sizeBytes: FIO_BYTES, log });
+      await late(() => load.stop());
+      loads.push(load);
     }
     await Promise.all(loads.map((l) => l.phasesDone(1)));
 
@@ -270,11 +395,58 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         await restart(i);
       },
       async restart_nats() {
+        if (natsCluster) {
+          const k = rng.int(3);
+          log(`restart of nats-server ${k} of the cluster (same port, same store)`);
+          await natsCluster.stopMember(k);
+          await sleep(2_000);
+          await startMember(k);
+          return;
+        }
         log('restart of nats-server (same port, same store)');
         await ns!.stop(true);
         await sleep(2_000);
-        ns = await NatsServer.startAt(ns!);
-        c.ns = ns;
+        const again = await NatsServer.startAt(ns!);
+        await late(() => again.stop());
+        ns = again;
+      },
+      async lose_nats_server(round) {
+        const k = rng.int(3);
+        log(`kill -9 of nats-server ${k} of the cluster`);
+        await natsCluster!.stopMember(k, 'SIGKILL');
+        try {
+          const before = loads.map(goodPhases);
+          // The client (or an agent) may have been on that server: it moves to another; then all works as before.
+          await check(`a config write with nats-server ${k} down`, () => configWrite(round).then(() => true), 30_000);
+          await check(`a model read with nats-server ${k} down`, async () => (await model(vdisks[0]!.guid)).volume_id === vdisks[0]!.volumeId, 30_000);
+          await check(`the load to go on with nats-server ${k} down`, () => loads.every((l, j) => goodPhases(l) > before[j]!), 120_000);
+        } finally {
+          await startMember(k);
+        }
+        await check(`nats-server ${k} to rejoin (every stream replica current)`, streamsCurrent, 60_000);
+      },
+      async lose_quorum(round) {
+        const up = rng.int(3);
+        const down = [0, 1, 2].filter((k) => k !== up);
+        const pids = await Promise.all(c.agents.map((a) => a.pid()));
+        log(`stop of nats-servers ${down.join(' and ')} of the cluster: no quorum`);
+        for (const k of down) await natsCluster!.stopMember(k);
+        try {
+          await refusedRetryable('a config write', () => requestRaw(nc, 'ovs.config.set', { key: PROBE_KEY, value: -round }, { timeoutMs: 10_000 }));
+          const file = `chaos-${process.pid}-${o.seed}-${round}-quorum`;
+          await refusedRetryable('a task request', () => requestRaw(nc, 'ovs.task.test.count_runs', { storagerouter_guid: rng.pick(c.agents).guid, file, ms: 10 }, { idempotencyKey: file, timeoutMs: 10_000 }));
+          for (const i of c.agents.keys()) await check(`/readyz of agent ${i} to say not ready (503)`, async () => (await readyz(i)) === 503, 60_000);
+        } finally {
+          for (const k of down) await startMember(k);
+        }
+        // Recovery by itself: nobody restarts an agent (healthy() would only after a crash, which counts as one).
+        await check('a config write once quorum is back', () => configWrite(round).then(() => true), 120_000);
+        for (const i of c.agents.keys()) await check(`/readyz of agent ${i} ready again`, async () => (await readyz(i)) === 200, 120_000);
+        for (const [i, pid] of pids.entries()) {
+          const now = await c.agents[i]!.pid();
+          if (now !== pid) natsFaultFailure(`agent ${i} did not recover in its process (pid ${pid} → ${now ?? 'none'})`);
+        }
+        await check('every stream replica current again', streamsCurrent, 60_000);
       },
       async stall_agent(round) {
         const vd = rng.pick(vdisks);
@@ -308,8 +480,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       },
     };
 
-    const pool = o.faults ?? FAULTS;
     for (let round = 0; round < o.rounds; round++) {
+      if (o.signal?.aborted) throw new Error('chaos: stopped');
       const fault = o.schedule?.[round % o.schedule.length] ?? rng.pick(pool);
       figures.faults.push(fault);
       log(`round ${round + 1}/${o.rounds}: ${fault}`);
@@ -331,17 +503,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
       log(`round ${round + 1} done: ${figuresLine(collect(figures, loads))}`);
     }
     return collect(figures, loads);
+  };
+
+  // An abort does not wait for the round: the cleanup runs at once, and what the abandoned run starts later is
+  // stopped by `late`.
+  const running = body();
+  running.catch(() => undefined);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Error('chaos: stopped'));
+    if (o.signal?.aborted) onAbort();
+    else o.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    return await Promise.race([running, aborted]);
   } finally {
-    stopping = true;
-    for (const l of loads) await l.stop().catch(() => undefined);
-    collect(figures, loads);
-    if (cluster) {
-      await Promise.all(cluster.agents.map((a) => a.stop().catch(() => undefined)));
-      await cluster.nc.close().catch(() => undefined);
-      await ns?.stop().catch(() => undefined);
-      const { rm } = await import('node:fs/promises');
-      await rm(cluster.dir, { recursive: true, force: true });
-    }
+    if (onAbort) o.signal?.removeEventListener('abort', onAbort);
+    await cleanup();
   }
 }
 

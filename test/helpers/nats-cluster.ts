@@ -51,13 +51,13 @@ export class NatsCluster {
     return this.members.map((m) => `nats://127.0.0.1:${m.clientPort}`).join(',');
   }
 
-  /** Stops one member (its store stays; `start(index)` brings it back). */
-  async stopMember(index: number): Promise<void> {
+  /** Stops one member, by default gracefully, or with SIGKILL as a crash (its store stays; `start(index)` brings it back). */
+  async stopMember(index: number, signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const m = this.members[index]!;
     const c = m.child;
     if (c && c.exitCode === null && c.signalCode === null) {
       const exited = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
+      c.kill(signal);
       await exited;
     }
     m.child = undefined;

@@ -17,8 +17,9 @@ export interface ClusterStorageDriver {
 }
 
 /** One vPool on several agent processes (one loopback address each) sharing a local backend directory. */
-export interface VpoolCluster {
-  ns: NatsServer;
+export interface VpoolClusterOn {
+  /** What the agents were started with (one URL, or several comma-separated). */
+  natsUrl: string;
   nc: NatsConnection;
   dir: string;
   agents: AgentProcess[];
@@ -28,16 +29,37 @@ export interface VpoolCluster {
   stop(): Promise<void>;
 }
 
-export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; offlineAfterS: number; keepDataDirs?: boolean; testMode?: boolean; config?: Record<string, unknown>; bin?: string }): Promise<VpoolCluster> {
-  const ns = await NatsServer.start();
-  const nc = await connectClient(ns.url);
+/** The cluster on a nats-server of its own (stopped with it). */
+export interface VpoolCluster extends VpoolClusterOn {
+  ns: NatsServer;
+}
+
+export interface VpoolClusterOptions {
+  ips: string[];
+  vpoolName: string;
+  offlineAfterS: number;
+  keepDataDirs?: boolean;
+  testMode?: boolean;
+  config?: Record<string, unknown>;
+  bin?: string;
+  /** More arguments of every agent (e.g. `--config` with `kvReplicas`). */
+  agentArgs?: string[];
+}
+
+/** With `natsUrl` the agents use NATS servers the caller runs (and stops); otherwise a nats-server of its own. */
+export function startVpoolCluster(o: VpoolClusterOptions & { natsUrl: string }): Promise<VpoolClusterOn>;
+export function startVpoolCluster(o: VpoolClusterOptions): Promise<VpoolCluster>;
+export async function startVpoolCluster(o: VpoolClusterOptions & { natsUrl?: string }): Promise<VpoolClusterOn & { ns?: NatsServer }> {
+  const ns = o.natsUrl === undefined ? await NatsServer.start() : undefined;
+  const natsUrl = o.natsUrl ?? ns!.url;
+  const nc = await connectClient(natsUrl);
   const dir = await mkdtemp(join(tmpdir(), `ovs-${o.vpoolName}-`));
   const call = <T = unknown>(task: string, params: Record<string, unknown>): Promise<T> => request<T>(nc, `ovs.task.${task}`, params, { timeoutMs: 90_000 });
   const agents: AgentProcess[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(agents.map((a) => a.stop()));
     await nc.close();
-    await ns.stop();
+    await ns?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -48,9 +70,9 @@ export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; o
     throw e;
   }
 
-  async function setUp(): Promise<VpoolCluster> {
+  async function setUp(): Promise<VpoolClusterOn & { ns?: NatsServer }> {
     for (const [i, ip] of o.ips.entries()) {
-      agents.push(await AgentProcess.start({ natsUrl: ns.url, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, bin: o.bin, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
+      agents.push(await AgentProcess.start({ natsUrl, name: `${o.vpoolName}-${i}`, ip, testMode: o.testMode, bin: o.bin, extraArgs: o.agentArgs, ...(o.keepDataDirs ? { dataDir: join(dir, `agent-${i}`) } : {}) }));
     }
     await request(nc, 'ovs.config.set', { key: OFFLINE_AFTER_KEY, value: o.offlineAfterS });
     // Keys the StorageDrivers read when they start (scrub grace, MDS timers).
@@ -68,7 +90,7 @@ export async function startVpoolCluster(o: { ips: string[]; vpoolName: string; o
       vpool = r.vpool_guid;
       sds.push(await request(nc, 'ovs.model.storagedriver.get', { guid: r.storagedriver_guid }));
     }
-    return { ns, nc, dir, agents, sds, vpool, call, stop };
+    return { ...(ns ? { ns } : {}), natsUrl, nc, dir, agents, sds, vpool, call, stop };
   }
 }
 
