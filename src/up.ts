@@ -17,7 +17,10 @@ export interface UpOptions {
   natsUrl?: string;
   /** Credentials and TLS for that existing cluster. */
   natsAuth?: NatsAuth;
-  /** TLS and the three roles' passwords on the spawned nats-server; writes `DIR/context.json` for clients. */
+  /**
+   * TLS and the three roles' passwords on the spawned nats-server, a bearer token on the agent's HTTP port (all but
+   * /healthz and /readyz); writes `DIR/context.json` for clients.
+   */
   secure?: boolean;
   log: Logger;
 }
@@ -69,7 +72,7 @@ export function stopChild(child: ChildProcess, timeoutMs: number): Promise<void>
 }
 
 /** `ovs up`: the embedded single-node cluster. Returns a stop function (agent first, then nats-server). */
-export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; agent: Agent; contextFile?: string }> {
+export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; agent: Agent; contextFile?: string; httpTokenFile?: string }> {
   const dataDir = resolve(o.dataDir);
   await mkdir(dataDir, { recursive: true });
   const marker = join(dataDir, 'ovs-up.json');
@@ -82,7 +85,7 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
   let writeMarker = async (): Promise<void> => undefined;
   const nats = first ? new SupervisedNatsServer(first.child, async () => (await startNatsServer(dataDir, o.natsPort, o.log, security)).child, o.log.child({ component: 'nats-server' }), () => writeMarker()) : undefined;
   const natsUrl = o.natsUrl ?? first!.url;
-  const agent = new Agent({ natsUrl, ...(natsAuth ? { natsAuth } : {}), dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
+  const agent = new Agent({ natsUrl, ...(natsAuth ? { natsAuth } : {}), ...(secure ? { httpToken: secure.httpToken } : {}), dataDir: join(dataDir, 'agent'), log: o.log, httpPort: o.httpPort });
   try {
     await agent.start();
   } catch (e) {
@@ -97,7 +100,7 @@ export async function up(o: UpOptions): Promise<{ stop: () => Promise<void>; age
     await agent.stop();
     if (nats) await nats.stop((c) => stopChild(c, 5_000));
   };
-  return { stop, agent, ...(secure ? { contextFile: secure.contextFile } : {}) };
+  return { stop, agent, ...(secure ? { contextFile: secure.contextFile, httpTokenFile: secure.httpTokenFile } : {}) };
 }
 
 /** The embedded default comes with a vPool `pool1` on a local-directory backend, so there is something to use. */

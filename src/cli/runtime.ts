@@ -23,13 +23,13 @@ export interface UpFlags {
 export async function runUp(o: UpFlags): Promise<void> {
   const log = createCommandLogger({ proc: 'ovs-up' }, chooseLogFormat(o.logFormat));
   const natsAuth = o.nats ? resolveConnection(o.nats).auth : undefined;
-  const { stop, agent, contextFile } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, natsAuth, secure: o.secure, log });
+  const { stop, agent, contextFile, httpTokenFile } = await up({ dataDir: o.dataDir, natsPort: o.natsPort, httpPort: o.httpPort, natsUrl: o.nats, natsAuth, secure: o.secure, log });
   onSignals(stop);
   const sd = agent.services.view.list('storagedriver', { storagerouter_guid: agent.storagerouterGuid })[0];
   const edge = (sd?.ports as { edge?: number } | undefined)?.edge;
   const connectHint = contextFile ? `--context ${contextFile}` : `--nats ${agent.opts.natsUrl}`;
   process.stderr.write(
-    `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS       ${agent.opts.natsUrl}${contextFile ? ` (TLS, passwords; context ${contextFile})` : ''}\n  dashboard  ${agent.httpUrl}/\n` +
+    `\novs is up: StorageRouter ${agent.storagerouterGuid}\n  NATS       ${agent.opts.natsUrl}${contextFile ? ` (TLS, passwords; context ${contextFile})` : ''}\n  dashboard  ${agent.httpUrl}/${httpTokenFile ? ` (bearer token in ${httpTokenFile} and the context's http_token; a browser opens /?token=... once)` : ''}\n` +
       (sd ? `  vPool      pool1, StorageDriver ${sd.guid}, NBD on 127.0.0.1:${edge}\n` +
         `  try        npx ovs task vdisk.create_new volume_name=disk1 volume_size=1073741824 storagedriver_guid=${sd.guid} ${connectHint}\n` +
         `             qemu-io -f raw nbd://127.0.0.1:${edge}/disk1 -c 'write -P 0x5a 0 1M'\n\n` : '\n'),

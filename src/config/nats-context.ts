@@ -17,6 +17,8 @@ const contextSchema = z
     cert: z.string().min(1).optional(),
     key: z.string().min(1).optional(),
     description: z.string().optional(),
+    /** The agent's HTTP bearer token (`ovs up --secure` writes it here); not used for NATS. */
+    http_token: z.string().min(1).optional(),
   })
   .strict();
 

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,38 +7,13 @@ import { nkeys } from 'nats';
 import { ensureLocalTlsMaterial, issueClientCertificate, type TlsMaterial } from '../../src/security/tls-material.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { ConfiguredNatsServer } from '../helpers/configured-nats-server.js';
-import { waitFor } from '../helpers/eventually.js';
+import { errorType, ovsCli as ovs } from '../helpers/ovs-cli.js';
 
-const BIN = fileURLToPath(new URL('../../src/bin/ovs.js', import.meta.url));
 const ROLES = fileURLToPath(new URL('../../../config/nats-roles.example.conf', import.meta.url));
 const PASSWORDS = { OVS_AGENT_PASSWORD: 'agent-pw', OVS_OPERATOR_PASSWORD: 'operator-pw', OVS_READER_PASSWORD: 'reader-pw' };
 
 let dir: string;
 let tls: TlsMaterial;
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-/** The CLI with a clean environment of connection settings (none of the caller's OVS_CONTEXT or credentials). */
-function ovs(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^OVS_(CONTEXT|NATS_)/.test(k)));
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...clean, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function errorType(r: Run): string | undefined {
-  try {
-    return (JSON.parse(r.stdout) as { error?: { type: string } }).error?.type;
-  } catch {
-    return `not JSON (exit ${r.code}): ${r.stdout} ${r.stderr}`;
-  }
-}
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ovs-auth-it-'));
@@ -55,6 +28,8 @@ const tlsBlock = (): string => `tls { cert_file: ${JSON.stringify(tls.certFile)}
 
 test.serial('roles over TLS with passwords: the operator lists, the reader reads but its vdisk.delete and config set are PERMISSION_DENIED', async (t) => {
   const ns = await ConfiguredNatsServer.start(tlsBlock() + (await readFile(ROLES, 'utf8')), PASSWORDS);
+  // A teardown, not the finally: an agent that fails to start must not leave its nats-server running.
+  t.teardown(() => ns.stop());
   const agent = await AgentProcess.start({ natsUrl: ns.url, name: 'auth1', ip: '127.0.0.1', extraArgs: ['--user', 'agent', '--password', PASSWORDS.OVS_AGENT_PASSWORD, '--tls-ca', tls.caFile] });
   try {
     const ls = await ovs(['ls', '--json', '--nats', ns.url, '--user', 'operator', '--password', PASSWORDS.OVS_OPERATOR_PASSWORD, '--tls-ca', tls.caFile]);
@@ -76,12 +51,12 @@ test.serial('roles over TLS with passwords: the operator lists, the reader reads
     t.is(errorType(anonymous), 'AUTHENTICATION_FAILED');
   } finally {
     await agent.stop();
-    await ns.stop();
   }
 });
 
 test.serial('token over TLS: agent and CLI', async (t) => {
   const ns = await ConfiguredNatsServer.start(tlsBlock() + 'authorization { token: "s3cret-token" }');
+  t.teardown(() => ns.stop());
   const agent = await AgentProcess.start({ natsUrl: ns.url, name: 'auth2', ip: '127.0.0.1', extraArgs: ['--token', 's3cret-token', '--tls-ca', tls.caFile] });
   try {
     const ls = await ovs(['ls', '--json', '--nats', ns.url, '--tls-ca', tls.caFile], { OVS_NATS_TOKEN: 's3cret-token' });
@@ -90,7 +65,6 @@ test.serial('token over TLS: agent and CLI', async (t) => {
     t.is(errorType(await ovs(['ls', '--json', '--nats', ns.url, '--tls-ca', tls.caFile, '--token', 'wrong'])), 'AUTHENTICATION_FAILED');
   } finally {
     await agent.stop();
-    await ns.stop();
   }
 });
 
@@ -102,6 +76,7 @@ test.serial('nkey with a client certificate (the server verifies clients): agent
   const client = await issueClientCertificate(join(dir, 'tls'), 'client1');
   const verify = `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)}, ca_file: ${JSON.stringify(tls.caFile)}, verify: true }\n`;
   const ns = await ConfiguredNatsServer.start(verify + `authorization { users: [{ nkey: ${user.getPublicKey()} }] }`);
+  t.teardown(() => ns.stop());
   const certArgs = ['--nkey', seed, '--tls-ca', tls.caFile, '--tls-cert', client.certFile, '--tls-key', client.keyFile];
   const agent = await AgentProcess.start({ natsUrl: ns.url, name: 'auth3', ip: '127.0.0.1', extraArgs: certArgs });
   try {
@@ -111,7 +86,6 @@ test.serial('nkey with a client certificate (the server verifies clients): agent
     t.is((await ovs(['ls', '--json', '--nats', ns.url, '--nkey', seed, '--tls-ca', tls.caFile])).code, 1);
   } finally {
     await agent.stop();
-    await ns.stop();
   }
 });
 
@@ -120,40 +94,3 @@ test.serial('a bad combination is refused before connecting, naming the option',
   t.is(errorType(r), 'NATS_CONNECTION_CONFIG');
   t.regex(r.stdout, /--tls-cert/);
 });
-
-test.serial('ovs up --secure: its context works, a client without credentials is refused', async (t) => {
-  const data = join(dir, 'up');
-  const port = await freePort();
-  const up = spawn(process.execPath, [BIN, 'up', '--secure', '--data-dir', data, '--nats-port', String(port), '--http-port', '0', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  up.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  try {
-    await waitFor('ovs up --secure', () => {
-      if (up.exitCode !== null) throw new Error(`ovs up exited: ${stderr.slice(-2000)}`);
-      return stderr.includes('ovs is up') ? true : undefined;
-    }, 60_000, 100);
-    const context = join(data, 'context.json');
-    const ls = await ovs(['ls', '--json', '--context', context]);
-    t.is(ls.code, 0, ls.stderr);
-    t.is((JSON.parse(ls.stdout) as unknown[]).length, 1);
-    const url = `nats://127.0.0.1:${port}`;
-    t.is(errorType(await ovs(['ls', '--json', '--nats', url, '--tls-ca', join(data, 'secure', 'ca.pem')])), 'AUTHENTICATION_FAILED');
-    // Without the CA the server's certificate is not trusted: no connection either.
-    t.is((await ovs(['ls', '--json', '--nats', url])).code, 1);
-    const reader = await ovs(['task', 'vdisk.delete', 'vdisk_guid=00000000-0000-0000-0000-000000000000', '--json', '--context', join(data, 'reader-context.json')]);
-    t.is(errorType(reader), 'PERMISSION_DENIED');
-  } finally {
-    const exited = new Promise((r) => up.once('exit', r));
-    up.kill('SIGTERM');
-    await exited;
-  }
-});
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -1,38 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { ConfiguredNatsServer } from '../helpers/configured-nats-server.js';
 import { operatorMode } from '../helpers/nats-operator.js';
-
-const BIN = fileURLToPath(new URL('../../src/bin/ovs.js', import.meta.url));
-
-type Run = { code: number | null; stdout: string; stderr: string };
-
-/** The CLI without the caller's OVS_CONTEXT or NATS credentials in its environment. */
-function ovs(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^OVS_(CONTEXT|NATS_)/.test(k)));
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: clean });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function errorType(r: Run): string | undefined {
-  try {
-    return (JSON.parse(r.stdout) as { error?: { type: string } }).error?.type;
-  } catch {
-    return `not JSON (exit ${r.code}): ${r.stdout} ${r.stderr}`;
-  }
-}
+import { errorType, ovsCli as ovs } from '../helpers/ovs-cli.js';
 
 test('creds file (operator/JWT mode): the agent with natsAuth.credsFile gets ready, the CLI with --creds works, a stranger or no creds is AUTHENTICATION_FAILED', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ovs-creds-it-'));
