@@ -26,8 +26,13 @@ export interface ReconnectingNbdOptions {
   host: string;
   port: number;
   exportName: string;
-  /** Seconds qemu keeps requests while it reconnects before failing them (default 60). */
+  /**
+   * Seconds qemu keeps requests while it reconnects before failing them (default 60). Past it, requests fail at once
+   * with EIO until qemu's next retry (every 1, 2, 4, 8, then 16 s) gets through; then the client serves again.
+   */
   reconnectDelayS?: number;
+  /** qemu trace events to print (e.g. `nbd_*`): what its client did while reconnecting ends up in `output()`. */
+  trace?: string;
 }
 
 export async function startReconnectingNbd(o: ReconnectingNbdOptions): Promise<ReconnectingNbd> {
@@ -38,7 +43,9 @@ export async function startReconnectingNbd(o: ReconnectingNbdOptions): Promise<R
     `reconnect-delay=${o.reconnectDelayS ?? 60}`,
   ].join(',');
   // -t: keep serving after a client leaves; -e: fio opens the export more than once (layout, then the job).
-  const child: ChildProcess = spawn('qemu-nbd', ['--image-opts', image, '-k', socket, '-x', o.exportName, '-t', '-e', '8', '--cache=none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['--image-opts', image, '-k', socket, '-x', o.exportName, '-t', '-e', '8', '--cache=none'];
+  if (o.trace) args.push('-T', o.trace);
+  const child: ChildProcess = spawn('qemu-nbd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
