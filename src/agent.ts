@@ -120,7 +120,7 @@ export class Agent {
       },
     });
     const voldrv = new VoldrvClients(me, this.nc, this.view, this.storagedrivers);
-    this.voldrvService = new VoldrvService(me, this.nc, this.storagedrivers);
+    this.voldrvService = new VoldrvService(me, this.nc, this.storagedrivers, o.maxRequestBytes);
     const router = new Router({ me, nc: this.nc, model: this.view, leases: this.leases, owners: this.owners });
     this.metrics = new AgentMetrics(this.supervision, () => this.readiness().ready, () => this.connection.connected);
     registerDataplaneMetrics(this.metrics.registry, { me, view: this.view, driverOf: (sd) => this.storagedrivers.runningHost(sd)?.driver });

@@ -54,7 +54,14 @@ export class ClusterView {
 
   start(): void {
     this.subs.push(this.nc.subscribe(NODE_HEARTBEAT_SUBJECT, { callback: (_e, m) => {
-      const hb = decode(m.data) as NodeHeartbeat;
+      // A throw here would reach the NATS client's parser: anything that is not a heartbeat is ignored.
+      let hb: NodeHeartbeat;
+      try {
+        hb = decode(m.data) as NodeHeartbeat;
+      } catch {
+        return;
+      }
+      if (typeof hb?.storagerouter_guid !== 'string') return;
       this.beats.set(hb.storagerouter_guid, { hb, at: Date.now() });
     } }));
     this.subs.push(this.nc.subscribe(EVENT_WILDCARD, { callback: (_e, m) => {

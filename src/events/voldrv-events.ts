@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from 'nats';
 import type { Logger } from 'pino';
+import { asOvsError } from '../errors.js';
 import { decode, encode } from '../protocol/codec.js';
 import { VOLDRV_EVENT_WILDCARD, voldrvEventSubject } from '../protocol/subjects.js';
 
@@ -24,6 +25,17 @@ export function publishVoldrvEvent(js: JetStreamClient, e: Record<string, unknow
   js.publish(voldrvEventSubject(String(e.type)), encode(e)).catch((err: unknown) => log.warn({ err, event: e.type }, 'data-plane event not stored'));
 }
 
+const MALFORMED = new Set(['VALIDATION_FAILED', 'BAD_REQUEST']);
+
+function eventOf(data: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const e = decode(data);
+    return e !== null && typeof e === 'object' && !Array.isArray(e) && !(e instanceof Uint8Array) ? (e as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface EventHandlers {
   /** Runs a task inline, through its owner. */
   call(task: string, params: Record<string, unknown>): Promise<unknown>;
@@ -45,10 +57,9 @@ export class VoldrvEventConsumer {
     this.messages = await consumer.consume({ max_messages: 64 });
     void (async () => {
       for await (const m of this.messages!) {
-        let e: Record<string, unknown>;
-        try {
-          e = decode(m.data) as Record<string, unknown>;
-        } catch {
+        const e = eventOf(m.data);
+        if (!e) {
+          this.log.warn({ subject: m.subject, bytes: m.data.length }, 'data-plane event is not a map; dropped');
           m.term();
           continue;
         }
@@ -56,6 +67,12 @@ export class VoldrvEventConsumer {
           await this.handle(e);
           m.ack();
         } catch (err) {
+          // An event whose fields its handler refuses fails the same way every time: redelivering it only repeats that.
+          if (MALFORMED.has(asOvsError(err).type)) {
+            this.log.warn({ err, event: e.type }, 'data-plane event is malformed; dropped');
+            m.term();
+            continue;
+          }
           this.log.warn({ err, event: e.type, redelivery: m.info.redeliveryCount }, 'data-plane event handler failed; it will be redelivered');
           m.nak(Math.min(30_000, 500 * 2 ** m.info.redeliveryCount));
         }

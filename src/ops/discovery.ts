@@ -1,6 +1,12 @@
 import type { NatsConnection, Service } from 'nats';
-import { encode } from '../protocol/codec.js';
+import { z } from 'zod';
+import { decodeParams } from '../protocol/codec.js';
 import { OPS_OPERATIONS, opsSubject, type OpsOperation } from '../protocol/subjects.js';
+import { replyTo } from '../transport/envelope.js';
+import { parseWith } from '../transport/validate.js';
+
+/** The endpoints take no parameters: an empty body or an empty map; anything else is answered with a typed error. */
+const noParams = z.object({}).strict();
 
 export const SERVICE_NAME = 'ovs-agent';
 
@@ -35,7 +41,10 @@ export async function registerDiscovery(
       subject: opsSubject(o.guid, op),
       handler: (err, msg) => {
         if (err) return;
-        msg.respond(encode({ ok: true, result: answers[op]() }));
+        void replyTo(msg, o.guid, async (encoding) => {
+          parseWith(noParams, decodeParams(msg.data, encoding), `ops.${op}`);
+          return answers[op]();
+        });
       },
       metadata: { description: `${op} of this node` },
     });

@@ -29,6 +29,7 @@ export interface NodeUpdateStatus {
   candidate_error?: string;
 }
 
+const statusParams = z.object({}).strict();
 const installParams = z.object({ source: z.string().min(1).max(4096).optional() }).strict();
 const restartParams = z.object({ version: z.string().regex(/^[0-9A-Za-z.+-]{1,64}$/) }).strict();
 
@@ -75,6 +76,7 @@ export class NodeUpdateService {
   private async run(op: UpdateOperation, params: Record<string, unknown>): Promise<unknown> {
     switch (op) {
       case 'status':
+        parseWith(statusParams, params, 'update.status');
         return this.status();
       case 'install':
         return this.install(parseWith(installParams, params, 'update.install').source);
