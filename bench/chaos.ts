@@ -1,5 +1,6 @@
-// `npm run chaos -- [--rounds N] [--seed S] [--faults a,b] [--schedule a,b] [--nats-cluster]` (--schedule: that order,
-// round-robin; --nats-cluster: three nats-servers, and the faults lose_nats_server, lose_quorum): the chaos suite;
+// `npm run chaos -- [--rounds N] [--seed S] [--faults a,b] [--schedule a,b] [--nats-cluster] [--ips a,b,c]` (--schedule:
+// that order, round-robin; --nats-cluster: three nats-servers, and the faults lose_nats_server, lose_quorum; --ips: the
+// agents' loopback addresses, default 127.0.0.2-4): the chaos suite;
 // prints its figures as the last line. SIGINT/SIGTERM stop everything it started.
 import { CLUSTER_FAULTS, FAULTS, clean, figuresLine, runChaos, type Fault } from './chaos/suite.js';
 
@@ -15,27 +16,32 @@ async function main(): Promise<number> {
   const faults = option(args, '--faults')?.split(',') as Fault[] | undefined;
   const schedule = option(args, '--schedule')?.split(',') as Fault[] | undefined;
   const natsCluster = args.includes('--nats-cluster');
+  const ips = option(args, '--ips')?.split(',');
   const asked = [...(faults ?? []), ...(schedule ?? [])];
-  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(seed) || asked.some((f) => !FAULTS.includes(f)) || (!natsCluster && asked.some((f) => CLUSTER_FAULTS.includes(f)))) {
-    process.stderr.write(`usage: npm run chaos -- [--rounds N] [--seed S] [--faults|--schedule ${FAULTS.join(',')}] [--nats-cluster] (${CLUSTER_FAULTS.join(', ')}: only with --nats-cluster)\n`);
+  if (!Number.isInteger(rounds) || rounds < 1 || !Number.isInteger(seed) || asked.some((f) => !FAULTS.includes(f)) || (!natsCluster && asked.some((f) => CLUSTER_FAULTS.includes(f))) || (ips && ips.length !== 3)) {
+    process.stderr.write(`usage: npm run chaos -- [--rounds N] [--seed S] [--faults|--schedule ${FAULTS.join(',')}] [--nats-cluster] [--ips a,b,c] (${CLUSTER_FAULTS.join(', ')}: only with --nats-cluster)\n`);
     return 2;
   }
   const stop = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (stop.signal.aborted) return;
+    if (stop.signal.aborted) {
+      process.stderr.write(`chaos: ${sig} again: exiting without waiting for the cleanup\n`);
+      process.exit(130);
+    }
     process.stderr.write(`chaos: ${sig}: stopping what the suite started\n`);
     stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const figures = await runChaos({ rounds, seed, natsCluster, signal: stop.signal, ...(faults ? { faults } : {}), ...(schedule ? { schedule } : {}) })
+  const figures = await runChaos({ rounds, seed, natsCluster, signal: stop.signal, ...(ips ? { ips } : {}), ...(faults ? { faults } : {}), ...(schedule ? { schedule } : {}) })
     .catch((e: unknown) => {
       if (stop.signal.aborted) return undefined;
       throw e;
     });
   if (!figures) {
     process.stderr.write('chaos: stopped; everything it started is stopped\n');
-    return 130;
+    // The abandoned round would otherwise poll on (up to its timeouts) against the stopped cluster before node exits.
+    process.exit(130);
   }
   process.stderr.write(`chaos: seed ${seed}; faults ${figures.faults.join(' ')}; fio phases ${figures.fioPhases}, connection losses ${figures.fioConnectionLosses}, qemu clients replaced ${figures.fioReattaches}; tasks ${figures.tasksSubmitted}\n`);
   if (figures.fuzz.untyped.length) process.stderr.write(`chaos: fuzzed requests without a typed error: ${figures.fuzz.untyped.join(', ')}\n`);

@@ -18,6 +18,7 @@ import { run } from '../../test/helpers/run.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolClusterOn } from '../../test/helpers/vpool-cluster.js';
 import { fuzzNats, fuzzPorts, type FuzzTally } from './fuzz.js';
 import { VerifyingLoad } from './load.js';
+import { reapDescendants } from './reap.js';
 import { Rng } from './rng.js';
 
 export const FAULTS = ['kill_owner', 'kill_dtl', 'restart_nats', 'stall_agent', 'fuzz', 'lose_nats_server', 'lose_quorum'] as const;
@@ -141,7 +142,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
   const cleanup = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    for (const l of loads) await l.stop().catch(() => undefined);
+    // Bounded: after Ctrl-C has killed the agents too, a qemu-nbd can wait out its reconnect delay (the reaping below ends it).
+    await Promise.race([Promise.all(loads.map((l) => l.stop().catch(() => undefined))), sleep(15_000)]);
     collect(figures, loads);
     if (cluster) {
       await Promise.all(cluster.agents.map((a) => a.stop().catch(() => undefined)));
@@ -149,6 +151,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     }
     await ns?.stop().catch(() => undefined);
     await natsCluster?.stop().catch(() => undefined);
+    // Only when aborted (chaos.ts, a process of its own): under ava, this process may hold other test files' children.
+    const reaped = o.signal?.aborted ? await reapDescendants() : [];
+    if (reaped.length) log(`killed what was still running: ${reaped.join(', ')}`);
     if (cluster) {
       const { rm } = await import('node:fs/promises');
       await rm(cluster.dir, { recursive: true, force: true });
