@@ -3,6 +3,7 @@
 // outcome, fuzzed requests answered with typed errors, no agent falling over by itself). With `natsCluster` the agents
 // run on a three-server JetStream cluster (R3 buckets) that can lose one server, or two (quorum).
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request, requestRaw } from '../../src/client.js';
@@ -16,7 +17,7 @@ import { NatsCluster } from '../../test/helpers/nats-cluster.js';
 import { NatsServer } from '../../test/helpers/nats-server.js';
 import { run } from '../../test/helpers/run.js';
 import { qemuIo, startVpoolCluster, type ClusterStorageDriver, type VpoolClusterOn } from '../../test/helpers/vpool-cluster.js';
-import { fuzzNats, fuzzPorts, type FuzzTally } from './fuzz.js';
+import { fuzzEvents, fuzzNats, fuzzPorts, type FuzzTally } from './fuzz.js';
 import { VerifyingLoad } from './load.js';
 import { reapDescendants } from './reap.js';
 import { Rng } from './rng.js';
@@ -319,8 +320,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
     };
 
     // Tasks: async count_runs with an idempotency key, submitted while the fault happens; each must end with one outcome.
+    // Their run files and keys are this run's own: two runs in one process with one seed must not count each other's runs.
+    const runId = `${o.seed}-${randomUUID().slice(0, 8)}`;
     const submitTask = (round: number, j: number): PendingTask => {
-      const file = `chaos-${process.pid}-${o.seed}-${round}-${j}`;
+      const file = `chaos-${runId}-${round}-${j}`;
       const params = { storagerouter_guid: rng.pick(c.agents).guid, file, ms: 300 };
       const taskId = (async (): Promise<string | undefined> => {
         const until = Date.now() + 180_000;
@@ -440,7 +443,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         for (const k of down) await natsCluster!.stopMember(k);
         try {
           await refusedRetryable('a config write', () => requestRaw(nc, 'ovs.config.set', { key: PROBE_KEY, value: -round }, { timeoutMs: 10_000 }));
-          const file = `chaos-${process.pid}-${o.seed}-${round}-quorum`;
+          const file = `chaos-${runId}-${round}-quorum`;
           await refusedRetryable('a task request', () => requestRaw(nc, 'ovs.task.test.count_runs', { storagerouter_guid: rng.pick(c.agents).guid, file, ms: 10 }, { idempotencyKey: file, timeoutMs: 10_000 }));
           for (const i of c.agents.keys()) await check(`/readyz of agent ${i} to say not ready (503)`, async () => (await readyz(i)) === 503, 60_000);
         } finally {
@@ -479,10 +482,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosFigures> {
         }
       },
       async fuzz() {
-        log('fuzz: malformed requests to every ovs.task.* subject, garbage to every NBD and DTL port');
+        log('fuzz: malformed requests to every request subject an agent serves, garbage events, garbage to every NBD and DTL port');
         const before = figures.fuzz.typed;
         await fuzzNats(nc, rng, figures.fuzz);
-        await fuzzPorts(sds.flatMap((s) => [{ host: s.storage_ip, port: s.ports.edge }, { host: s.storage_ip, port: s.ports.dtl }]), rng);
+        // A port that stops serving, an agent silent after garbage events or a stuck event stream counts as untyped.
+        const ports = await fuzzPorts(sds.flatMap((s) => [{ host: s.storage_ip, port: s.ports.edge }, { host: s.storage_ip, port: s.ports.dtl }]), rng);
+        const events = await fuzzEvents(nc, rng, [...new Set(sds.map((s) => s.storagerouter_guid))]);
+        const broken = [...ports.failures.map((p) => `port ${p} stopped serving`), ...events.silentAgents.map((g) => `agent ${g} silent after the event fuzz`), ...(events.streamStuck ? ['data-plane event stream stuck'] : [])];
+        for (const b of broken) {
+          figures.fuzz.sent++;
+          figures.fuzz.untyped.push(b);
+        }
         log(`fuzz: ${figures.fuzz.typed - before} typed replies; untyped so far: ${figures.fuzz.untyped.slice(0, 10).join(', ') || 'none'}`);
       },
     };
