@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { run } from './run.js';
 
 export const OVS_BIN = fileURLToPath(new URL('../../src/bin/ovs.js', import.meta.url));
 
@@ -7,16 +7,8 @@ export type CliRun = { code: number | null; stdout: string; stderr: string };
 
 /** The CLI with a clean environment of connection settings (none of the caller's OVS_CONTEXT or credentials). */
 export function ovsCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^OVS_(CONTEXT|NATS_)/.test(k)));
-    const child = spawn(process.execPath, [OVS_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...clean, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^OVS_(CONTEXT|NATS_)/.test(k)));
+  return run(process.execPath, [OVS_BIN, ...args], { env: { ...clean, ...env } });
 }
 
 /** The typed error's type of a `--json` run, or what it printed instead. */
