@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { connect, type JetStreamClient, type KV, type NatsConnection } from 'nats';
 import { ConfigStore } from './config/store.js';
+import { SelfFence } from './cluster/self-fence.js';
 import { LeaseTable } from './cluster/lease-table.js';
 import { loadOrCreateIdentity, type Identity } from './identity.js';
 import { ComputedFields } from './model/computed.js';
@@ -29,7 +30,7 @@ import { VoldrvClients } from './storagedriver/voldrv-client.js';
 import { VoldrvService } from './storagedriver/voldrv-service.js';
 import { VoldrvEventConsumer, ensureVoldrvStream } from './events/voldrv-events.js';
 import { SCHEDULING_ENABLED_KEY, Scheduler } from './scheduler/scheduler.js';
-import { FailureDetector } from './cluster/failure-detector.js';
+import { DEFAULT_OFFLINE_AFTER_S, FailureDetector, OFFLINE_AFTER_KEY } from './cluster/failure-detector.js';
 import type { TaskDef } from './tasks/define.js';
 import { ownVersion } from './host/versions.js';
 import { registerDiscovery } from './ops/discovery.js';
@@ -74,6 +75,8 @@ export class Agent {
   private discovery: Service | undefined;
   private clusterView: ClusterView | undefined;
   storagedrivers!: StorageDriverManager;
+  private ioLease!: SelfFence;
+  private readOfflineAfter: () => void = () => undefined;
   private voldrvEvents: VoldrvEventConsumer | undefined;
   private testAdmin: TestAdmin | undefined;
   private nodeUpdate: NodeUpdateService | undefined;
@@ -107,7 +110,9 @@ export class Agent {
 
     this.supervision = new Supervision(o.log);
     this.tree = new NodeTree(this.supervision, o.log);
-    this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node, kvReplicas: o.kvReplicas ?? 1, config });
+    this.ioLease = new SelfFence({ revalidate: () => this.storagedrivers.revalidateOwnership(), log: o.log.child({ component: 'io-lease' }) });
+    this.readOfflineAfter = () => void config.get<number>(OFFLINE_AFTER_KEY).then((s) => this.ioLease.setOfflineAfterMs(Number(s ?? DEFAULT_OFFLINE_AFTER_S) * 1000), () => undefined);
+    this.storagedrivers = new StorageDriverManager({ me, view: this.view, nc: this.nc, dataDir: o.dataDir, log: o.log, supervision: this.supervision, parent: this.tree.node, kvReplicas: o.kvReplicas ?? 1, config, ioFence: this.ioLease });
     const computed = new ComputedFields(this.view, {
       vdisk: { ...vdiskDynamics((sd) => this.storagedrivers.runningHost(sd), this.nc), ...vdiskOperatorDynamics((sd) => this.services.voldrv(sd)) },
       ...operatorDynamics(this.nc, (sd) => this.services.voldrv(sd)),
@@ -257,7 +262,9 @@ export class Agent {
       stats: () => this.taskStats.all(),
       tasks: () => this.taskStats.recentTasks(),
     });
-    this.stoppers.push(startNodeHeartbeat(this.nc, beatMs, () => ({
+    // The beats also keep this node's I/O lease (SelfFence): as often as the cluster's offline timeout needs.
+    const beats = { everyMs: () => (this.readOfflineAfter(), this.ioLease.beatEveryMs(beatMs)), onConfirmed: (sentAt: number) => this.ioLease.confirmed(sentAt) };
+    this.stoppers.push(startNodeHeartbeat(this.nc, beats, () => ({
       storagerouter_guid: me, name, ts: Date.now(), uptime_s: Math.round((Date.now() - this.startedAt) / 1000), ...this.readiness(), http_url: this.httpUrl,
       actors: this.supervision.tree().length, restarts: this.supervision.tree().reduce((n, a) => n + a.restarts, 0),
     })));

@@ -10,7 +10,7 @@ import type { VoldrvApi } from '../storagedriver/voldrv-api.js';
 /** Configuration key: seconds without a heartbeat after which a StorageRouter is declared offline (default 10). */
 export const OFFLINE_AFTER_KEY = '/ovs/framework/cluster/node_offline_after_s';
 const RETRY_FAILOVER_MS = 3_000;
-const DEFAULT_OFFLINE_AFTER_S = 10;
+export const DEFAULT_OFFLINE_AFTER_S = 10;
 
 export interface FailureDetectorDeps {
   nc: NatsConnection;

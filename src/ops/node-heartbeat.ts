@@ -14,13 +14,30 @@ export interface NodeHeartbeat {
   restarts: number;
 }
 
-/** Publishes this node's liveness every `everyMs` for dashboards and `ovs ls` (a node missing 3 beats is down). */
-export function startNodeHeartbeat(nc: NatsConnection, everyMs: number, beat: () => NodeHeartbeat): () => void {
+export interface HeartbeatOptions {
+  /** Milliseconds until the next beat, asked after each one (the I/O lease may want them more often). */
+  everyMs: () => number;
+  /** Called with the monotonic send time of a beat once the NATS server has it (a flush round trip after it). */
+  onConfirmed?: (sentAt: number) => void;
+}
+
+/** Publishes this node's liveness for the failure detector, dashboards and `ovs ls` (a node missing 3 beats is down). */
+export function startNodeHeartbeat(nc: NatsConnection, o: HeartbeatOptions, beat: () => NodeHeartbeat): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const send = (): void => {
-    if (!nc.isClosed()) nc.publish(NODE_HEARTBEAT_SUBJECT, encode(beat()));
+    if (stopped) return;
+    if (!nc.isClosed()) {
+      const sentAt = performance.now();
+      nc.publish(NODE_HEARTBEAT_SUBJECT, encode(beat()));
+      if (o.onConfirmed) nc.flush().then(() => o.onConfirmed!(sentAt), () => undefined);
+    }
+    timer = setTimeout(send, o.everyMs());
+    timer.unref();
   };
   send();
-  const t = setInterval(send, everyMs);
-  t.unref();
-  return () => clearInterval(t);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }

@@ -1,3 +1,4 @@
+import { OPEN_FENCE, type IoFence } from '../dataplane/common/io-fence.js';
 import { join } from 'node:path';
 import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
@@ -78,6 +79,8 @@ export class StorageDriverHost {
     private readonly mdsWanted?: () => { services: HostedMds[]; maxTlogsBehind: number },
     /** The edge of another StorageDriver of the vPool (by storagedriver_id), for clients of volumes it owns. */
     private readonly edgeOf?: (nodeId: string) => ForwardTarget | undefined,
+    /** This node's I/O lease (see SelfFence); volumes and exports wait while it is closed. */
+    private readonly ioFence: IoFence = OPEN_FENCE,
   ) {
     const { geometry, allowTinyScos } = geometryOf(vpool);
     // One registry per vPool on the cluster's KV: every StorageDriver of the vPool sees every volume and its owner.
@@ -94,6 +97,7 @@ export class StorageDriverHost {
       mds: { client: (address, timeoutMs) => mdsClient(address, nc, timeoutMs ?? this.mdsTimeoutMs), defaults: () => this.mdsDefaults },
       allowTinyScos,
       log: log.child({ storagedriver: sd.storagedriver_id }),
+      ioFence,
     });
     this.driver.on('event', (e: Record<string, unknown>) => {
       // "Up and running" means clients can attach: it waits until the NBD listener is bound.
@@ -182,6 +186,8 @@ export class StorageDriverHost {
     const me = String(this.sd.storagedriver_id);
     const ports = this.sd.ports as { edge: number };
     const deadline = Date.now() + STARTING_EXPORT_WAIT_MS;
+    // While the I/O lease is closed this node may hold volumes another node took over: decide once it knows.
+    if (!this.ioFence.isOpen()) await this.ioFence.untilOpen(STARTING_EXPORT_WAIT_MS);
     for (;;) {
       const local = this.driver.lookup(name);
       const owner = this.driver.exportOwner(name);

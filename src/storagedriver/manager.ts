@@ -1,3 +1,4 @@
+import type { IoFence } from '../dataplane/common/io-fence.js';
 import type { ConfigStore } from '../config/store.js';
 import type nact from 'nact';
 import type { NatsConnection } from 'nats';
@@ -28,6 +29,8 @@ export interface StorageDriverManagerDeps {
   /** Replicas of the vPool registry buckets this agent creates. */
   kvReplicas: number;
   config?: ConfigStore;
+  /** This node's I/O lease: its volumes serve only while it is open (default: always open). */
+  ioFence?: IoFence;
 }
 
 interface ServedStorageDriver {
@@ -117,11 +120,17 @@ export class StorageDriverManager implements ServedStorageDrivers {
     return served?.started ? served.host : undefined;
   }
 
+  /** Every running volume checked against its vPool's stored registry; the ones another node took over are halted. */
+  async revalidateOwnership(): Promise<void> {
+    const started = [...this.drivers.values()].filter((d) => d.started).map((d) => d.host);
+    await Promise.all(started.map((host) => host.driver.revalidateOwnership()));
+  }
+
   private ensureDriver(sd: ModelObject): void {
     if (this.drivers.has(sd.guid)) return;
     const vpool = this.d.view.find('vpool', String(sd.vpool_guid));
     if (!vpool) return;
-    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config, () => this.mdsWanted(sd), (nodeId) => this.edgeOf(String(sd.vpool_guid), nodeId));
+    const host = new StorageDriverHost(sd, vpool, this.d.dataDir, this.d.nc, this.d.log, this.d.kvReplicas, this.d.config, () => this.mdsWanted(sd), (nodeId) => this.edgeOf(String(sd.vpool_guid), nodeId), this.d.ioFence);
     const ready = host.start().then(
       () => host,
       (e: unknown) => {

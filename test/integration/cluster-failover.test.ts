@@ -101,8 +101,11 @@ test.serial('I17 fencing: a replaced owner that is still alive can change nothin
   const stale = url(sds[1]!, 'fence1');
   t.regex(await qemuIo(stale, 'write -P 0x62 0 1M'), /wrote 1048576/, 'the stale owner still accepts writes into its cache');
   await qemuIo(stale, 'write -P 0x62 1M 11M').catch(() => '');
-  await waitFor('the stale owner halts', async () => /error|fail/i.test(await qemuIo(stale, 'write -P 0x63 0 64k').catch((e: unknown) => String(e))), 30_000, 200);
+  await waitFor('the stale owner halts', () => agents[1]!.log.join('').includes('"msg":"volume halted"'), 30_000, 200);
   // The new owner has the data from before the take-over and none of the stale owner's writes.
   t.notRegex(await qemuIo(url(newOwner, 'fence1'), 'read -P 0x61 0 1M'), /fail|error/i);
   t.regex(await qemuIo(url(newOwner, 'fence1'), 'read -P 0x62 0 1M'), /fail/i, 'a stale write reached the backend');
+  // Halted there, the vDisk is the new owner's: the stale node's edge forwards to it from now on.
+  await waitFor('a write through the stale node reaches the new owner', async () => /wrote 65536/.test(await qemuIo(stale, 'write -P 0x63 0 64k').catch(() => '')), 30_000, 500);
+  t.notRegex(await qemuIo(url(newOwner, 'fence1'), 'read -P 0x63 0 64k'), /fail|error/i);
 });

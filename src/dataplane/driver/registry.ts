@@ -44,6 +44,8 @@ export interface Registry {
   close(): Promise<void>;
   /** The cluster registry (`cluster_configuration`): which nodes of the vPool are ONLINE or OFFLINE. */
   nodeStates(): Record<string, NodeState>;
+  /** One node's state as stored now (another node's write may not have reached `nodeStates` yet). */
+  nodeStateFresh?(nodeId: string): Promise<NodeState | undefined>;
   setNodeState(nodeId: string, state: NodeState): Promise<void>;
 }
 

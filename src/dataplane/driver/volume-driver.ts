@@ -1,3 +1,4 @@
+import { OPEN_FENCE, type IoFence } from '../common/io-fence.js';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
@@ -28,6 +29,9 @@ import { MdsLink, type MdsBackendConfig } from '../volume/mds-link.js';
 import type { MdsClient } from '../../mds/client.js';
 import { splitAddress } from '../../mds/wire.js';
 
+/** How long an NBD request waits for a closed I/O lease before its connection is dropped (clients reconnect). */
+const FENCE_WAIT_MS = 20_000;
+
 export interface VolumeDriverOptions {
   /** vPool guid = vrouter cluster id. */
   vpool: string;
@@ -54,6 +58,8 @@ export interface VolumeDriverOptions {
   scrub?: Partial<ScrubSettings>;
   /** MDS services: how to reach one by `ip:port`, and the configuration a volume without one starts with. */
   mds?: { client: (address: string, timeoutMs?: number) => MdsClient; defaults: () => MdsBackendConfig | undefined };
+  /** The node's I/O lease: NBD requests wait while it is closed (default: always open). */
+  ioFence?: IoFence;
 }
 
 /** VolumeInfo (B2), with the Python field names the control plane reads. */
@@ -598,7 +604,9 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   lookup(name: string): NbdVolume | undefined {
     const r = this.registrationOf(name);
     const v = r ? this.volumes.get(r.object_id) : undefined;
-    return v ? nbdView(v) : undefined;
+    // A volume halted here that another node owns now (fenced after a stall, moved away) is that node's to serve.
+    if (!v || (v.halted && r!.node_id !== this.o.nodeId)) return undefined;
+    return nbdView(v, this.o.ioFence ?? OPEN_FENCE);
   }
 
   /** The node the registry names as the owner of an export (volume id or devicename), served here or not. */
@@ -612,6 +620,23 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
 
   list(): string[] {
     return [...this.volumes.keys()];
+  }
+
+  /**
+   * After this node's I/O lease lapsed (a stall, a partition): each running volume is compared with its stored
+   * registration, and halted when another node owns it now or started it again under a newer owner tag. Throws while
+   * the vPool counts this node OFFLINE: its failover may still be taking volumes, so nothing may be served yet.
+   */
+  async revalidateOwnership(): Promise<void> {
+    for (const [id, v] of this.volumes) {
+      if (v.halted) continue;
+      const r = await this.registry.findFresh(id);
+      if (!r || r.node_id !== this.o.nodeId || r.owner_tag !== v.ownerTag) {
+        v.halt(`fenced: while this node could not show it was alive, ${r ? `node ${r.node_id} took the volume over (owner tag ${r.owner_tag})` : 'the volume was removed'}`);
+      }
+    }
+    const state = (await this.registry.nodeStateFresh?.(this.o.nodeId)) ?? this.registry.nodeStates()[this.o.nodeId];
+    if (state === 'OFFLINE') throw new Error(`node ${this.o.nodeId} is OFFLINE in vPool ${this.o.vpool}: its failover may still be running`);
   }
 
   private checkNew(id: string, targetPath: string): void {
@@ -637,7 +662,7 @@ export function parseSize(s: number | string): number {
   return n;
 }
 
-function nbdView(v: Volume): NbdVolume {
+function nbdView(v: Volume, fence: IoFence): NbdVolume {
   return {
     id: v.id,
     get size() {
@@ -650,7 +675,13 @@ function nbdView(v: Volume): NbdVolume {
       return v.clusterSize;
     },
     get halted() {
-      return v.halted;
+      return v.halted || !fence.isOpen();
+    },
+    get serving() {
+      return fence.isOpen();
+    },
+    whenServing: async () => {
+      await fence.untilOpen(FENCE_WAIT_MS);
     },
     read: (offset, length, into) => v.read(offset, length, into),
     write: async (offset, data, opts) => {

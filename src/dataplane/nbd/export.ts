@@ -18,6 +18,9 @@ export interface NbdVolume {
   sync(): Promise<void>;
   /** Set when the volume cannot serve I/O (halted, stopping, fenced): requests then fail with ESHUTDOWN. */
   readonly halted?: boolean;
+  /** False while the node's I/O lease is closed: a request first waits for `whenServing`, then checks `halted`. */
+  readonly serving?: boolean;
+  whenServing?(): Promise<void>;
 }
 
 /** Exports by name (the volume id, also accepted: its devicename path). */

@@ -279,6 +279,7 @@ export class Transmission {
       if (pooled && this.replyBuffers.length < 2 * this.maxInFlight) this.replyBuffers.push(pooled);
     };
     try {
+      if (this.volume.serving === false) await this.volume.whenServing?.();
       if (this.volume.halted) error = ESHUTDOWN;
       else if (length > 0) {
         data = await this.volume.read(offset, length, pooled);
@@ -296,6 +297,7 @@ export class Transmission {
   private async doWrite(cookie: Buffer, offset: number, data: Buffer, fua: boolean): Promise<void> {
     let error = 0;
     try {
+      if (this.volume.serving === false) await this.volume.whenServing?.();
       if (this.volume.halted) error = ESHUTDOWN;
       else if (data.length > 0) {
         await this.volume.write(offset, data, fua ? { fua: true } : undefined);
@@ -310,6 +312,7 @@ export class Transmission {
   private async doWriteZeroes(cookie: Buffer, offset: number, length: number, fua: boolean): Promise<void> {
     let error = 0;
     try {
+      if (this.volume.serving === false) await this.volume.whenServing?.();
       if (this.volume.halted) error = ESHUTDOWN;
       else {
         for (let done = 0; done < length; ) {
@@ -329,6 +332,7 @@ export class Transmission {
     let error = 0;
     try {
       await Promise.all(earlier); // tracked promises never reject
+      if (this.volume.serving === false) await this.volume.whenServing?.();
       if (this.volume.halted) error = ESHUTDOWN;
       else await this.volume.sync();
     } catch (e) {

@@ -103,6 +103,11 @@ export class KvRegistry implements Registry {
     return Object.fromEntries(Object.entries(this.mirror.clusterConfiguration()).map(([node, c]) => [node, c.state]));
   }
 
+  async nodeStateFresh(nodeId: string): Promise<NodeState | undefined> {
+    await (await this.writer()).refresh(CLUSTER_CONFIGURATION);
+    return this.nodeStates()[nodeId];
+  }
+
   async setNodeState(nodeId: string, state: NodeState): Promise<void> {
     await (await this.writer()).modify<ClusterConfiguration>(CLUSTER_CONFIGURATION, (c = {}) => {
       if (c[nodeId]?.state === state) return 'keep';
