@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Backend, FenceToken } from '../backend/backend.js';
+import { OWNER_TAG_OBJECT, type Backend, type FenceToken } from '../backend/backend.js';
 import type { Geometry } from '../common/geometry.js';
 import { isTLogName, newTLogName, scoName } from '../common/names.js';
 import { sharedClusterCache } from '../cache/cluster-cache.js';
@@ -61,8 +61,34 @@ export async function removeLocal(root: string, ns: string): Promise<void> {
   for (const p of [d.wc, d.tlogs, d.md, d.mds]) await rm(p, { recursive: true, force: true });
 }
 
-async function claim(ctx: OpenContext, cfg: VolumeConfig) {
-  return ctx.backend.claim(cfg.ns, Buffer.from(JSON.stringify({ ownerTag: cfg.ownerTag, nodeId: ctx.nodeId, nonce: randomUUID() })));
+/** The claims (owner tag doc nonces) this node wrote for the volume: the latest and the one before. */
+const CLAIMS_FILE = 'claims.json';
+
+/**
+ * Claims the namespace. The nonce is recorded locally first (next to the previous one), so a crash between the two
+ * steps still finds its own claim in the backend.
+ */
+async function claim(ctx: OpenContext, cfg: VolumeConfig, dirs: VolumeDirs) {
+  const nonce = randomUUID();
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dirs.md, CLAIMS_FILE), JSON.stringify([nonce, ...(await localClaims(dirs)).slice(0, 1)]));
+  return ctx.backend.claim(cfg.ns, Buffer.from(JSON.stringify({ ownerTag: cfg.ownerTag, nodeId: ctx.nodeId, nonce })));
+}
+
+async function localClaims(dirs: VolumeDirs): Promise<string[]> {
+  return readFile(join(dirs.md, CLAIMS_FILE), 'utf8').then((s) => JSON.parse(s) as string[], () => []);
+}
+
+/**
+ * Whether the latest claim of the namespace is this node's own. Otherwise another node ran the volume since (a
+ * failover while this node was stalled or cut off): the local copy misses what that node wrote, and the SCO numbers
+ * it would continue with are that node's too, so uploading from it would overwrite that node's data.
+ */
+async function localStateIsCurrent(ctx: OpenContext, ns: string, dirs: VolumeDirs): Promise<boolean> {
+  const doc = JSON.parse((await ctx.backend.get(ns, OWNER_TAG_OBJECT)).toString('utf8')) as { nodeId?: string; nonce?: string };
+  const mine = await localClaims(dirs);
+  // Local state written before claims were recorded: the node that claimed last is all there is to go by.
+  return mine.length > 0 ? doc.nonce !== undefined && mine.includes(doc.nonce) : doc.nodeId === ctx.nodeId;
 }
 
 /**
@@ -82,7 +108,7 @@ export async function createVolume(
   const doc = freshSnapshotsFile(tlogId, o.parent ?? null);
   let fence: FenceToken;
   try {
-    fence = await claim(ctx, cfg);
+    fence = await claim(ctx, cfg, dirs);
     await ctx.backend.put(cfg.ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(cfg)), { fence, overwrite: true });
     await ctx.backend.put(cfg.ns, FAILOVERCACHE_CONFIG_OBJECT, Buffer.from('null'), { fence, overwrite: true });
     await saveLocal(localSnapshotsPath(dirs.md), doc);
@@ -115,6 +141,11 @@ export async function hasLocalState(root: string, ns: string): Promise<boolean> 
   return stat(localSnapshotsPath(volumeDirs(root, ns).md)).then(() => true, () => false);
 }
 
+/** Whether local state exists for a volume on this node and no other node claimed the volume since (see restartLocal). */
+export async function hasCurrentLocalState(ctx: OpenContext, ns: string): Promise<boolean> {
+  return (await hasLocalState(ctx.root, ns)) && localStateIsCurrent(ctx, ns, volumeDirs(ctx.root, ns));
+}
+
 /**
  * Local restart (C4): claim again; the table catches up from backend TLogs after its cork; local TLogs not yet
  * uploaded are validated (closed: CRC; current: whole records; every location inside its SCO file) and cut at
@@ -123,8 +154,12 @@ export async function hasLocalState(root: string, ns: string): Promise<boolean> 
 export async function restartLocal(ctx: OpenContext, ns: string, ownerTag: number): Promise<Volume> {
   const dirs = volumeDirs(ctx.root, ns);
   const cfg: VolumeConfig = { ...(JSON.parse(await readFile(join(dirs.md, 'volume.json'), 'utf8')) as VolumeConfig), ownerTag };
+  if (!(await localStateIsCurrent(ctx, ns, dirs))) {
+    ctx.log.warn({ namespace: ns }, 'local copy of the volume is stale (another node claimed it since): restarting from the backend');
+    return restartFromBackend(ctx, ns, ownerTag);
+  }
   const doc = (await loadLocal(localSnapshotsPath(dirs.md)))!;
-  const fence = await claim(ctx, cfg);
+  const fence = await claim(ctx, cfg, dirs);
   await ctx.backend.put(ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(cfg)), { fence, overwrite: true });
   const table = await PageTable.open(dirs.mds);
   const written = allTLogs(doc).filter((t) => t.written).map((t) => t.id);
@@ -234,7 +269,7 @@ export async function restartFromBackend(ctx: OpenContext, ns: string, ownerTag:
   const dirs = volumeDirs(ctx.root, ns);
   await makeDirs(dirs);
   const cfg: VolumeConfig = { ...(JSON.parse((await ctx.backend.get(ns, VOLUME_CONFIG_OBJECT)).toString('utf8')) as VolumeConfig), ownerTag };
-  const fence = await claim(ctx, cfg);
+  const fence = await claim(ctx, cfg, dirs);
   await ctx.backend.put(ns, VOLUME_CONFIG_OBJECT, Buffer.from(JSON.stringify(cfg)), { fence, overwrite: true });
   const doc = await downloadSnapshots(ctx.backend, ns);
   for (const s of doc.snapshots) s.tlogs = s.tlogs.filter((t) => t.written);
