@@ -2,7 +2,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
 import type { ConfigStore } from '../config/store.js';
 import type { ModelReader } from '../model/schema.js';
-import { livenessChanges } from '../policies/node-liveness.js';
+import { livenessChanges, wasPaused } from '../policies/node-liveness.js';
 import { decode } from '../protocol/codec.js';
 import { NODE_HEARTBEAT_SUBJECT } from '../protocol/subjects.js';
 import type { VoldrvApi } from '../storagedriver/voldrv-api.js';
@@ -36,7 +36,8 @@ export class FailureDetector {
   private readonly retryAt = new Map<string, number>();
   private readonly busy = new Set<string>();
   private readonly clock: () => number;
-  private readonly watchingSince: number;
+  private watchingSince: number;
+  private lastTick: number | undefined;
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
 
@@ -66,6 +67,17 @@ export class FailureDetector {
   }
 
   private async tick(): Promise<void> {
+    const started = this.clock();
+    const tickMs = this.d.tickMs ?? 1_000;
+    if (wasPaused(this.lastTick, started, tickMs)) {
+      // The silence it saw is its own, and the beats sent meanwhile are not read yet. Declaring the others offline now
+      // failed healthy nodes over (and left vDisks without a DTL).
+      this.d.log.warn({ paused_ms: Math.round(started - this.lastTick!) }, 'this agent was paused; judging heartbeats again from now');
+      this.watchingSince = started;
+      this.lastTick = started;
+      return;
+    }
+    this.lastTick = started;
     const seconds = Number((await this.d.config.get<number>(OFFLINE_AFTER_KEY).catch(() => undefined)) ?? DEFAULT_OFFLINE_AFTER_S);
     const serving = [...new Set(this.d.model.list('storagedriver').map((sd) => String(sd.storagerouter_guid)))];
     const { goneOffline, backOnline } = livenessChanges({

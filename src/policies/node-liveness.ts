@@ -24,3 +24,11 @@ export function livenessChanges(o: {
   }
   return { goneOffline, backOnline };
 }
+
+/**
+ * A detector tick this late means its own process was paused (SIGSTOP, a frozen VM, a long stall of the event loop):
+ * the silence it measured is its own, so it must judge heartbeats again from now (`watchingSince`).
+ */
+export function wasPaused(lastTick: number | undefined, now: number, tickMs: number): boolean {
+  return lastTick !== undefined && now - lastTick > 2 * tickMs + 1_000;
+}

@@ -135,9 +135,13 @@ export class Invoker {
   }
 }
 
-function withDeadline<T>(deadline: number, stage: string, work: Promise<T>): Promise<T> {
+export function withDeadline<T>(deadline: number, stage: string, work: Promise<T>): Promise<T> {
   const remaining = deadline - Date.now();
-  if (remaining <= 0) return Promise.reject(new DeadlineExceededError(deadline, stage));
+  if (remaining <= 0) {
+    // The work runs already: its own failure must not become an unhandled rejection (that stops the agent).
+    work.catch(() => undefined);
+    return Promise.reject(new DeadlineExceededError(deadline, stage));
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new DeadlineExceededError(deadline, stage)), remaining);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { placeFailover, type FailoverCandidate, type OrphanVdisk } from '../../src/policies/failover-placement.js';
-import { livenessChanges } from '../../src/policies/node-liveness.js';
+import { livenessChanges, wasPaused } from '../../src/policies/node-liveness.js';
 
 const orphans = (n: number, vpool = 'p1'): OrphanVdisk[] => Array.from({ length: n }, (_, i) => ({ vdisk: `v${String(i).padStart(3, '0')}`, vpool }));
 
@@ -45,3 +45,23 @@ for (const c of livenessCases) {
     t.deepEqual(livenessChanges({ nodes: ['a', 'b'].filter((n) => n in c.lastSeen || Object.keys(c.lastSeen).length === 0), lastSeen: new Map(Object.entries(c.lastSeen)), offline: new Set(c.offline ?? []), now: c.now, watchingSince: c.watchingSince ?? 0, offlineAfterMs: T }), c.expect);
   });
 }
+
+// [title, last tick, now, tick ms, paused]
+const pauses: Array<[string, number | undefined, number, number, boolean]> = [
+  ['first tick', undefined, 50_000, 1_000, false],
+  ['on time', 10_000, 11_000, 1_000, false],
+  ['late by a busy event loop', 10_000, 12_900, 1_000, false],
+  ['stopped for seconds (SIGSTOP)', 10_000, 18_000, 1_000, true],
+];
+for (const [title, lastTick, now, tickMs, paused] of pauses) {
+  test(`wasPaused: ${title}`, (t) => {
+    t.is(wasPaused(lastTick, now, tickMs), paused);
+  });
+}
+
+test('after a pause the detector judges from then: the silence it measured is its own', (t) => {
+  // Heartbeats last seen at 0 and 500, the detector stopped until 20 000: judged from 20 000 no one is silent yet.
+  const lastSeen = new Map([['a', 0], ['b', 500]]);
+  t.deepEqual(livenessChanges({ nodes: ['a', 'b'], lastSeen, offline: new Set(), now: 20_000, watchingSince: 0, offlineAfterMs: T }).goneOffline, ['a', 'b']);
+  t.deepEqual(livenessChanges({ nodes: ['a', 'b'], lastSeen, offline: new Set(), now: 20_000, watchingSince: 20_000, offlineAfterMs: T }).goneOffline, []);
+});

@@ -8,7 +8,7 @@ import { checkGeometry, type Geometry } from '../common/geometry.js';
 import { InvalidOperationError, InvalidSizeError, NotOwnerError, ObjectStillHasChildrenError, SnapshotNotFoundError, VolumeExistsError, VolumeNotFoundError } from '../errors.js';
 import type { NbdExports, NbdVolume } from '../nbd/export.js';
 import { defaultReadCacheBytes } from '../cache/cluster-cache.js';
-import { checkCloneSource, createVolume, hasLocalState, removeLocal, restartFromBackend, restartLocal, type MetadataSource, type OpenContext } from '../volume/open.js';
+import { checkCloneSource, createVolume, hasCurrentLocalState, removeLocal, restartFromBackend, restartLocal, type MetadataSource, type OpenContext } from '../volume/open.js';
 import {
   MAX_VOLUME_BYTES, createSnapshot, deleteSnapshot, isSyncedUpToSnapshot, isSyncedUpToTLog, listSnapshots, resize, restoreSnapshot,
   scheduleBackendSync, setAsTemplate, setScoMultiplier, setTLogMultiplier, snapshotInfo, type SnapshotInfo,
@@ -357,7 +357,7 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     }
     const owner_tag = await this.registry.nextOwnerTag();
     await this.registry.update(a.object_id, (x) => (x.owner_tag = owner_tag));
-    const local = await hasLocalState(this.root, r.namespace);
+    const local = await hasCurrentLocalState(this.ctx(), r.namespace);
     const v = local ? await restartLocal(this.ctx(), r.namespace, owner_tag) : await restartFromBackend(this.ctx(), r.namespace, owner_tag);
     const stored = parseStoredDtlConfig((await this.o.backend.get(r.namespace, FAILOVERCACHE_CONFIG_OBJECT).catch(() => Buffer.from('null'))).toString('utf8'));
     const replay = await replayDtl(v, stored, this.dtlTimeouts, local ? fromLocal(v) : fromBackend(v), local ? 'local' : 'backend');
