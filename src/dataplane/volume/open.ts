@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { OWNER_TAG_OBJECT, type Backend, type FenceToken } from '../backend/backend.js';
@@ -70,13 +70,13 @@ const CLAIMS_FILE = 'claims.json';
  */
 async function claim(ctx: OpenContext, cfg: VolumeConfig, dirs: VolumeDirs) {
   const nonce = randomUUID();
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dirs.md, CLAIMS_FILE), JSON.stringify([nonce, ...(await localClaims(dirs)).slice(0, 1)]));
   return ctx.backend.claim(cfg.ns, Buffer.from(JSON.stringify({ ownerTag: cfg.ownerTag, nodeId: ctx.nodeId, nonce })));
 }
 
 async function localClaims(dirs: VolumeDirs): Promise<string[]> {
-  return readFile(join(dirs.md, CLAIMS_FILE), 'utf8').then((s) => JSON.parse(s) as string[], () => []);
+  // Unreadable or torn (a crash while writing it): no record, so the fallback in localStateIsCurrent decides.
+  return readFile(join(dirs.md, CLAIMS_FILE), 'utf8').then((s) => JSON.parse(s) as unknown).then((v) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []), () => []);
 }
 
 /**
@@ -119,7 +119,6 @@ export async function createVolume(
     await removeLocal(ctx.root, cfg.ns).catch(() => undefined);
     throw e;
   }
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dirs.md, 'volume.json'), JSON.stringify(cfg));
   const table = await PageTable.open(dirs.mds);
   const chain = await volumeChain(ctx.backend, { ns: cfg.ns, doc });
@@ -277,7 +276,6 @@ export async function restartFromBackend(ctx: OpenContext, ns: string, ownerTag:
   const tlogId = newTLogName();
   doc.current.push({ id: tlogId, written: false, size: 0 });
   await saveLocal(localSnapshotsPath(dirs.md), doc);
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(join(dirs.md, 'volume.json'), JSON.stringify(cfg));
   const table = await PageTable.open(dirs.mds);
   const chain = await volumeChain(ctx.backend, { ns, doc });
