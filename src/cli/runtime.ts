@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent } from '../agent.js';
 import { loadAgentConfig } from '../config/agent-config.js';
@@ -59,6 +59,8 @@ export async function runAgent(flags: Record<string, unknown> & { logFormat?: Lo
   await writeFile(join(cfg.dataDir, 'agent.pid'), `${process.pid}\n`);
   onSignals(() => agent.stop());
   if (cfg.readyFile) {
-    await writeFile(cfg.readyFile, JSON.stringify({ storagerouter_guid: agent.storagerouterGuid, http_url: agent.httpUrl }));
+    // Whole or absent: a reader polling the file must never see it half written.
+    await writeFile(`${cfg.readyFile}.tmp`, JSON.stringify({ storagerouter_guid: agent.storagerouterGuid, http_url: agent.httpUrl }));
+    await rename(`${cfg.readyFile}.tmp`, cfg.readyFile);
   }
 }
