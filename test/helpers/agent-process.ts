@@ -42,7 +42,13 @@ export class AgentProcess {
     child.stderr?.on('data', (b: Buffer) => log.push(b.toString()));
     const info = await waitFor('agent ready file', async () => {
       if (child.exitCode !== null) throw new Error(`agent exited: ${log.join('').slice(-2000)}`);
-      return JSON.parse(await readFile(ready, 'utf8').catch(() => 'null')) as { storagerouter_guid: string } | null;
+      // Not there yet, or (an older agent without the atomic write) half written: not ready yet either way.
+      const text = await readFile(ready, 'utf8').catch(() => '');
+      try {
+        return JSON.parse(text) as { storagerouter_guid: string } | null;
+      } catch {
+        return null;
+      }
     }, 30_000, 100).catch((e: unknown) => {
       // An agent that never got ready must not outlive the test that started it.
       child.kill('SIGKILL');
