@@ -34,8 +34,10 @@ test.serial('a woken stalled owner is fenced and its edge forwards to the new ow
   const stalled = cluster.agents[0]!;
   process.kill(stalled.child.pid!, 'SIGSTOP');
   try {
-    await waitFor('failover away from the stalled owner', async () => (await ownerOf(vd)) > 0, 120_000, 250);
-    const owner = await ownerOf(vd);
+    const owner = await waitFor('failover away from the stalled owner', async () => {
+      const o = await ownerOf(vd);
+      return o > 0 ? o : undefined;
+    }, 120_000, 250);
     // Written at the new owner while the old one sleeps.
     t.regex(await qemuIo(nbd(owner, 'st1'), 'write -P 0x22 0 1M'), /wrote 1048576/);
   } finally {
@@ -51,6 +53,10 @@ test.serial('a woken stalled owner is fenced and its edge forwards to the new ow
   t.true(served, `the woken edge never served st1: ${last}\n--- woken agent log ---\n${stalled.log.join('').split('\n').filter((l) => /io-lease|fenced|forward|steal|offline/i.test(l)).slice(-40).join('\n')}`);
   // A write through the woken edge lands at the new owner.
   t.regex(await qemuIo(nbd(0, 'st1'), 'write -P 0x33 2M 1M'), /wrote 1048576/);
-  t.notRegex(await qemuIo(nbd(await ownerOf(vd), 'st1'), 'read -P 0x33 2M 1M'), /fail|error/i);
+  const now = await waitFor('the model names the owner', async () => {
+    const o = await ownerOf(vd);
+    return o >= 0 ? o : undefined;
+  }, 30_000, 250);
+  t.notRegex(await qemuIo(nbd(now, 'st1'), 'read -P 0x33 2M 1M'), /fail|error/i);
   t.is(stalled.child.exitCode, null, 'the woken agent runs');
 });
