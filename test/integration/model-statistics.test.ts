@@ -41,13 +41,17 @@ test.serial('bytes written over NBD show in the vDisk statistics; its StorageRou
   // The second agent's vDisk and StorageRouter answer from the other process, over NATS.
   t.is((await statisticsOf('vdisk', vdisks[1]!))?.data_written, N[1]!);
   for (const [i, sd] of c.sds.entries()) {
-    t.is((await statisticsOf('storagerouter', sd.storagerouter_guid))?.data_written, N[i]!, `StorageRouter ${i}`);
-    // Read by the set-up before the writes: cached for up to 4 s, as the original's.
+    // Either may have been computed before the writes (the set-up, the first vDisk's read): cached for up to 4 s, as
+    // the original's, so each is awaited until it counts the writes.
+    await waitFor(`StorageRouter ${i}`, async () => (await statisticsOf('storagerouter', sd.storagerouter_guid))?.data_written === N[i]!);
     await waitFor(`StorageDriver ${i}`, async () => (await statisticsOf('storagedriver', sd.guid))?.data_written === N[i]!);
   }
-  const vpool = await statisticsOf('vpool', c.vpool);
-  t.is(vpool?.data_written, N[0]! + N[1]!, 'the vPool sums both nodes');
-  t.is(vpool?.['4k_write_operations'], (N[0]! + N[1]!) / 4096);
+  const vpool = await waitFor('the vPool sums both nodes', async () => {
+    const v = await statisticsOf('vpool', c.vpool);
+    return v?.data_written === N[0]! + N[1]! ? v : undefined;
+  });
+  t.is(vpool.data_written, N[0]! + N[1]!, 'the vPool sums both nodes');
+  t.is(vpool['4k_write_operations'], (N[0]! + N[1]!) / 4096);
 });
 
 test.serial('a read after more writes shows a positive per-second rate', async (t) => {
