@@ -12,6 +12,12 @@ const size = z.union([z.number(), z.string().max(64)]);
 const path = z.string().min(1).max(4096);
 const volume = z.object({ volume_id: id }).strict();
 const none = z.object({}).strict();
+const count = z.number().int().positive().max(1 << 30);
+const scrubWork = z.object({
+  ns: id, volumeId: id, snapshot: id, clusterSize: count, scoMultiplier: count, tlogMultiplier: count,
+  fillRatio: z.number().min(0).max(1),
+  tlogs: z.array(z.object({ id, written: z.boolean(), size: z.number().int().nonnegative() }).strict()).max(1 << 20),
+}).strict();
 
 export const VOLDRV_ARGS: Record<VoldrvMethod | 'registrations', z.ZodType> = {
   create_volume: z.object({ target_path: path, volume_size: size, node_id: id.optional(), volume_id: id.optional() }).strict(),
@@ -41,7 +47,7 @@ export const VOLDRV_ARGS: Record<VoldrvMethod | 'registrations', z.ZodType> = {
   dtl_configs: none,
   dtl_replay: volume,
   get_scrubbing_workunits: volume,
-  scrub: z.object({ work: z.record(z.string(), z.unknown()) }).strict(),
+  scrub: z.object({ work: scrubWork }).strict(),
   apply_scrubbing_result: z.object({ volume_id: id, result_name: id }).strict(),
   scrub_state: volume,
   update_metadata_backend_config: z.object({

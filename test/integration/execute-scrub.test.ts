@@ -81,10 +81,11 @@ test.serial('an overwrite-heavy vDisk whose snapshots were deleted: execute_scru
   await until('scrub work', async () => ((await scrubState(0, vdisk.volume_id)).work_pending > 0 ? true : undefined));
   const before = await backendBytes(join(c.dir, 'backend'));
 
-  const result = await c.call<{ scrubbed: number; vdisks: Array<{ vdisk_guid: string; storagerouter_guid: string; applied: number; units: number }>; storagerouters: string[] }>('generic.execute_scrub', {});
+  const result = await c.call<{ scrubbed: number; vdisks: Array<{ vdisk_guid: string; storagerouter_guid: string; applied: number; units: number; not_applied: unknown[] }>; storagerouters: string[] }>('generic.execute_scrub', {});
   t.is(result.scrubbed, 1);
   const mine = result.vdisks.find((v) => v.vdisk_guid === vd)!;
   t.true(mine.units >= 1 && mine.applied >= 1, JSON.stringify(mine));
+  t.deepEqual(mine.not_applied, []);
   t.true(c.sds.slice(1).some((sd) => sd.storagerouter_guid === mine.storagerouter_guid), 'scrubbed on a SCRUB node');
   t.deepEqual([...result.storagerouters].sort(), c.sds.slice(1).map((sd) => sd.storagerouter_guid).sort());
 

@@ -113,6 +113,27 @@ test('I12: scrubbing every unit after deleting snapshots keeps the volume and it
   await env.close();
 });
 
+test('work handed out right after a snapshot deletion, before the snapshots file reached the backend, is scrubbed as the owner sees it and applies', async (t) => {
+  const env = await twoNodes();
+  const size = 4 * MiB;
+  const { id, v, shadow } = await overwrittenVolume(env, 3);
+  // Hold the volume's upload queue: the deletion's snapshots file stays behind it, the backend keeps the old list.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  void v.queue.push('held by the test', () => held, { barrier: true });
+  await env.n1.delete_snapshot({ volume_id: id, snapshot_id: 's2' }); // s2's TLogs join s3
+  const [w] = env.n1.get_scrubbing_workunits({ volume_id: id }).filter((x) => x.snapshot === 's3');
+  const reply = await env.n2.scrub({ work: w! });
+  t.true(reply.relocations > 0, 'the merged interval of s2 and s3 has garbage');
+  release();
+  const out = await env.n1.apply_scrubbing_result({ volume_id: id, result_name: reply.resultName });
+  t.true(out.applied, out.reason);
+  t.true((await v.read(0, size)).equals(shadow.data));
+  await v.queue.idle();
+  t.deepEqual((await fsck(env.backend, id)).problems, []);
+  await env.close();
+});
+
 test('a snapshot deleted between scrub and apply: apply aborts, the new objects go, the data stays', async (t) => {
   const env = await twoNodes();
   const size = 4 * MiB;

@@ -5,12 +5,10 @@ import type { Backend } from '../backend/backend.js';
 import { crc32 } from '../common/crc32.js';
 import { crc32c } from '../common/crc32c.js';
 import { newTLogName, scoName } from '../common/names.js';
-import { InvalidOperationError, SnapshotNotFoundError } from '../errors.js';
-import { findSnapshot, isSnapshotInBackend } from '../snapshots/persistor.js';
+import { InvalidOperationError } from '../errors.js';
 import type { TLogRef } from '../snapshots/types.js';
 import { CRC_TYPE_SCO, CRC_TYPE_SCO32, RECORD_BYTES, encodeRecord } from '../tlog/record.js';
 import { validateTLog } from '../tlog/reader.js';
-import { downloadSnapshots } from '../volume/chain.js';
 import { faults } from '../../testmode/faults.js';
 import { RELOCS_PER_LOG, encodeRelocationLog, type Relocation } from './relocation-log.js';
 import { RELOC_LOG_PREFIX, SCRUB_RESULT_PREFIX, type ScrubReply, type ScrubResult, type ScrubWork } from './types.js';
@@ -45,11 +43,8 @@ interface Interval {
  */
 export async function scrub(work: ScrubWork, backend: Backend, scratchDir: string): Promise<ScrubReply> {
   faults.hit('scrub.step', `scrub:${work.volumeId}`);
-  const doc = await downloadSnapshots(backend, work.ns);
-  const snap = findSnapshot(doc, work.snapshot);
-  if (!snap) throw new SnapshotNotFoundError(`snapshot ${work.snapshot} not found on ${work.volumeId}`, { snapshot_id: work.snapshot });
-  if (!isSnapshotInBackend(snap)) throw new InvalidOperationError(`snapshot ${work.snapshot} of ${work.volumeId} is not in the backend yet`, { snapshot_id: work.snapshot });
-  const tlogsIn = snap.tlogs.map((t) => t.id);
+  if (!work.tlogs.every((t) => t.written)) throw new InvalidOperationError(`snapshot ${work.snapshot} of ${work.volumeId} is not in the backend yet`, { snapshot_id: work.snapshot });
+  const tlogsIn = work.tlogs.map((t) => t.id);
   const interval = await readInterval(backend, work.ns, tlogsIn);
   const bytesIn = interval.recCa.length * work.clusterSize;
   const resultName = `${SCRUB_RESULT_PREFIX}${randomUUID()}`;
@@ -60,7 +55,7 @@ export async function scrub(work: ScrubWork, backend: Backend, scratchDir: strin
   let result: ScrubResult;
   if (!anyDead) {
     // Nothing to reclaim: the snapshot only gets its scrubbed flag; no object changes.
-    result = { ...base, tlogsOut: snap.tlogs.map((t) => ({ ...t })), relocLogs: [], relocations: 0, newScos: [], deadScos: [], bytesReclaimed: 0 };
+    result = { ...base, tlogsOut: work.tlogs.map((t) => ({ ...t })), relocLogs: [], relocations: 0, newScos: [], deadScos: [], bytesReclaimed: 0 };
     await backend.put(work.ns, resultName, Buffer.from(JSON.stringify(result)));
   } else {
     const dir = join(scratchDir, resultName);

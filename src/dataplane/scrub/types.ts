@@ -14,6 +14,12 @@ export interface ScrubWork {
   tlogMultiplier: number;
   /** SCOs with fewer live clusters than fillRatio × scoMultiplier are rewritten. */
   fillRatio: number;
+  /**
+   * The interval's TLogs as the owner sees them when it hands out the work. The backend's snapshots file may lag the
+   * owner's (a snapshot deletion uploads it later, behind the volume's queue); a scrub of that older list would be
+   * refused at apply as "changed", and the work wasted.
+   */
+  tlogs: TLogRef[];
 }
 
 /** What `scrub` returns: where its result object is, and what it found. Plain JSON. */

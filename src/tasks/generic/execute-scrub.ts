@@ -22,6 +22,8 @@ export interface VdiskScrubOutcome {
   applied: number;
   relocations: number;
   bytes_reclaimed: number;
+  /** Units scrubbed but refused by the owner (the snapshot went or changed meanwhile); their new objects were deleted. */
+  not_applied: Array<{ snapshot: string; reason: string }>;
 }
 
 /** Per vPool, what the last execute_scrub did there: config `/ovs/vpools/<guid>/scrub/last_run`. */
@@ -160,7 +162,7 @@ async function scrubNodes(s: AgentServices, only: string | null, vpools: Readonl
 async function scrubVdisk(s: AgentServices, vdisk: ModelObject, scrubSd: string, sr: string, jobId: string): Promise<VdiskScrubOutcome> {
   const volumeId = String(vdisk.volume_id);
   const owner = s.voldrv(String(vdisk.storagedriver_guid));
-  const outcome: VdiskScrubOutcome = { vdisk_guid: vdisk.guid, vpool_guid: String(vdisk.vpool_guid), storagerouter_guid: sr, units: 0, applied: 0, relocations: 0, bytes_reclaimed: 0 };
+  const outcome: VdiskScrubOutcome = { vdisk_guid: vdisk.guid, vpool_guid: String(vdisk.vpool_guid), storagerouter_guid: sr, units: 0, applied: 0, relocations: 0, bytes_reclaimed: 0, not_applied: [] };
   const startTime = Date.now() / 1000;
   const ongoing = () => markScrubbing(s, vdisk.guid, { job_id: jobId, ongoing: true, expires: Date.now() / 1000 + ONGOING_TTL_S, start_time: startTime, location: { storagerouter_guid: sr } });
   await ongoing();
@@ -183,6 +185,8 @@ async function scrubVdisk(s: AgentServices, vdisk: ModelObject, scrubSd: string,
         outcome.applied++;
         outcome.relocations += applied.relocations;
         outcome.bytes_reclaimed += reply.bytesReclaimed;
+      } else {
+        outcome.not_applied.push({ snapshot: work.snapshot, reason: applied.reason ?? 'refused by the owner' });
       }
     }
     await ensureSafety(s, vdisk.guid);
