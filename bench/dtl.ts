@@ -3,7 +3,7 @@
 //
 // Args: --runtime S (10) --ramp S (2) --reps N (3) --size MiB (256) --modes none,sync,async --jobs randwrite,seqwrite
 // BENCH_AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles both agents.
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DtlCluster, type DtlMode } from './lib/dtl-cluster.js';
 import { figure, measure, precondition, type FioJob, type FioResult, type FioTiming } from './lib/nbd-fio.js';
@@ -52,6 +52,16 @@ interface Sample {
   /** CPU seconds (user + system) of the owner's agent and of the DTL's agent during the job */
   ownerCpuS: number;
   dtlCpuS: number;
+  /** Share of the host's CPUs busy (not idle, not waiting for I/O) during the job */
+  hostBusy: number;
+}
+
+/** Busy and total jiffies of all CPUs, from /proc/stat. */
+async function hostJiffies(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
 }
 
 function median(xs: number[]): number {
@@ -90,14 +100,15 @@ export async function dtl(res: Resources, args: string[]): Promise<void> {
       for (const job of o.jobs) {
         for (const mode of o.modes) {
           const { attachMs, states } = await c.setDtl(owner, volumeId, MODES[mode] ? target : null, MODES[mode]);
-          const [o0, d0] = [await cpuS(ownerPid), await cpuS(dtlPid)];
+          const [o0, d0, h0] = [await cpuS(ownerPid), await cpuS(dtlPid), await hostJiffies()];
           const r = await measure(res, uri, job, o, out);
-          const s: Sample = { fio: r, ownerCpuS: (await cpuS(ownerPid)) - o0, dtlCpuS: (await cpuS(dtlPid)) - d0 };
+          const h1 = await hostJiffies();
+          const s: Sample = { fio: r, ownerCpuS: (await cpuS(ownerPid)) - o0, dtlCpuS: (await cpuS(dtlPid)) - d0, hostBusy: (h1.busy - h0.busy) / (h1.total - h0.total) };
           samples.set(`${job.key}/${mode}`, [...(samples.get(`${job.key}/${mode}`) ?? []), s]);
           log(
             `rep ${rep + 1}/${o.reps} ${job.key.padEnd(9)} ${mode.padEnd(5)} ${Math.round(r.iops)} IOPS ${(r.bw / 1e6).toFixed(1)} MB/s ` +
               `clat p50/p90/p99/p99.9 ${[r.p50Us, r.p90Us, r.p99Us, r.p999Us].map((x) => x.toFixed(0)).join('/')} us; ` +
-              `cpu owner ${s.ownerCpuS.toFixed(1)} s, dtl agent ${s.dtlCpuS.toFixed(1)} s; ready in ${attachMs.toFixed(0)} ms (${states.join(' → ')})`,
+              `cpu owner ${s.ownerCpuS.toFixed(1)} s, dtl agent ${s.dtlCpuS.toFixed(1)} s, fio ${r.cpuPct.toFixed(0)} %, host busy ${(100 * s.hostBusy).toFixed(0)} %; ready in ${attachMs.toFixed(0)} ms (${states.join(' → ')})`,
           );
         }
       }
@@ -106,7 +117,9 @@ export async function dtl(res: Resources, args: string[]): Promise<void> {
     await c.setDtl(owner, volumeId, null, null);
 
     const med = (key: string, f: (s: Sample) => number): number => median((samples.get(key) ?? []).map(f));
-    const rows: string[][] = [['job', 'DTL', 'IOPS', 'MB/s', 'ratio', 'p50 us', 'p90 us', 'p99 us', 'p99.9 us', 'owner cpu s', 'dtl cpu s']];
+    const rows: string[][] = [['job', 'DTL', 'IOPS', 'MB/s', 'ratio', 'p50 us', 'p90 us', 'p99 us', 'p99.9 us', 'owner cpu us/io', 'dtl cpu us/io', 'fio cpu %', 'host busy %']];
+    // CPU is sampled over ramp and run, fio counts I/Os of the run only.
+    const perIo = (cpuS: number, s: Sample): number => (1e6 * cpuS) / (s.fio.ios * ((o.runtimeS + o.rampS) / o.runtimeS));
     const ratio = (job: FioJob, mode: ModeKey): number => med(`${job.key}/${mode}`, (s) => figure(job, s.fio)) / med(`${job.key}/none`, (s) => figure(job, s.fio));
     for (const job of o.jobs) {
       for (const mode of o.modes) {
@@ -114,7 +127,8 @@ export async function dtl(res: Resources, args: string[]): Promise<void> {
         rows.push([
           `${job.key} ${job.bs} qd${job.iodepth}`, mode, med(k, (s) => s.fio.iops).toFixed(0), (med(k, (s) => s.fio.bw) / 1e6).toFixed(1),
           ratio(job, mode).toFixed(2), ...[(s: Sample) => s.fio.p50Us, (s: Sample) => s.fio.p90Us, (s: Sample) => s.fio.p99Us, (s: Sample) => s.fio.p999Us].map((f) => med(k, f).toFixed(0)),
-          med(k, (s) => s.ownerCpuS).toFixed(1), med(k, (s) => s.dtlCpuS).toFixed(1),
+          med(k, (s) => perIo(s.ownerCpuS, s)).toFixed(0), med(k, (s) => perIo(s.dtlCpuS, s)).toFixed(0),
+          med(k, (s) => s.fio.cpuPct).toFixed(0), med(k, (s) => 100 * s.hostBusy).toFixed(0),
         ]);
       }
     }

@@ -29,6 +29,8 @@ export interface FioResult {
   p99Us: number;
   p999Us: number;
   ios: number;
+  /** fio's own CPU (user + system), percent of one CPU over the job */
+  cpuPct: number;
 }
 
 export interface FioTiming {
@@ -50,6 +52,8 @@ function commonArgs(name: string, uri: string, out: string): string[] {
 interface FioJson {
   jobs?: Array<{
     error?: number;
+    usr_cpu?: number;
+    sys_cpu?: number;
     read?: FioDir;
     write?: FioDir;
   }>;
@@ -80,6 +84,7 @@ async function runFio(res: Resources, args: string[], out: string, dir: 'read' |
     iops: d.iops ?? 0,
     bw: d.bw_bytes ?? 0,
     ios: d.total_ios ?? 0,
+    cpuPct: (job.usr_cpu ?? NaN) + (job.sys_cpu ?? NaN),
     p50Us: (pct['50.000000'] ?? NaN) / 1000,
     p90Us: (pct['90.000000'] ?? NaN) / 1000,
     p99Us: (pct['99.000000'] ?? NaN) / 1000,

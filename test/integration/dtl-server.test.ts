@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DtlClient, type DtlClientOptions } from '../../src/dataplane/dtl/client.js';
 import { DtlOp, DtlStatus, encodeFrame, type Frame, FrameDecoder } from '../../src/dataplane/dtl/frame.js';
-import { decodeFailure, DtlFailure, encodeRegister, type DtlEntry } from '../../src/dataplane/dtl/messages.js';
+import { decodeAdd, decodeFailure, DtlFailure, encodeRange, encodeRegister, type DtlEntry } from '../../src/dataplane/dtl/messages.js';
 import { DtlServer } from '../../src/dataplane/dtl/server.js';
 import { DtlStore } from '../../src/dataplane/dtl/store.js';
 import { DtlError } from '../../src/errors/dataplane.js';
@@ -79,6 +79,35 @@ test('sync mode: add, flush, entries, GET_SCO, range, removeUpTo and clear round
   t.is(await c.rangeOf(), undefined);
   t.deepEqual(await collect(c.entries()), []);
   t.is(c.broken, undefined);
+});
+
+test('sync mode: the adds of one event-loop turn leave as one ADD frame per SCO, in call order, ahead of a later request of the same turn', async (t) => {
+  const frames: Array<{ op: number; entries: DtlEntry[] }> = [];
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    const decoder = new FrameDecoder();
+    socket.on('data', (chunk: Buffer) => {
+      for (const frame of decoder.push(chunk)) {
+        frames.push({ op: frame.code, entries: frame.code === (DtlOp.ADD as number) ? decodeAdd(frame.payload, CLUSTER) : [] });
+        socket.write(encodeFrame(DtlStatus.OK, frame.requestId, frame.code === (DtlOp.RANGE as number) ? encodeRange(undefined) : undefined));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const c = await client((server.address() as { port: number }).port);
+  await c.register('vol1', CLUSTER, 1n);
+  frames.length = 0;
+  const [a, b, d] = [makeEntries(1, 3), makeEntries(1, 2, 3), makeEntries(2, 1)];
+  const acks = [c.add(a), c.add(b), c.add(d)];
+  const range = c.rangeOf();
+  await Promise.all(acks);
+  t.is(await range, undefined);
+  t.deepEqual(frames.map((f) => [DtlOp[f.op], f.entries.length]), [['ADD', 5], ['ADD', 1], ['RANGE', 0]]);
+  t.deepEqual(frames.flatMap((f) => f.entries), [...a, ...b, ...d]);
+  // The next turn's adds are the next frame.
+  await c.add(makeEntries(2, 1, 1));
+  t.is(frames.length, 4);
 });
 
 test('flushed entries survive a server restart and a client reconnect; UNREGISTER deletes them', async (t) => {

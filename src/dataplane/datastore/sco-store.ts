@@ -1,4 +1,4 @@
-import { closeSync, constants, fdatasync, ftruncateSync, open, openSync, read, readSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, ftruncateSync, open, openSync, read, readSync, write } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,6 +6,7 @@ import { DIRECT_ALIGN, directIoWorks, sharedAlignedPool, type AlignedPool } from
 import { crc32Offloaded } from '../common/crc-offload.js';
 import { crc32, crc32Combine } from '../common/crc32.js';
 import { parseScoName, scoName } from '../common/names.js';
+import { WriteGather } from './write-gather.js';
 
 const datasync = promisify(fdatasync);
 const writeAsync = promisify(write);
@@ -71,6 +72,8 @@ export class ScoStore {
   /** Whether large I/O bypasses the page cache; decided by probing the directory in init(). */
   direct = false;
   private readonly pool: AlignedPool;
+
+  private readonly gather = new WriteGather();
 
   constructor(readonly dir: string, readonly clusterSize: number, public scoMultiplier: number, private readonly opts: { directIo?: boolean } = {}) {
     this.pool = sharedAlignedPool();
@@ -153,8 +156,9 @@ export class ScoStore {
 
   /**
    * Writes whole clusters at a reserved `offset` of `sco`; resolves with the CRCs of its pieces, which the caller
-   * adds with addCrc() in reservation order. Small writes are copied into the page cache synchronously; large ones
-   * go through the thread pool (O_DIRECT when enabled) so the event loop neither copies nor sums them.
+   * adds with addCrc() in reservation order. Small writes are copied into the page cache at the end of the event-loop
+   * turn, those that continue each other in one system call (WriteGather); large ones go through the thread pool
+   * (O_DIRECT when enabled) so the event loop neither copies nor sums them.
    */
   async writeAt(sco: OpenSco, offset: number, data: Buffer): Promise<CrcPiece[]> {
     const position = offset * this.clusterSize;
@@ -163,9 +167,9 @@ export class ScoStore {
       return this.writeDirect(sco.directFd, data, position);
     }
     if (data.length <= SYNC_WRITE_MAX) {
-      let written = 0;
-      while (written < data.length) written += writeSync(sco.fd, data, written, data.length - written, position + written);
-      return [{ crc: crc32(data), length: data.length }];
+      const crc = crc32(data);
+      await this.gather.write(sco.fd, data, position);
+      return [{ crc, length: data.length }];
     }
     const pending = writeAll(sco.fd, data, position);
     const crc = crc32(data);
@@ -235,6 +239,7 @@ export class ScoStore {
 
   /** Makes every SCO written since the last sync durable. */
   async sync(): Promise<void> {
+    this.gather.flush();
     const pending = [...this.unsynced.entries()];
     this.unsynced.clear();
     if (this.current && this.currentDirty) {
@@ -318,6 +323,7 @@ export class ScoStore {
 
   /** Deletes local SCOs with a number above `lastKept` (rollback reuses those numbers). */
   async deleteAbove(lastKept: number): Promise<void> {
+    this.gather.flush();
     this.discardPrepared();
     for (const f of await readdir(this.dir)) {
       const parsed = parseScoName(f);
@@ -329,6 +335,7 @@ export class ScoStore {
   }
 
   async close(): Promise<void> {
+    this.gather.flush();
     this.discardPrepared();
     await this.sync().catch(() => undefined);
     for (const fd of this.readers.values()) closeSync(fd);

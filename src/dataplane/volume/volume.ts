@@ -201,9 +201,7 @@ export class Volume implements DtlVolume {
         const n = Math.min(total - done, this.sco.room);
         const { sco, offset } = this.sco.reserve(n);
         const chunk = data.subarray(done * cs, (done + n) * cs);
-        const io = this.sco.writeAt(sco, offset, chunk);
-        io.catch(() => undefined); // observed by the commit
-        const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, data: chunk, io, seals: false, rolls: false };
+        const part: PendingPart = { sco, offset, n, firstCa: firstCa + done, data: chunk, io: NOT_STARTED, seals: false, rolls: false };
         if (this.sco.room === 0) {
           this.sco.seal();
           part.seals = true;
@@ -215,10 +213,15 @@ export class Volume implements DtlVolume {
         parts.push(part);
         done += n;
       }
+      // In reservation order, so that the DTL holds the writes in the order their locations say; before the local
+      // writes, so that the other node works on them while this one writes its own copy.
+      const dtlAcked = this.dtl.send(parts);
+      for (const part of parts) {
+        part.io = this.sco.writeAt(part.sco, part.offset, part.data);
+        part.io.catch(() => undefined); // observed by the commit
+      }
       const run = this.commitTail.then(() => this.commit(parts));
       this.commitTail = run.catch(() => undefined);
-      // In reservation order, so that the DTL holds the writes in the order their locations say.
-      const dtlAcked = this.dtl.send(parts);
       // Wrapped: returning the promise itself would make the mutex wait for the commit, one write at a time.
       return { run, dtlAcked };
     });
@@ -517,6 +520,8 @@ export class Volume implements DtlVolume {
 }
 
 /** One SCO's share of a write between reservation and commit. */
+const NOT_STARTED: Promise<CrcPiece[]> = Promise.resolve([]);
+
 interface PendingPart {
   sco: OpenSco;
   offset: number;
