@@ -6,11 +6,10 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { DtlError } from '../../errors/dataplane.js';
 import { DtlOp, DtlStatus, encodeFrame, FRAME_HEADER_BYTES, FrameDecoder, type Frame, MAX_FRAME_BYTES, writeFrameHeader } from './frame.js';
 import {
-  decodeFailure, decodeRange, decodeStreamItem, DtlFailure, encodeAddAt, encodeRegister, encodeScoNumber, entryBytes, MAX_ENTRIES_PER_ADD,
+  addPieces, decodeFailure, decodeRange, decodeStreamItem, DtlFailure, encodeRegister, encodeScoNumber, entryBytes, MAX_ENTRIES_PER_ADD,
   type DtlEntry, type DtlRange,
 } from './messages.js';
 import { AsyncAddQueue } from './send-queue.js';
-import { FramePool } from './frame-pool.js';
 
 export interface DtlClientOptions {
   connectTimeoutMs?: number;
@@ -48,7 +47,6 @@ export class DtlClient {
   private ns = '';
   private clusterSize = 0;
   private readonly queue: AsyncAddQueue | undefined;
-  private readonly frames = new FramePool();
   private corked = false;
   /** The entries added in this event-loop turn: they leave together, as few ADD frames as the SCOs allow. */
   private gathering: { entries: DtlEntry[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } | undefined;
@@ -108,8 +106,9 @@ export class DtlClient {
   }
 
   /**
-   * Sync mode: resolves once the server appended every entry (not yet durable: see flush()). Async mode: resolves
-   * once the entries are queued (copied), waiting while the queue is full.
+   * Sync mode: resolves once the server appended every entry (not yet durable: see flush()); the entries' data is
+   * sent from where it is, so it must stay unchanged until then. Async mode: resolves once the entries are queued
+   * (copied), waiting while the queue is full.
    */
   async add(entries: readonly DtlEntry[]): Promise<void> {
     this.throwIfBroken();
@@ -190,10 +189,7 @@ export class DtlClient {
     const g = this.gathering;
     if (g === undefined) return;
     this.gathering = undefined;
-    const acks = [...batches(g.entries, this.entriesPerFrame())].map((batch) => {
-      const frame = encodeAddAt(batch, this.clusterSize, FRAME_HEADER_BYTES, (bytes) => this.frames.take(bytes));
-      return this.requestFramed(DtlOp.ADD, frame);
-    });
+    const acks = [...batches(g.entries, this.entriesPerFrame())].map((batch) => this.requestPieces(DtlOp.ADD, addPieces(batch, this.clusterSize, FRAME_HEADER_BYTES)));
     Promise.all(acks).then(
       () => g.waiters.forEach((w) => w.resolve()),
       (e: unknown) => g.waiters.forEach((w) => w.reject(e)),
@@ -206,10 +202,10 @@ export class DtlClient {
     });
   }
 
-  /** A request whose payload already sits after FRAME_HEADER_BYTES of room in `frame`. */
-  private requestFramed(op: DtlOp, frame: Buffer): Promise<Buffer> {
+  /** A request whose payload is `pieces`, the first with FRAME_HEADER_BYTES of room in front. */
+  private requestPieces(op: DtlOp, pieces: Buffer[]): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
-      this.start(op, frame, (reply) => (resolve(reply.payload), true), reject, { framed: true });
+      this.start(op, undefined, (reply) => (resolve(reply.payload), true), reject, pieces);
     });
   }
 
@@ -252,7 +248,7 @@ export class DtlClient {
     }
   }
 
-  private start(op: DtlOp, payload: Buffer | undefined, onFrame: (frame: Frame) => boolean, onError: (error: DtlError) => void, o: { framed?: boolean } = {}): void {
+  private start(op: DtlOp, payload: Buffer | undefined, onFrame: (frame: Frame) => boolean, onError: (error: DtlError) => void, pieces?: Buffer[]): void {
     if (this.failure !== undefined) return onError(this.failure);
     const requestId = this.nextRequestId;
     this.nextRequestId = (this.nextRequestId + 1) >>> 0 || 1;
@@ -260,9 +256,9 @@ export class DtlClient {
     if (op !== DtlOp.ADD) this.sendGathered();
     this.pending.set(requestId, { onFrame, onError, timer });
     this.corkUntilTick();
-    if (o.framed && payload) {
-      writeFrameHeader(payload, op, requestId, payload.length - FRAME_HEADER_BYTES);
-      this.socket.write(payload, () => this.frames.give(payload));
+    if (pieces !== undefined) {
+      writeFrameHeader(pieces[0]!, op, requestId, pieces.reduce((n, p) => n + p.length, 0) - FRAME_HEADER_BYTES);
+      for (const piece of pieces) this.socket.write(piece);
     } else {
       this.socket.write(encodeFrame(op, requestId, payload));
     }

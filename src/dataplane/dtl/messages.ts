@@ -69,11 +69,15 @@ export function entryBytes(clusterSize: number): number {
   return ENTRY_HEADER_BYTES + clusterSize;
 }
 
-/** Writes one entry at `at`; returns the offset after it. */
-export function writeEntry(target: Buffer, at: number, entry: DtlEntry): number {
+function writeEntryHeader(target: Buffer, at: number, entry: DtlEntry): void {
   target.writeUInt32BE(entry.location.scoNumber, at);
   target.writeUInt32BE(entry.location.offset, at + 4);
   target.writeBigUInt64BE(entry.lba, at + 8);
+}
+
+/** Writes one entry at `at`; returns the offset after it. */
+export function writeEntry(target: Buffer, at: number, entry: DtlEntry): number {
+  writeEntryHeader(target, at, entry);
   entry.data.copy(target, at + ENTRY_HEADER_BYTES);
   return at + ENTRY_HEADER_BYTES + entry.data.length;
 }
@@ -87,22 +91,27 @@ function readEntry(source: Buffer, at: number, clusterSize: number): DtlEntry {
 }
 
 export function encodeAdd(entries: readonly DtlEntry[], clusterSize: number): Buffer {
-  return encodeAddAt(entries, clusterSize, 0);
+  return Buffer.concat(addPieces(entries, clusterSize, 0));
 }
 
 /**
- * The ADD payload written `headroom` bytes into a new buffer, so a frame header can go in front without copying the
- * clusters a second time (they are most of a DTL's traffic).
+ * The ADD payload as pieces for one vectored socket write, `headroom` bytes left in front of the first for a frame
+ * header: the count, then each entry's header and its cluster, which is not copied (the clusters are most of a DTL's
+ * traffic, and a copy of them cost the owner more than the socket write). The clusters must stay unchanged until the
+ * write is done.
  */
-export function encodeAddAt(entries: readonly DtlEntry[], clusterSize: number, headroom: number, alloc: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)): Buffer {
-  const out = alloc(headroom + 4 + entries.length * entryBytes(clusterSize));
-  out.writeUInt32BE(entries.length, headroom);
+export function addPieces(entries: readonly DtlEntry[], clusterSize: number, headroom: number): Buffer[] {
+  const headers = Buffer.allocUnsafe(headroom + 4 + entries.length * ENTRY_HEADER_BYTES);
+  headers.writeUInt32BE(entries.length, headroom);
+  const pieces: Buffer[] = [headers.subarray(0, headroom + 4)];
   let at = headroom + 4;
   for (const entry of entries) {
     if (entry.data.length !== clusterSize) throw new RangeError(`DTL entry of ${entry.data.length} bytes, cluster size is ${clusterSize}`);
-    at = writeEntry(out, at, entry);
+    writeEntryHeader(headers, at, entry);
+    pieces.push(headers.subarray(at, at + ENTRY_HEADER_BYTES), entry.data);
+    at += ENTRY_HEADER_BYTES;
   }
-  return out;
+  return pieces;
 }
 
 export function decodeAdd(payload: Buffer, clusterSize: number): DtlEntry[] {
