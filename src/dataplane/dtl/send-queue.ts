@@ -2,13 +2,23 @@
  * The DTL client's async mode: add() copies entries into a bounded queue and returns; one background sender ships
  * them in order. Producers wait while the queue is full, which throttles the volume to the DTL's pace.
  */
+import { FramePool } from './frame-pool.js';
 import { type DtlEntry, MAX_ENTRIES_PER_ADD } from './messages.js';
+
+/** One add()'s copy of its clusters; back to the pool once every entry in it was acknowledged. */
+interface CopyBlock {
+  memory: Buffer;
+  unacknowledged: number;
+}
 
 const BATCH_ENTRIES = MAX_ENTRIES_PER_ADD;
 const MAX_SENDS = 4;
 
 export class AsyncAddQueue {
   private readonly queued: DtlEntry[] = [];
+  /** The copy each queued entry lives in, index for index. */
+  private readonly queuedBlocks: CopyBlock[] = [];
+  private readonly copies = new FramePool();
   private sending = false;
   /** Entries taken off the queue whose ADD is not acknowledged yet; they count against the capacity. */
   private inFlight = 0;
@@ -30,14 +40,16 @@ export class AsyncAddQueue {
    */
   async add(entries: readonly DtlEntry[]): Promise<void> {
     this.throwIfFailed();
-    // A copy, in one allocation per call: the caller's buffer may be a reused I/O slot.
-    const copy = Buffer.allocUnsafe(entries.reduce((n, e) => n + e.data.length, 0));
+    // A copy, in one reused block per call: the caller's buffer may be a reused I/O slot, and fresh megabytes cost a
+    // page fault per page.
+    const block: CopyBlock = { memory: this.copies.take(entries.reduce((n, e) => n + e.data.length, 0)), unacknowledged: entries.length };
     let at = 0;
     for (const entry of entries) {
-      const data = copy.subarray(at, at + entry.data.length);
+      const data = block.memory.subarray(at, at + entry.data.length);
       entry.data.copy(data);
       at += data.length;
       this.queued.push({ location: { ...entry.location }, lba: entry.lba, data });
+      this.queuedBlocks.push(block);
     }
     this.pump();
     while (this.queued.length + this.inFlight > this.capacity) {
@@ -81,10 +93,14 @@ export class AsyncAddQueue {
           continue;
         }
         const batch = this.queued.splice(0, BATCH_ENTRIES);
+        const blocks = this.queuedBlocks.splice(0, BATCH_ENTRIES);
         this.inFlight += batch.length;
         this.sends++;
         this.send(batch).then(
-          () => this.sent(batch.length),
+          () => {
+            for (const block of blocks) if (--block.unacknowledged === 0) this.copies.give(block.memory);
+            this.sent(batch.length);
+          },
           (error: unknown) => {
             // Waiters see the failure through failure() once the client recorded it.
             this.sendFailed(error);
