@@ -3,6 +3,7 @@ import { fsck } from '../../src/dataplane/backend/fsck.js';
 import { InvalidOperationError, ScrubBusyError } from '../../src/dataplane/errors.js';
 import { loadResult } from '../../src/dataplane/scrub/apply.js';
 import { garbageOf } from '../../src/dataplane/scrub/types.js';
+import { SNAPSHOTS_OBJECT } from '../../src/dataplane/snapshots/types.js';
 import { pattern, Shadow } from '../helpers/volume-harness.js';
 import { KiB, backendBytes, overwriteRounds, overwrittenVolume, twoNodes } from './scrub-helpers.js';
 
@@ -117,15 +118,15 @@ test('work handed out right after a snapshot deletion, before the snapshots file
   const env = await twoNodes();
   const size = 4 * MiB;
   const { id, v, shadow } = await overwrittenVolume(env, 3);
-  // Hold the volume's upload queue: the deletion's snapshots file stays behind it, the backend keeps the old list.
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  void v.queue.push('held by the test', () => held, { barrier: true });
+  // The deletion's snapshots file goes to the backend after the deletion returned, behind the volume's queue: here it
+  // is made to lag for sure by putting the file from before the deletion back.
+  const before = await env.backend.get(id, SNAPSHOTS_OBJECT);
   await env.n1.delete_snapshot({ volume_id: id, snapshot_id: 's2' }); // s2's TLogs join s3
+  await v.queue.idle();
+  await env.backend.put(id, SNAPSHOTS_OBJECT, before, { overwrite: true });
   const [w] = env.n1.get_scrubbing_workunits({ volume_id: id }).filter((x) => x.snapshot === 's3');
   const reply = await env.n2.scrub({ work: w! });
   t.true(reply.relocations > 0, 'the merged interval of s2 and s3 has garbage');
-  release();
   const out = await env.n1.apply_scrubbing_result({ volume_id: id, result_name: reply.resultName });
   t.true(out.applied, out.reason);
   t.true((await v.read(0, size)).equals(shadow.data));

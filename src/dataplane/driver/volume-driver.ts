@@ -218,6 +218,8 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
     const owner_tag = await this.registry.nextOwnerTag();
     await this.registry.add(this.registration(id, a.target_path, owner_tag, parent.object_id, a.parent_snapshot_id));
     try {
+      // Again now that the clone is registered: a deletion of the snapshot that started meanwhile shows its mark.
+      await checkCloneSource(this.o.backend, parent.namespace, a.parent_snapshot_id);
       const v = await createVolume(this.ctx(), {
         volumeId: id, sizeBytes: size || (await this.sizeFromBackend(parent.namespace)), geometry: this.o.geometry, ownerTag: owner_tag,
         parent: { ns: parent.namespace, snapshot: a.parent_snapshot_id },
@@ -491,9 +493,9 @@ export class VolumeDriver extends EventEmitter implements NbdExports {
   }
 
   delete_snapshot(a: { volume_id: string; snapshot_id: string }): Promise<void> {
-    const r = this.registry.find(a.volume_id);
     // Under the scrub lease: a snapshot must not merge into another while that one is being scrubbed.
-    return this.scrubs.leases.with(a.volume_id, () => deleteSnapshot(this.volume(a.volume_id), a.snapshot_id, (s) => Object.values(r?.descendants ?? {}).includes(s)));
+    return this.scrubs.leases.with(a.volume_id, () =>
+      deleteSnapshot(this.volume(a.volume_id), a.snapshot_id, async (s) => Object.values((await this.registry.findFresh(a.volume_id))?.descendants ?? {}).includes(s)));
   }
 
   list_snapshots(a: { volume_id: string }): string[] {

@@ -15,6 +15,11 @@ export interface SnapshotRec {
   /** base64, ≤ 4096 bytes raw. */
   metadata: string;
   scrubbed: boolean;
+  /**
+   * A delete_snapshot is deciding whether it may go: no clone is made of it meanwhile. Set in the backend before the
+   * delete looks for clones, and read by create_clone after it registered its clone, so one of the two sees the other.
+   */
+  deleting?: boolean;
   /** The snapshot's cork is the id of the last entry. */
   tlogs: TLogRef[];
 }

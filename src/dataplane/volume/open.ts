@@ -133,6 +133,7 @@ export async function checkCloneSource(backend: Backend, parentNs: string, snaps
   const s = findSnapshot(doc, snapshot);
   if (!s) throw new SnapshotNotFoundError(`snapshot ${snapshot} not found on ${parentNs}`, { snapshot_id: snapshot });
   if (!isSnapshotInBackend(s)) throw new InvalidOperationError(`snapshot ${snapshot} of ${parentNs} is not in the backend yet`);
+  if (s.deleting) throw new InvalidOperationError(`snapshot ${snapshot} of ${parentNs} is being deleted`, { snapshot_id: snapshot });
 }
 
 /** Whether local state exists for a volume on this node. */
@@ -352,6 +353,10 @@ async function assemble(
     cache: ctx.readCacheBytes ? sharedClusterCache(cfg.clusterSize, ctx.readCacheBytes)?.view() : undefined,
     dtlTimeouts: ctx.dtlTimeouts,
   });
+  // A deletion cut short by a crash or a move: the snapshot stays, clones may be made of it again.
+  const interrupted = doc.snapshots.filter((s) => s.deleting);
+  for (const s of interrupted) delete s.deleting;
+  if (interrupted.length > 0) void volume.queueSnapshotsUpload();
   // Local TLogs not in the backend go there again, in order: their SCOs first, then (closed ones) the TLog.
   for (const l of o.localTLogs) {
     const scos = [...new Set(l.records.flatMap((r) => (r.kind === 'loc' ? [r.loc.number] : [])))].filter((n) => n !== l.openSco?.number);

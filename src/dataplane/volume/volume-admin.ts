@@ -64,14 +64,40 @@ export function snapshotInfo(v: Volume, name: string): SnapshotInfo {
   return { snapshot_id: s.name, timestamp: s.date, uuid: s.uuid, stored: s.tlogs.reduce((n, t) => n + t.size, 0), in_backend: isSnapshotInBackend(s), metadata: Buffer.from(s.metadata, 'base64') };
 }
 
-/** Frees nothing: the snapshot's TLogs join the next snapshot (or current), which must be scrubbed again (C4). */
-export async function deleteSnapshot(v: Volume, name: string, hasClones: (snapshot: string) => boolean): Promise<void> {
+/**
+ * Frees nothing: the snapshot's TLogs join the next snapshot (or current), which must be scrubbed again (C4).
+ * A clone may be in the making on another node, whose registration the local registry does not show yet: the snapshot
+ * is marked `deleting` in the backend first, then the clones are looked up afresh (`hasClones`); create_clone
+ * registers first and then checks the mark, so either the clone or the deletion is refused, never neither.
+ */
+export async function deleteSnapshot(v: Volume, name: string, hasClones: (snapshot: string) => Promise<boolean>): Promise<void> {
   v.checkUsable();
   refuseTemplate(v, 'delete_snapshot');
+  const mark = async (deleting: boolean): Promise<void> => {
+    await v.ioLock.exclusive(async () => {
+      const s = findSnapshot(v.doc, name);
+      if (!s) throw new SnapshotNotFoundError(`snapshot ${name} not found on ${v.id}`, { snapshot_id: name });
+      if (deleting) s.deleting = true;
+      else delete s.deleting;
+      await saveLocal(localSnapshotsPath(v.dirs.md), v.doc);
+    });
+    await v.queueSnapshotsUpload();
+  };
+  let clones: boolean;
+  try {
+    await mark(true);
+    clones = await hasClones(name);
+  } catch (e) {
+    if (!(e instanceof SnapshotNotFoundError)) await mark(false).catch(() => undefined);
+    throw e;
+  }
+  if (clones) {
+    await mark(false);
+    throw new ObjectStillHasChildrenError(`snapshot ${name} of ${v.id} has clones`, { snapshot_id: name });
+  }
   await v.ioLock.exclusive(async () => {
     const i = v.doc.snapshots.findIndex((s) => s.name === name);
     if (i < 0) throw new SnapshotNotFoundError(`snapshot ${name} not found on ${v.id}`, { snapshot_id: name });
-    if (hasClones(name)) throw new ObjectStillHasChildrenError(`snapshot ${name} of ${v.id} has clones`, { snapshot_id: name });
     const [gone] = v.doc.snapshots.splice(i, 1);
     const next = v.doc.snapshots[i];
     if (next) {
