@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -24,17 +24,13 @@ export class NatsServer {
       args.push('-c', conf);
     }
     const child = spawn('nats-server', args, { stdio: 'ignore' });
-    const until = Date.now() + 10_000;
-    for (;;) {
-      const files = await import('node:fs/promises').then((fs) => fs.readdir(dir));
-      const portsFile = files.find((f) => f.endsWith('.ports'));
-      if (portsFile) {
-        const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats: string[] };
-        const url = ports.nats[0]!.replace('0.0.0.0', '127.0.0.1');
-        return new NatsServer(url, Number(new URL(url).port), child, dir);
-      }
-      if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start');
-      await new Promise((r) => setTimeout(r, 50));
+    try {
+      const url = await portsFileUrl(dir, child);
+      return new NatsServer(url, Number(new URL(url).port), child, dir);
+    } catch (e) {
+      // A server the caller never gets a handle to would keep the test worker alive for good.
+      child.kill('SIGKILL');
+      throw e;
     }
   }
 
@@ -46,5 +42,23 @@ export class NatsServer {
       await exited;
     }
     if (!keepStore) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The client URL from nats-server's ports file; a file caught half-written is read again. */
+async function portsFileUrl(dir: string, child: ChildProcess): Promise<string> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const portsFile = (await readdir(dir)).find((f) => f.endsWith('.ports'));
+    if (portsFile) {
+      try {
+        const ports = JSON.parse(await readFile(join(dir, portsFile), 'utf8')) as { nats: string[] };
+        return ports.nats[0]!.replace('0.0.0.0', '127.0.0.1');
+      } catch {
+        // written while we read it: try again
+      }
+    }
+    if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -89,6 +89,13 @@ test('I14: with a sync DTL every acknowledged write survives SIGKILL of the owne
 test('a power loss of the owner (what it had not fsynced is gone) and a local restart: the DTL gives back every acknowledged write', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ovs-power-'));
   const dtl = await dtlServer();
+  // Also when an assertion fails: an open volume or DTL server would keep the test worker (and the run) alive.
+  const opened: { h?: Awaited<ReturnType<typeof harness>> } = {};
+  t.teardown(async () => {
+    await opened.h?.close();
+    await dtl.server.close();
+    await rm(dtl.dir, { recursive: true, force: true });
+  });
   const size = 4 * MiB;
   t.deepEqual(await crashedOwner(dir, 'pl', size, dtl.port, 'sync'), ['acked OK_SYNC']);
   // Nothing was flushed: after a power loss the TLogs not uploaded and the SCOs after the backend's last are empty.
@@ -107,7 +114,7 @@ test('a power loss of the owner (what it had not fsynced is gone) and a local re
     }
   }
   t.true(lost > 0, 'the power loss took SCOs the backend did not have');
-  const h = await harness(undefined, dir); // node1 again: a local restart
+  const h = (opened.h = await harness(undefined, dir)); // node1 again: a local restart
   const v = h.driver.running('pl')!;
   const replay = h.driver.dtl_replay({ volume_id: 'pl' });
   t.like(replay, { status: 'replayed' });
@@ -119,9 +126,6 @@ test('a power loss of the owner (what it had not fsynced is gone) and a local re
   t.is(v.dtl.state, 'CATCHUP', 'the replayed writes are local until the backend has them');
   await v.queue.idle();
   t.is(v.dtl.state, 'OK_SYNC');
-  await h.close();
-  await dtl.server.close();
-  await rm(dtl.dir, { recursive: true, force: true });
 });
 
 test('I15: with an async DTL every write acknowledged before the last completed flush survives SIGKILL of the owner; later ones are whole clusters or absent', async (t) => {
